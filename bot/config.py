@@ -1,0 +1,321 @@
+"""The configuration schema: every setting, its default and one line of help."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+BUNDLED_DATA = Path(__file__).resolve().parent / "data"
+
+Level = Literal["monitor", "self_service", "investigate", "private"]
+DraftKind = Literal["reply", "acknowledgement", "invitation", "private_message", "close", "follow_up"]
+MIN_POLL_INTERVAL_SECONDS = 1.0
+
+
+class ConfigError(Exception):
+    """A setting in config.yaml is wrong: names the key's path and the reason."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.path = path
+        self.reason = reason
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StorageConfig(Section):
+    """Where the service keeps its state."""
+
+    url: str = Field("sqlite:///data/mentions.db", description="SQLAlchemy database URL; a relative SQLite path is relative to the working directory.")
+    url_env: str | None = Field(None, description="Name of an environment variable that holds the database URL (wins over url when set), for passwords.")
+    echo_sql: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+
+class BrandConfig(Section):
+    """Who the brand is and how it speaks."""
+
+    name: str = Field("Acme", description="The brand's name as it appears in replies.")
+    handles: list[str] = Field(default_factory=lambda: ["@acme", "@acmesupport"], description="The brand's handles; a mention that addresses one of them is reactive.")
+    languages: list[str] = Field(default_factory=lambda: ["en", "es"], description="Languages the brand answers in; others fall back to default_language.")
+    default_language: str = Field("en", description="Language of replies when a mention's language is not one of languages.")
+    help_url: str = Field("https://help.acme.example/", description="Self-service help centre linked in public answers.")
+    status_url: str = Field("https://status.acme.example/", description="Service status page linked when a mention reports an outage.")
+    signature: str = Field("", description="Text appended to every reply (e.g. an agent initial convention); empty for none.")
+
+    @field_validator("handles")
+    @classmethod
+    def _handles_start_with_at(cls, handles: list[str]) -> list[str]:
+        for handle in handles:
+            if not handle.startswith("@") or len(handle) < 2:
+                raise ValueError(f"handle {handle!r} must start with '@'")
+        return handles
+
+
+class AccountConfig(Section):
+    """One platform account the service listens on and answers from."""
+
+    name: str = Field(description="Unique name of the account in this service (letters, digits, '-', '_').")
+    platform: Literal["replay", "x", "facebook"] = Field(description="Which platform: replay (a JSONL file), x or facebook.")
+    enabled: bool = Field(True, description="Poll this account; false keeps its history but stops listening.")
+    poll_interval_seconds: float = Field(60.0, description="Seconds between polls (a floor of 1 s; X bills per read, so keep it sensible).")
+    path: str | None = Field(None, description="replay: path of the JSONL file of mentions to replay.")
+    batch_size: int = Field(50, ge=1, le=1000, description="replay: mentions read per poll.")
+    handle: str | None = Field(None, description="The account's own handle on the platform, e.g. @acme.")
+    user_id: str | None = Field(None, description="x: the numeric id of the brand's X account.")
+    page_id: str | None = Field(None, description="facebook: the id of the brand's Facebook Page.")
+    bearer_token_env: str | None = Field(None, description="x: environment variable holding the app's bearer token (reads).")
+    access_token_env: str | None = Field(None, description="x: env var with the user access token; facebook: env var with the Page access token.")
+    access_token_secret_env: str | None = Field(None, description="x: env var with the user access token secret (OAuth 1.0a).")
+    consumer_key_env: str | None = Field(None, description="x: env var with the app's consumer (API) key.")
+    consumer_secret_env: str | None = Field(None, description="x: env var with the app's consumer (API) secret.")
+    app_secret_env: str | None = Field(None, description="facebook: env var with the app secret (webhook signatures, appsecret_proof).")
+    api_base_url: str | None = Field(None, description="Override the platform API's base URL (simulators, proxies); empty for the real API.")
+    search_queries: list[str] = Field(default_factory=list, description="x: recent-search queries for posts that talk about the brand without addressing it.")
+    listen: list[Literal["mentions", "search", "direct_messages", "comments", "visitor_posts", "tagged", "messenger"]] = Field(
+        default_factory=list, description="Streams to poll; empty means every stream the platform offers.")
+    sandbox: bool = Field(False, description="Record what would be posted instead of posting (replay accounts always do).")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, name: str) -> str:
+        if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise ValueError("use letters, digits, '-' and '_' only")
+        return name
+
+    @field_validator("poll_interval_seconds")
+    @classmethod
+    def _interval_has_floor(cls, seconds: float) -> float:
+        if seconds < MIN_POLL_INTERVAL_SECONDS:
+            raise ValueError(f"must be at least {MIN_POLL_INTERVAL_SECONDS} s")
+        return seconds
+
+    @model_validator(mode="after")
+    def _platform_needs(self) -> "AccountConfig":
+        if self.platform == "replay" and not self.path:
+            raise ValueError("a replay account needs 'path'")
+        if self.platform == "x" and not self.user_id:
+            raise ValueError("an x account needs 'user_id'")
+        if self.platform == "facebook" and not self.page_id:
+            raise ValueError("a facebook account needs 'page_id'")
+        return self
+
+    @property
+    def sends_for_real(self) -> bool:
+        """True when approved replies go to the platform rather than the sandbox."""
+        return self.platform != "replay" and not self.sandbox
+
+
+class LevelRule(Section):
+    """Keywords or patterns that force a level of intervention."""
+
+    level: Level = Field(description="The level this rule sets when it fires.")
+    keywords: list[str] = Field(default_factory=list, description="Words or phrases (case-insensitive, whole words) that fire the rule.")
+    patterns: list[str] = Field(default_factory=list, description="Regular expressions (case-insensitive) that fire the rule.")
+
+
+def _default_level_rules() -> list[LevelRule]:
+    return [
+        LevelRule(level="private", keywords=[
+            "billing", "bill", "payment", "charged", "card", "refund", "password", "iban", "account number",
+            "factura", "cobro", "cobrado", "tarjeta", "contraseña", "reembolso", "pago", "cuenta bancaria"]),
+    ]
+
+
+class TriageConfig(Section):
+    """How mentions are classified."""
+
+    model_dir: str | None = Field(None, description="Directory of a trained model (python -m bot train --model-dir); empty for the bundled model.")
+    level_rules: list[LevelRule] = Field(default_factory=_default_level_rules, description="Keyword and regex rules that set the level on top of the model.")
+    spam_patterns: list[str] = Field(default_factory=lambda: [r"\b(free followers|crypto giveaway|click here to win|gana dinero rápido)\b"],
+                                     description="Regular expressions that mark a mention as spam (category other, level monitor).")
+    vip_authors: list[str] = Field(default_factory=list, description="Handles whose mentions always get a response and a higher priority.")
+    low_confidence: float = Field(0.55, ge=0.0, le=1.0, description="Below this confidence a decision is flagged for a person and never auto-approved.")
+    reach_followers_high: int = Field(10000, ge=1, description="Followers at which an author's reach counts fully in the priority.")
+
+
+class AutoApproveRule(Section):
+    """A reply kind that may be posted without a person, above a confidence."""
+
+    kind: DraftKind = Field(description="The reply kind this rule lets through.")
+    min_confidence: float = Field(0.9, ge=0.0, le=1.0, description="Minimum triage confidence for auto-approval.")
+    levels: list[Level] = Field(default_factory=lambda: ["self_service"], description="Levels of intervention this rule applies to.")
+
+
+class ApprovalConfig(Section):
+    """Who approves what."""
+
+    auto_approve: list[AutoApproveRule] = Field(default_factory=list, description="Reply kinds that are approved automatically; empty means a person approves everything.")
+
+
+class DraftsConfig(Section):
+    """How replies are drafted."""
+
+    templates_dir: str | None = Field(None, description="Directory of Jinja2 reply templates; empty for the bundled templates/.")
+    default_eta_minutes: int = Field(30, ge=1, description="Estimated response time promised in acknowledgements when no better estimate exists.")
+
+
+class OutboxConfig(Section):
+    """How approved replies are sent."""
+
+    max_attempts: int = Field(5, ge=1, le=50, description="Attempts on transient errors before a message is marked failed for a person.")
+    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; it grows 1.75x per attempt up to 600 s.")
+    batch_size: int = Field(20, ge=1, le=500, description="Messages sent per outbox run.")
+
+
+class SlaConfig(Section):
+    """Service-level targets."""
+
+    first_response_target_minutes: int = Field(30, ge=1, description="Target time to the first public answer.")
+    first_response_max_hours: int = Field(24, ge=1, description="Maximum time to the first answer; past it the case is breached.")
+    resolution_target_hours: dict[Level, int] = Field(
+        default_factory=lambda: {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24},
+        description="Resolution target per level of intervention, in hours.")
+
+
+class DaemonConfig(Section):
+    """How the always-on daemon schedules its work."""
+
+    outbox_interval_seconds: float = Field(5.0, ge=0.1, description="Seconds between outbox runs that send approved replies.")
+    jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
+    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors from a platform.")
+    auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
+
+
+class LoggingConfig(Section):
+    """What the daemon logs and how."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
+    format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
+
+
+class Config(Section):
+    """The whole configuration."""
+
+    data_dir: str = Field("data", description="Folder for the SQLite database, trained models and exports (created if missing).")
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the service keeps its state.")
+    brand: BrandConfig = Field(default_factory=BrandConfig, description="Who the brand is and how it speaks.")
+    accounts: list[AccountConfig] = Field(default_factory=list, description="Platform accounts to listen on and answer from.")
+    triage: TriageConfig = Field(default_factory=TriageConfig, description="How mentions are classified.")
+    drafts: DraftsConfig = Field(default_factory=DraftsConfig, description="How replies are drafted.")
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig, description="Who approves what.")
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="How approved replies are sent.")
+    sla: SlaConfig = Field(default_factory=SlaConfig, description="Service-level targets.")
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="How the daemon schedules its work.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="What the daemon logs and how.")
+
+    @model_validator(mode="after")
+    def _account_names_unique(self) -> "Config":
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.name in seen:
+                raise ValueError(f"account name {account.name!r} is used twice")
+            seen.add(account.name)
+        return self
+
+    def database_url(self) -> str:
+        """The database URL, from the environment variable when one is named and set."""
+        if self.storage.url_env and os.environ.get(self.storage.url_env):
+            return os.environ[self.storage.url_env]
+        return self.storage.url
+
+    def account(self, name: str) -> AccountConfig:
+        """The configured account with this name."""
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+
+def _error_path(loc: tuple[Any, ...], root: dict[str, Any] | None) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif isinstance(item, str) and not item.startswith(("function-", "literal[")):
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    """Validate a mapping into a Config, raising ConfigError with the first bad key's path."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("", f"{source} must be a mapping of settings, not {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = _error_path(tuple(first["loc"]), data)
+        reason = first["msg"]
+        if first["type"] == "extra_forbidden":
+            reason = "unknown setting"
+        return_path = path or "(top level)"
+        raise ConfigError(return_path, reason) from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate config.yaml (the bundled default when no path is given)."""
+    config_path = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"config file not found: {config_path}") from None
+    except OSError as exc:
+        raise ConfigError("", f"cannot read {config_path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError("", f"{config_path} is not valid YAML{where}") from None
+    config = parse_config(data, source=str(config_path))
+    _resolve_relative_paths(config, config_path.resolve().parent)
+    return config
+
+
+def _resolve_relative_paths(config: Config, base: Path) -> None:
+    """Make replay paths relative to the config file's folder, as a reader of the file expects."""
+    for account in config.accounts:
+        if account.path and not Path(account.path).is_absolute():
+            candidate = base / account.path
+            if candidate.exists() or not Path(account.path).exists():
+                account.path = str(candidate)
+
+
+def iter_settings(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str]]:
+    """Every setting's dotted path and help line, for the README reference and its test."""
+    rows: list[tuple[str, str]] = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        nested = _nested_section(annotation)
+        if nested is not None and nested is not model:
+            rows.append((path, field.description or ""))
+            child_prefix = f"{path}[]." if _is_list(annotation) else f"{path}."
+            rows.extend(iter_settings(nested, child_prefix))
+        else:
+            rows.append((path, field.description or ""))
+    return rows
+
+
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list
+
+
+def _nested_section(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        if isinstance(arg, type) and issubclass(arg, Section):
+            return arg
+    return None
