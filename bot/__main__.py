@@ -1,0 +1,4 @@
+"""`python -m bot`."""
+from bot.cli import main
+
+main(prog_name="python -m bot")

@@ -1,0 +1,345 @@
+"""The command line: `python -m bot …` and the `mention-desk` script."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from bot import approval, cases, db
+from bot.config import ConfigError, load_config
+from bot.db import transaction
+from bot.errors import UserError
+from bot.models import Account, Case, Draft
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+EXIT_CONFIG = 2
+
+
+class Context:
+    """What every command needs: the config path, and the config and service built on first use."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._config = None
+        self._service = None
+
+    @property
+    def config(self):
+        """The validated config (exit 2 with the key's path when it is wrong)."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+            from bot import logs
+            logs.setup(self._config.logging)
+        return self._config
+
+    @property
+    def service(self):
+        """The wired service."""
+        if self._service is None:
+            from bot.service import Service
+            self._service = Service(self.config)
+        return self._service
+
+    def ready_service(self):
+        """The service, after checking the schema is current."""
+        service = self.service
+        service.check_schema()
+        return service
+
+
+def handle_errors(command: Callable) -> Callable:
+    """Turn known errors into a clear message and a non-zero exit, never a traceback."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[red]config error[/red] {exc}")
+            sys.exit(EXIT_CONFIG)
+        except db.SchemaOutdated as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            sys.exit(1)
+        except UserError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            sys.exit(1)
+    return wrapper
+
+
+def actor_option(command: Callable) -> Callable:
+    """--as NAME: who is acting, for the audit log."""
+    return click.option("--as", "actor", default=None, help="Who is acting, for the audit log (default: cli:<your user>).")(command)
+
+
+def actor_name(actor: str | None) -> str:
+    """The actor recorded in the audit log."""
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar="BOT_CONFIG", default=None, metavar="FILE",
+              help="Path of config.yaml (default: the project's config.yaml; env BOT_CONFIG).")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Listen to mentions of the brand, triage them, draft replies, approve and send them."""
+    ctx.obj = Context(config_path)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+@handle_errors
+def db_upgrade(obj: Context) -> None:
+    """Create or migrate the database schema to the latest version."""
+    service = obj.service
+    before = db.current_revision(service.engine)
+    service.upgrade()
+    after = db.current_revision(service.engine)
+    out.print(f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else " (already current)"))
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
+def run(obj: Context) -> None:
+    """Run the always-on daemon until SIGTERM or Ctrl-C."""
+    from bot.daemon import Daemon
+
+    Daemon(obj.ready_service()).run_forever()
+
+
+@main.command()
+@click.option("--fresh/--keep", default=True, help="Start from an empty demo database (default) or keep the existing one.")
+@click.pass_obj
+@handle_errors
+def demo(obj: Context, fresh: bool) -> None:
+    """Replay the bundled scenario into a SQLite database and leave drafts waiting for approval."""
+    from bot.demo import run_demo
+
+    run_demo(obj, fresh=fresh, console=out)
+
+
+def _queue_rows(session, limit: int):
+    query = (select(Draft).where(Draft.status.in_(("pending", "blocked"))).join(Case)
+             .order_by(Draft.priority.desc(), Case.first_response_due_at, Draft.id).limit(limit))
+    return list(session.scalars(query))
+
+
+@main.command()
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 1000), help="How many drafts to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@handle_errors
+def queue(obj: Context, limit: int, as_json: bool) -> None:
+    """Pending drafts, highest priority first."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        drafts = _queue_rows(session, limit)
+        if as_json:
+            click.echo(json.dumps([{"draft": d.id, "case": d.case_id, "kind": d.kind, "status": d.status,
+                                    "priority": d.priority, "level": d.case.level, "text": d.text} for d in drafts],
+                                  ensure_ascii=False, indent=1))
+            return
+        table = Table(title=f"{len(drafts)} draft(s) waiting", show_lines=False)
+        for column in ("draft", "case", "prio", "level", "kind", "lang", "author", "due", "text"):
+            table.add_column(column, overflow="fold", no_wrap=column != "text")
+        for draft in drafts:
+            case = draft.case
+            author = draft.mention.identity.handle if draft.mention else ""
+            due = f"{case.first_response_due_at:%H:%M}" if case.first_response_due_at and not case.first_response_at else "-"
+            flags = " [yellow](low confidence)[/yellow]" if draft.low_confidence else ""
+            flags += " [red](blocked)[/red]" if draft.status == "blocked" else ""
+            table.add_row(str(draft.id), str(case.id), f"{draft.priority:.2f}", case.level, draft.kind, draft.language,
+                          author or "", due, _escape(draft.text) + flags)
+        out.print(table)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)
+
+
+@main.command()
+@click.argument("case_id", type=int)
+@click.pass_obj
+@handle_errors
+def show(obj: Context, case_id: int) -> None:
+    """A case: its thread, triage and reasons, drafts and history."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        case = cases.get_case(session, case_id)
+        out.print(f"[bold]Case {case.id}[/bold]  {case.platform}  state [bold]{case.state}[/bold]  level {case.level}  "
+                  f"priority {case.priority:.2f}  opened {case.opened_at:%Y-%m-%d %H:%M}")
+        if case.first_response_due_at:
+            answered = f"answered {case.first_response_at:%H:%M}" if case.first_response_at else "not answered yet"
+            out.print(f"first response due {case.first_response_due_at:%Y-%m-%d %H:%M} ({answered}); "
+                      f"resolution due {case.resolution_due_at:%Y-%m-%d %H:%M}")
+        out.print("\n[bold]Thread[/bold]")
+        for mention in case.mentions:
+            who = mention.identity.handle or mention.identity.name or mention.identity.platform_user_id
+            out.print(f"  {mention.created_at:%H:%M} [{mention.channel}] {_escape(who)}: {_escape(mention.text)}")
+            if mention.triage:
+                t = mention.triage
+                out.print(f"      triage: {t.language} {t.category} {t.sentiment} {t.mode} {t.level} "
+                          f"needs_response={t.needs_response} priority={t.priority:.2f}")
+                for reason in t.reasons:
+                    out.print(f"        - {_escape(reason)}")
+        out.print("\n[bold]Drafts[/bold]")
+        for draft in case.drafts:
+            out.print(f"  #{draft.id} {draft.kind} ({draft.channel}, {draft.status}): {_escape(draft.text)}")
+            if draft.eta_explanation:
+                out.print(f"      ETA: {_escape(draft.eta_explanation)}")
+            for check in draft.checks:
+                if not check.get("ok"):
+                    out.print(f"      [red]check {check['name']} fails: {_escape(str(check['message']))}[/red]")
+            if draft.policy and not draft.policy.get("allowed", True):
+                out.print(f"      [red]policy: {_escape(str(draft.policy.get('reason')))}[/red]")
+            if draft.outbox and draft.outbox.platform_post_id:
+                out.print(f"      posted as {draft.outbox.platform_post_id}")
+        out.print("\n[bold]History[/bold]")
+        for event in case.events:
+            out.print(f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.from_state or '-'} → {event.to_state}"
+                      + (f" ({_escape(event.note)})" if event.note else ""))
+
+
+@main.command()
+@click.argument("draft_id", type=int)
+@click.option("--text", default=None, help="Replace the draft's text before approving (an edit).")
+@click.option("--override", "override_reason", default=None, help="Approve despite failing checks, with this reason (audited).")
+@click.option("--no-send", is_flag=True, help="Only queue it; the running daemon sends it.")
+@actor_option
+@click.pass_obj
+@handle_errors
+def approve(obj: Context, draft_id: int, text: str | None, override_reason: str | None, no_send: bool, actor: str | None) -> None:
+    """Approve a draft (optionally edited) and send it."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        draft = approval.approve(session, service.config, draft_id, actor_name(actor), service.clock.now(), text,
+                                 override_reason)
+        message_id = draft.outbox.id
+    out.print(f"draft {draft_id} approved")
+    if no_send:
+        return
+    status = service.outbox.send(message_id)
+    with transaction(service.factory) as session:
+        draft = session.get(Draft, draft_id)
+        if status == "sent":
+            out.print(f"sent as {draft.outbox.platform_post_id}; case {draft.case_id} is now {draft.case.state}")
+        else:
+            out.print(f"not sent yet ({status}): {draft.outbox.last_error or 'the daemon will retry'}")
+
+
+@main.command()
+@click.argument("draft_id", type=int)
+@click.option("--reason", required=True, help="Why the draft is rejected (teaches the classifier).")
+@actor_option
+@click.pass_obj
+@handle_errors
+def reject(obj: Context, draft_id: int, reason: str, actor: str | None) -> None:
+    """Reject a draft with a reason."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        approval.reject(session, draft_id, actor_name(actor), reason, service.clock.now())
+    out.print(f"draft {draft_id} rejected")
+
+
+@main.command()
+@click.argument("case_id", type=int)
+@click.option("--summary", default="", help="What was agreed, summed up in the public close.")
+@actor_option
+@click.pass_obj
+@handle_errors
+def resolve(obj: Context, case_id: int, summary: str, actor: str | None) -> None:
+    """Mark a case resolved and draft its positive public close."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        draft = cases.resolve(session, service.config, service.renderer, case_id, actor_name(actor),
+                              service.clock.now(), summary)
+        out.print(f"case {case_id} resolved; close draft {draft.id} waits for approval:\n  {_escape(draft.text)}")
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSONL of {\"id\", \"text\", …} ('-' for stdin).")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSONL to write, one decision per input line ('-' for stdout).")
+@click.option("--model-dir", default=None, type=click.Path(file_okay=False), help="A trained model directory.")
+@click.pass_obj
+@handle_errors
+def triage(obj: Context, input_path: str, output_path: str, model_dir: str | None) -> None:
+    """Triage mentions from a JSONL file (a stable contract other tools use)."""
+    from bot.triage import build_triager
+    from bot.triage_jsonl import triage_jsonl
+
+    config = obj.config
+    if model_dir and not Path(model_dir).is_dir():
+        raise UserError(f"--model-dir {model_dir}: no such directory")
+    triager = build_triager(config, model_dir)
+    try:
+        source = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--input {input_path}: {exc.strerror}") from None
+    try:
+        sink = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--output {output_path}: {exc.strerror}") from None
+    with source, sink:
+        try:
+            report = triage_jsonl(triager, source, sink)
+        except UnicodeDecodeError:
+            raise UserError(f"--input {input_path} is not UTF-8 text") from None
+    for number, message in report.errors:
+        err.print(f"{input_path}:{number}: {message}; line skipped")
+    err.print(f"triaged {report.written} mention(s)" + (f", {len(report.errors)} line(s) failed" if report.errors else ""))
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_obj
+@handle_errors
+def status(obj: Context, as_json: bool) -> None:
+    """Accounts' health, last poll and budget; the queue and cases at a glance."""
+    from bot.status import collect
+
+    service = obj.ready_service()
+    service.sync_accounts()
+    report = collect(service)
+    if as_json:
+        click.echo(json.dumps(report, default=str, indent=1))
+        return
+    table = Table(title="Accounts")
+    for column in ("account", "platform", "health", "last poll", "calls/hour (config)", "rate limit", "detail"):
+        table.add_column(column)
+    for row in report["accounts"]:
+        health = row["health"]
+        colour = "green" if health == "ok" else "red" if health in ("needs_reauth", "error") else "yellow"
+        table.add_row(row["name"], row["platform"], f"[{colour}]{health}[/{colour}]", row["last_poll"] or "never",
+                      str(row["calls_per_hour"]), row["rate_limited_until"] or "-", _escape(row["detail"] or ""))
+    out.print(table)
+    counts = Table(title="Work")
+    counts.add_column("what")
+    counts.add_column("count", justify="right")
+    for key, value in report["counts"].items():
+        counts.add_row(key.replace("_", " "), str(value))
+    out.print(counts)
+    for alert in report["alerts"]:
+        out.print(f"[red]alert:[/red] {_escape(alert)}")

@@ -1,0 +1,76 @@
+"""The demo: replay the bundled scenario into SQLite and leave triaged cases and drafts waiting for approval."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bot.db import transaction
+from bot.errors import UserError
+from bot.models import Account, Case, Draft, Mention
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return Path(parsed.database).resolve()
+    return None
+
+
+def run_demo(obj, fresh: bool, console: Console) -> dict[str, int]:
+    """Set up the database, replay every demo mention through the pipeline, and print what to do next."""
+    config = obj.config
+    live = [a.name for a in config.accounts if a.enabled and a.platform != "replay"]
+    if live:
+        raise UserError(f"the demo replays bundled mentions; this config listens to real accounts ({', '.join(live)}). "
+                        "Run it with the default config.yaml.")
+    if not any(a.enabled for a in config.accounts):
+        raise UserError("the config has no enabled replay account for the demo to read")
+    Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    database = _sqlite_file(config.database_url())
+    if fresh and database is not None and database.exists():
+        data_dir = Path(config.data_dir).resolve()
+        if data_dir not in database.parents:
+            raise UserError(f"--fresh only deletes a database inside the data folder ({data_dir}); use --keep")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(database) + suffix).unlink(missing_ok=True)
+    service = obj.service
+    service.upgrade()
+    service.sync_accounts()
+    with console.status("replaying the demo scenario…"):
+        for _ in range(1000):
+            stored = sum(service.poll_account(name).stored for name in service.pollers)
+            if not stored:
+                break
+        service.pipeline.run()
+    with transaction(service.factory) as session:
+        counts = {
+            "mentions": session.scalar(select(func.count(Mention.id))) or 0,
+            "cases": session.scalar(select(func.count(Case.id))) or 0,
+            "drafts": session.scalar(select(func.count(Draft.id)).where(Draft.status == "pending")) or 0,
+            "accounts": session.scalar(select(func.count(Account.id))) or 0,
+        }
+        by_level = dict(session.execute(select(Case.level, func.count(Case.id)).group_by(Case.level)).all())
+        top = session.scalars(select(Draft).where(Draft.status == "pending").order_by(Draft.priority.desc()).limit(1)).first()
+        top_id, top_case = (top.id, top.case_id) if top else (None, None)
+    console.print(f"[bold green]Demo ready[/bold green]: {counts['mentions']} mentions → {counts['cases']} cases, "
+                  f"{counts['drafts']} drafts waiting for approval (database: {database or config.database_url()})")
+    table = Table(title="Cases by level of intervention")
+    table.add_column("level")
+    table.add_column("cases", justify="right")
+    for level in ("private", "investigate", "self_service", "monitor"):
+        table.add_row(level, str(by_level.get(level, 0)))
+    console.print(table)
+    console.print("\n[bold]What to do next[/bold]")
+    console.print("  python -m bot queue                       # drafts, highest priority first")
+    if top_id:
+        console.print(f"  python -m bot show {top_case:<22} # the case behind the top draft: thread, triage, reasons")
+        console.print(f"  python -m bot approve {top_id:<19} # send it through the sandbox responder")
+        console.print(f"  python -m bot resolve {top_case} --summary \"…\"   # resolve it: drafts the positive public close")
+    console.print("  python -m bot reject DRAFT --reason \"…\"   # reject a draft")
+    console.print("  python -m bot status                      # accounts and work at a glance")
+    console.print("  python -m bot run                         # the always-on daemon (Ctrl-C stops it)")
+    return counts

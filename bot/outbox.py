@@ -1,0 +1,198 @@
+"""The outbox: approved replies are sent once, retried on transient errors, reconciled when the outcome is unknown."""
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import audit, cases, policy
+from bot.clock import Clock
+from bot.config import Config
+from bot.db import transaction
+from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
+from bot.models import Account, Draft, OutboxMessage
+from responders.base import OutgoingMessage, Responder
+
+log = logging.getLogger(__name__)
+ACTIONS = {"reply": "reply_public", "acknowledgement": "reply_public", "invitation": "reply_public",
+           "private_message": "send_private", "close": "close_public"}
+CLAIM_SECONDS = 300
+MAX_DELAY_SECONDS = 600.0
+
+
+def action_for(draft: Draft) -> str:
+    """The responder call that posts a draft."""
+    if draft.kind == "follow_up":
+        return "send_private" if draft.channel == "private" else "reply_public"
+    return ACTIONS[draft.kind]
+
+
+def enqueue(session: Session, draft: Draft, now: datetime) -> OutboxMessage:
+    """Queue an approved draft for sending (once: the draft id and the idempotency key are unique)."""
+    if draft.outbox is not None:
+        return draft.outbox
+    mention = draft.mention
+    case = draft.case
+    public_mentions = [m for m in case.mentions if m.channel == "public"]
+    target = mention if (mention is not None and mention.channel == "public") else (public_mentions[-1] if public_mentions else mention)
+    message = OutboxMessage(draft=draft, idempotency_key=f"draft-{draft.id}", account_id=case.account_id,
+                            action=action_for(draft), target_id=target.platform_id if target else None,
+                            recipient_id=mention.identity.platform_user_id if mention else None, text=draft.text,
+                            status="queued", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(message)
+    return message
+
+
+def outgoing(message: OutboxMessage) -> OutgoingMessage:
+    """The responder's view of an outbox row."""
+    draft = message.draft
+    mention = draft.mention
+    extra = {"kind": draft.kind, "case_id": draft.case_id}
+    if mention is not None:
+        extra["mention_channel"] = mention.channel
+        extra["mention_stream"] = mention.stream
+        if mention.channel == "public":
+            extra["comment_id"] = mention.platform_id
+    return OutgoingMessage(idempotency_key=message.idempotency_key, action=message.action, text=message.text,
+                           thread_key=draft.case.thread_key, in_reply_to_id=message.target_id,
+                           recipient_id=message.recipient_id,
+                           recipient_handle=mention.identity.handle if mention else None, extra=extra)
+
+
+def retry_delay(attempts: int, base: float, retry_after: float | None = None) -> float:
+    """Seconds before the next attempt: the platform's word when it gives one, else 1.75x growth with jitter."""
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    delay = min(MAX_DELAY_SECONDS, base * (1.75 ** max(0, attempts - 1)))
+    return delay * random.uniform(0.8, 1.0)
+
+
+class Outbox:
+    """Sends due messages through each account's responder."""
+
+    def __init__(self, factory: sessionmaker[Session], config: Config, responder_for: Callable[[str], Responder],
+                 clock: Clock, worker: str = "daemon"):
+        self.factory = factory
+        self.config = config
+        self.responder_for = responder_for
+        self.clock = clock
+        self.worker = worker
+
+    def due_ids(self, limit: int | None = None) -> list[int]:
+        """Ids of messages ready to be sent now."""
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            query = (select(OutboxMessage.id)
+                     .where(or_(OutboxMessage.status.in_(("queued", "unknown")),
+                                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now)))
+                     .where(OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.id)
+                     .limit(limit or self.config.outbox.batch_size))
+            return list(session.scalars(query))
+
+    def run(self) -> int:
+        """Send everything that is due; returns how many were posted."""
+        return sum(1 for message_id in self.due_ids() if self.send(message_id) == "sent")
+
+    def _claim(self, message_id: int) -> tuple[OutboxMessage, str, str] | None:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status in ("sent", "failed", "blocked"):
+                return None
+            if message.status == "sending" and message.claimed_until and message.claimed_until >= now:
+                return None
+            previous = message.status
+            message.status = "sending"
+            message.attempts += 1
+            message.claimed_by = self.worker
+            message.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+            account_name = session.get(Account, message.account_id).name
+            session.flush()
+            session.expunge(message)
+            return message, previous, account_name
+
+    def send(self, message_id: int) -> str:
+        """Send one message; returns its new status."""
+        claimed = self._claim(message_id)
+        if claimed is None:
+            return "skipped"
+        _, previous, account_name = claimed
+        responder = self.responder_for(account_name)
+        with transaction(self.factory) as session:
+            message = session.get(OutboxMessage, message_id)
+            out = outgoing(message)
+            draft = message.draft
+            verdict = policy.check(session, draft, draft.case, draft.mention, self.clock.now())
+            if not verdict.allowed:
+                return self._block(session, message, verdict.as_dict())
+        try:
+            if previous in ("unknown", "sending"):
+                found = responder.find_sent(out)
+                if found:
+                    log.info("outbox %s: already posted as %s, not sending again", out.idempotency_key, found)
+                    return self._sent(message_id, found, reconciled=True)
+            post_id = getattr(responder, out.action)(out)
+        except UnknownOutcome as exc:
+            return self._retry(message_id, "unknown", f"outcome unknown: {exc}", retry_after=None)
+        except TransientError as exc:
+            return self._retry(message_id, "queued", str(exc), retry_after=exc.retry_after)
+        except AuthError as exc:
+            return self._retry(message_id, "queued", f"authorisation failed: {exc}", retry_after=MAX_DELAY_SECONDS)
+        except PermanentError as exc:
+            return self._fail(message_id, str(exc))
+        return self._sent(message_id, post_id)
+
+    def _sent(self, message_id: int, post_id: str, reconciled: bool = False) -> str:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            message = session.get(OutboxMessage, message_id)
+            message.status = "sent"
+            message.platform_post_id = post_id
+            message.sent_at = now
+            message.last_error = None
+            draft = message.draft
+            draft.status = "sent"
+            cases.after_sending(session, draft.case, draft.kind, now)
+            audit.record(session, now, self.worker, "send", "draft", draft.id, platform_post_id=post_id,
+                         action=message.action, reconciled=reconciled)
+        log.info("sent draft %s (%s) as %s", draft.id, message.action, post_id)
+        return "sent"
+
+    def _retry(self, message_id: int, status: str, error: str, retry_after: float | None) -> str:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            message = session.get(OutboxMessage, message_id)
+            if message.attempts >= self.config.outbox.max_attempts and status != "unknown":
+                return self._fail_in(session, message, f"gave up after {message.attempts} attempts: {error}")
+            delay = retry_delay(message.attempts, self.config.outbox.retry_base_seconds, retry_after)
+            message.status = status
+            message.last_error = error
+            message.claimed_until = None
+            message.next_attempt_at = now + timedelta(seconds=delay)
+        log.warning("outbox message %s will be retried in %.0f s: %s", message_id, delay, error)
+        return status
+
+    def _fail(self, message_id: int, error: str) -> str:
+        with transaction(self.factory) as session:
+            return self._fail_in(session, session.get(OutboxMessage, message_id), error)
+
+    def _fail_in(self, session: Session, message: OutboxMessage, error: str) -> str:
+        message.status = "failed"
+        message.last_error = error
+        message.draft.status = "failed"
+        audit.record(session, self.clock.now(), self.worker, "send_failed", "draft", message.draft_id, error=error)
+        log.error("outbox message %s failed: %s", message.id, error)
+        return "failed"
+
+    def _block(self, session: Session, message: OutboxMessage, verdict: dict[str, object]) -> str:
+        message.status = "blocked"
+        message.last_error = str(verdict.get("reason"))
+        message.draft.status = "blocked"
+        message.draft.policy = verdict
+        audit.record(session, self.clock.now(), self.worker, "policy_blocked", "draft", message.draft_id, **verdict)
+        log.warning("outbox message %s blocked by platform policy: %s", message.id, verdict.get("reason"))
+        return "blocked"

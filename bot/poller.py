@@ -1,0 +1,151 @@
+"""One polling mechanism for every listener: cursor, backoff, rate-limit waits, re-authorisation."""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import accounts
+from bot.clock import Clock
+from bot.config import AccountConfig, Config
+from bot.db import transaction
+from bot.errors import AuthError, PermanentError, TransientError
+from bot.ingest import store_mentions
+from bot.models import Account
+from listeners.base import Listener
+
+log = logging.getLogger(__name__)
+BACKOFF_FACTOR = 1.75
+
+
+@dataclass
+class PollResult:
+    """What one poll did."""
+
+    account: str
+    fetched: int = 0
+    stored: int = 0
+    skipped: str | None = None
+    error: str | None = None
+
+
+def backoff_seconds(failures: int, base: float, ceiling: float) -> float:
+    """Errbot-style backoff: base x 1.75^(failures-1), capped, with jitter."""
+    delay = min(ceiling, base * BACKOFF_FACTOR ** max(0, failures - 1))
+    return delay * random.uniform(0.8, 1.0)
+
+
+class Poller:
+    """Polls one account's listener and stores what it finds, with its cursor, in one transaction."""
+
+    def __init__(self, factory: sessionmaker[Session], config: Config, account: AccountConfig, listener: Listener,
+                 clock: Clock, fingerprint: Callable[[AccountConfig], str | None] | None = None):
+        self.factory = factory
+        self.config = config
+        self.account = account
+        self.listener = listener
+        self.clock = clock
+        self.fingerprint = fingerprint or (lambda _account: None)
+
+    def poll(self) -> PollResult:
+        """Fetch and store new mentions unless the account is waiting; never raises for platform trouble."""
+        result = PollResult(self.account.name)
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            row = accounts.get_account(session, self.account.name)
+            waiting = self._waiting_reason(row)
+            if waiting:
+                result.skipped = waiting
+                return result
+            cursor = dict(row.cursor or {})
+        try:
+            mentions, next_cursor = self.listener.fetch(cursor)
+        except TransientError as exc:
+            return self._transient(result, exc)
+        except AuthError as exc:
+            return self._auth_failed(result, exc)
+        except PermanentError as exc:
+            return self._failed(result, exc)
+        with transaction(self.factory) as session:
+            row = accounts.get_account(session, self.account.name)
+            stored = store_mentions(session, row, mentions, now)
+            row.cursor = next_cursor
+            recovered = row.consecutive_failures > 0 or row.consecutive_auth_failures > 0 or row.health != accounts.HEALTH_OK
+            row.last_poll_at = row.last_success_at = now
+            row.consecutive_failures = row.consecutive_auth_failures = 0
+            row.health, row.health_detail, row.last_error = accounts.HEALTH_OK, None, None
+            row.rate_limited_until = row.next_poll_at = None
+            row.api_calls = (row.api_calls or 0) + getattr(self.listener, "calls_made", lambda: 0)()
+        if recovered:
+            log.info("account %s recovered: polling normally again", self.account.name)
+        result.fetched, result.stored = len(mentions), len(stored)
+        return result
+
+    def _waiting_reason(self, row: Account) -> str | None:
+        now = self.clock.now()
+        if row.health == accounts.HEALTH_NEEDS_REAUTH:
+            current = self.fingerprint(self.account)
+            if current is None or current == row.credentials_fingerprint:
+                return "needs re-authorisation"
+            log.info("account %s: credentials changed, trying again", self.account.name)
+        if row.rate_limited_until and row.rate_limited_until > now:
+            return f"rate-limited until {row.rate_limited_until:%H:%M:%S}"
+        if row.next_poll_at and row.next_poll_at > now:
+            return f"backing off until {row.next_poll_at:%H:%M:%S}"
+        return None
+
+    def _transient(self, result: PollResult, exc: TransientError) -> PollResult:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            row = accounts.get_account(session, self.account.name)
+            row.consecutive_failures += 1
+            row.last_poll_at = now
+            row.last_error = str(exc)
+            if exc.retry_after is not None:
+                row.rate_limited_until = now + timedelta(seconds=exc.retry_after)
+                row.health = accounts.HEALTH_RATE_LIMITED
+            else:
+                delay = backoff_seconds(row.consecutive_failures, self.account.poll_interval_seconds,
+                                        self.config.daemon.max_backoff_seconds)
+                row.next_poll_at = now + timedelta(seconds=delay)
+                row.health = accounts.HEALTH_BACKING_OFF
+            first = row.consecutive_failures == 1
+        if first:
+            log.warning("account %s: %s; backing off (logged once until it recovers)", self.account.name, exc)
+        result.error = str(exc)
+        return result
+
+    def _auth_failed(self, result: PollResult, exc: AuthError) -> PollResult:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            row = accounts.get_account(session, self.account.name)
+            row.consecutive_auth_failures += 1
+            row.last_poll_at = now
+            row.last_error = str(exc)
+            if row.consecutive_auth_failures >= self.config.daemon.auth_failures_before_reauth:
+                row.health = accounts.HEALTH_NEEDS_REAUTH
+                row.health_detail = "the platform refused the credentials; update the token in the environment"
+                row.credentials_fingerprint = self.fingerprint(self.account)
+                log.error("account %s needs re-authorisation: %s; polling stopped until the token changes",
+                          self.account.name, exc)
+        result.error = str(exc)
+        return result
+
+    def _failed(self, result: PollResult, exc: PermanentError) -> PollResult:
+        now = self.clock.now()
+        with transaction(self.factory) as session:
+            row = accounts.get_account(session, self.account.name)
+            row.consecutive_failures += 1
+            row.health = accounts.HEALTH_ERROR
+            row.last_error = str(exc)
+            row.last_poll_at = now
+            row.next_poll_at = now + timedelta(seconds=self.config.daemon.max_backoff_seconds)
+            first = row.consecutive_failures == 1
+        if first:
+            log.error("account %s: %s", self.account.name, exc)
+        result.error = str(exc)
+        return result

@@ -1,0 +1,103 @@
+"""The service's parts wired together from one config: database, triage, pipeline, pollers, outbox."""
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import accounts, db
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.db import transaction
+from bot.drafting import TemplateRenderer
+from bot.outbox import Outbox
+from bot.pipeline import Pipeline
+from bot.poller import Poller
+from bot.triage import Triager, build_triager
+from listeners import build_listener
+from responders import Responder, build_responder
+
+log = logging.getLogger(__name__)
+
+
+def _fingerprint(account):
+    try:
+        from bot.platforms import credentials_fingerprint
+    except ImportError:
+        return None
+    return credentials_fingerprint(account)
+
+
+class Service:
+    """Everything the daemon, the CLI and the console share."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, engine: Engine | None = None,
+                 triager: Triager | None = None, worker: str = "daemon"):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.engine = engine or db.make_engine(config.database_url(), echo=config.storage.echo_sql)
+        self.factory: sessionmaker[Session] = db.session_factory(self.engine)
+        self._triager = triager
+        self.worker = worker
+        self._responders: dict[str, Responder] = {}
+
+    @cached_property
+    def triager(self) -> Triager:
+        """The classifier, built on first use (loading a model takes a moment)."""
+        return self._triager or build_triager(self.config, self.config.triage.model_dir)
+
+    @cached_property
+    def renderer(self) -> TemplateRenderer:
+        """The reply template renderer."""
+        return TemplateRenderer(self.config.drafts.templates_dir)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest migration."""
+        db.upgrade(self.engine)
+
+    def check_schema(self) -> None:
+        """Refuse to work on an outdated schema."""
+        db.check_schema(self.engine)
+
+    def sync_accounts(self) -> None:
+        """Create or refresh the database rows of the configured accounts."""
+        with transaction(self.factory) as session:
+            accounts.sync_accounts(session, self.config, self.clock.now())
+
+    @cached_property
+    def pollers(self) -> dict[str, Poller]:
+        """A poller per enabled account."""
+        return {a.name: Poller(self.factory, self.config, a, build_listener(a, self.config.brand, self.clock),
+                               self.clock, _fingerprint) for a in self.config.accounts if a.enabled}
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """Triage, cases and drafting for stored mentions."""
+        return Pipeline(self.factory, self.config, self.triager, self.renderer, self.clock)
+
+    def responder(self, account_name: str) -> Responder:
+        """The responder of an account (built once)."""
+        if account_name not in self._responders:
+            self._responders[account_name] = build_responder(self.config.account(account_name))
+        return self._responders[account_name]
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The sender of approved replies."""
+        return Outbox(self.factory, self.config, self.responder, self.clock, self.worker)
+
+    def poll_account(self, name: str):
+        """Poll one account, then take what it stored through the pipeline."""
+        result = self.pollers[name].poll()
+        if result.stored:
+            self.pipeline.run()
+        return result
+
+    def cycle(self) -> None:
+        """One pass over every account, the pipeline and the outbox (demo, tests, backfills)."""
+        for name in self.pollers:
+            self.poll_account(name)
+        self.pipeline.run()
+        self.outbox.run()

@@ -1,0 +1,59 @@
+"""What `python -m bot status` reports: accounts' health and budget, work in progress, alerts."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.db import transaction
+from bot.models import Account, Case, Draft, Mention, OutboxMessage
+
+
+def calls_per_hour(account_config) -> float:
+    """API calls per hour the config will make for an account (platform budgets refine this)."""
+    try:
+        from bot.budget import calls_per_hour as platform_calls
+    except ImportError:
+        platform_calls = None
+    if platform_calls is not None and account_config.platform != "replay":
+        return platform_calls(account_config)
+    return 0.0 if account_config.platform == "replay" else round(3600 / account_config.poll_interval_seconds, 1)
+
+
+def collect(service) -> dict[str, Any]:
+    """The status report as plain data."""
+    config = service.config
+    report: dict[str, Any] = {"accounts": [], "counts": {}, "alerts": []}
+    with transaction(service.factory) as session:
+        rows = {a.name: a for a in session.scalars(select(Account))}
+        for account_config in config.accounts:
+            row = rows.get(account_config.name)
+            entry = {"name": account_config.name, "platform": account_config.platform,
+                     "enabled": account_config.enabled,
+                     "health": (row.health if row else "unknown") if account_config.enabled else "disabled",
+                     "last_poll": f"{row.last_poll_at:%Y-%m-%d %H:%M:%S}" if row and row.last_poll_at else None,
+                     "rate_limited_until": f"{row.rate_limited_until:%H:%M:%S}" if row and row.rate_limited_until else None,
+                     "calls_per_hour": calls_per_hour(account_config) if account_config.enabled else 0,
+                     "api_calls": row.api_calls if row else 0,
+                     "detail": (row.health_detail or row.last_error) if row else None}
+            report["accounts"].append(entry)
+            if entry["health"] == "needs_reauth":
+                report["alerts"].append(f"account {account_config.name} needs re-authorisation: {entry['detail']}")
+        count = lambda q: session.scalar(q) or 0  # noqa: E731
+        report["counts"] = {
+            "mentions": count(select(func.count(Mention.id))),
+            "mentions_failed": count(select(func.count(Mention.id)).where(Mention.status == "failed")),
+            "open_cases": count(select(func.count(Case.id)).where(Case.state.not_in(("resolved", "closed_public", "monitoring")))),
+            "drafts_pending": count(select(func.count(Draft.id)).where(Draft.status == "pending")),
+            "drafts_blocked": count(select(func.count(Draft.id)).where(Draft.status == "blocked")),
+            "outbox_queued": count(select(func.count(OutboxMessage.id)).where(OutboxMessage.status.in_(("queued", "unknown", "sending")))),
+            "sent": count(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent")),
+            "send_failed": count(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "failed")),
+        }
+        now = service.clock.now()
+        overdue = count(select(func.count(Case.id)).where(Case.first_response_at.is_(None),
+                                                          Case.first_response_due_at < now,
+                                                          Case.state.not_in(("resolved", "closed_public", "monitoring"))))
+        if overdue:
+            report["alerts"].append(f"{overdue} case(s) past their first-response target")
+    return report
