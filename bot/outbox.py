@@ -158,7 +158,7 @@ class Outbox:
             draft.status = "sent"
             cases.after_sending(session, draft.case, draft.kind, now)
             audit.record(session, now, self.worker, "send", "draft", draft.id, platform_post_id=post_id,
-                         action=message.action, reconciled=reconciled)
+                         send_action=message.action, reconciled=reconciled)
         log.info("sent draft %s (%s) as %s", draft.id, message.action, post_id)
         return "sent"
 
