@@ -1,0 +1,239 @@
+"""Facebook listener: comments on the Page's posts, visitor posts, posts that tag the Page, Messenger (Graph API)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from bot.clock import Clock, SystemClock
+from bot.config import AccountConfig, BrandConfig
+from bot.errors import AuthError, PermanentError, TransientError
+from bot.platforms.graph import GraphClient
+from listeners.base import IncomingMention
+from listeners.twitter import MalformedItem, parse_time
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+MAX_PAGES = 5
+# Comments are read on the Page's most recent posts; older threads arrive through webhooks.
+WATCHED_POSTS = 10
+# The first poll looks back this far instead of reading the Page's whole history.
+FIRST_POLL_LOOKBACK = timedelta(days=1)
+POST_FIELDS = "id,message,from,created_time,permalink_url"
+COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url"
+MESSAGE_FIELDS = "id,message,from,to,created_time"
+STREAMS = ("comments", "visitor_posts", "tagged", "messenger")
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+
+
+class FacebookListener:
+    """Polls one Facebook Page: fetch(cursor) -> (mentions, next_cursor)."""
+
+    platform = "facebook"
+
+    def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: GraphClient | None = None,
+                 clock: Clock | None = None, timeout: float = 10.0):
+        self.account = account
+        self._calls_reported = 0
+        self.clock = clock or SystemClock()
+        self.client = client or GraphClient(account, clock=self.clock, timeout=timeout)
+        self.page_id = account.page_id or ""
+        self.streams = [s for s in (account.listen or STREAMS) if s in STREAMS]
+
+    def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """New comments, visitor posts, tags and Messenger messages since cursor, and the cursor to store after."""
+        cursor = dict(cursor or {})
+        jobs: dict[str, Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]] = {
+            "comments": self._fetch_comments,
+            "visitor_posts": lambda state: self._fetch_posts("visitor_posts", state),
+            "tagged": lambda state: self._fetch_posts("tagged", state),
+            "messenger": self._fetch_messenger,
+        }
+        mentions: list[IncomingMention] = []
+        errors: list[TransientError] = []
+        for stream in self.streams:
+            try:
+                found, state = jobs[stream](dict(cursor.get(stream) or {}))
+            except AuthError:
+                raise
+            except (TransientError, PermanentError) as exc:
+                log.warning("account %s: %s", self.account.name, exc)
+                errors.append(exc if isinstance(exc, TransientError) else TransientError(str(exc)))
+                continue
+            mentions.extend(found)
+            cursor[stream] = state
+        if errors and len(errors) == len(self.streams):
+            waits = [e.retry_after for e in errors if e.retry_after]
+            raise TransientError(str(errors[0]), retry_after=max(waits) if waits else None)
+        return mentions, cursor
+
+    def calls_made(self) -> int:
+        """API calls made since the last time this was asked (the poller adds them to the account's count)."""
+        calls, self._calls_reported = self.client.api_calls - self._calls_reported, self.client.api_calls
+        return calls
+
+    def rate_limit_status(self) -> dict[str, dict[str, Any]]:
+        """Meta's last usage headers, for status displays."""
+        return self.client.rate_limits.snapshot()
+
+    def suggested_interval(self) -> float | None:
+        """A longer poll interval while Meta's usage is high, else None."""
+        return self.client.rate_limits.suggested_interval(self.clock.now())
+
+    # -- streams ---------------------------------------------------------
+    def _since(self, state: dict[str, Any]) -> int:
+        since = state.get("since")
+        return int(since) if isinstance(since, (int, float)) else _epoch(self.clock.now() - FIRST_POLL_LOOKBACK)
+
+    def _fetch_comments(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """Comments and replies on recent Page posts, oldest first, since the last one seen."""
+        since, seen = self._since(state), set(state.get("ids") or [])
+        posts = self.client.get_page(f"{self.page_id}/posts", {"fields": "id,created_time", "limit": WATCHED_POSTS},
+                                     bucket="posts").items
+        found: list[tuple[int, IncomingMention]] = []
+        capped_at: list[int] = []
+        for post in posts:
+            post_id = post.get("id") if isinstance(post, dict) else None
+            if not isinstance(post_id, str):
+                log.warning("account %s: skipping a post without id", self.account.name)
+                continue
+            params = {"filter": "stream", "order": "chronological", "since": since, "limit": PAGE_SIZE,
+                      "fields": COMMENT_FIELDS}
+            last_stamp = since
+            pages = list(self.client.iter_pages(f"{post_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"))
+            for page in pages:
+                for stamp, mention in self._convert(page.items, "comments", lambda item: self._comment(item, post_id)):
+                    last_stamp = max(last_stamp, stamp)
+                    if mention is not None and not (stamp == since and mention.platform_id in seen):
+                        found.append((stamp, mention))
+            if pages and pages[-1].next_after:
+                capped_at.append(last_stamp)  # the rest of this post's comments wait for the next poll
+        return [m for _, m in found], self._advance(since, seen, found, min(capped_at) if capped_at else None)
+
+    def _fetch_posts(self, stream: str, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """Visitor posts or posts that tag the Page since the last one seen (newest first; all pages drained)."""
+        since, seen = self._since(state), set(state.get("ids") or [])
+        params = {"since": since, "limit": PAGE_SIZE, "fields": POST_FIELDS}
+        found: list[tuple[int, IncomingMention]] = []
+        oldest: int | None = None
+        pages = list(self.client.iter_pages(f"{self.page_id}/{stream}", params, max_pages=MAX_PAGES, bucket=stream))
+        for page in pages:
+            for stamp, mention in self._convert(page.items, stream, lambda item: self._post(item, stream)):
+                oldest = stamp if oldest is None else min(oldest, stamp)
+                if mention is not None and not (stamp == since and mention.platform_id in seen):
+                    found.append((stamp, mention))
+        if pages and pages[-1].next_after and oldest is not None:
+            # Too many for one poll: keep what was read, and read below it next time by not moving since.
+            log.warning("account %s: more %s than one poll reads; the next poll continues", self.account.name, stream)
+            return [m for _, m in found], {"since": since, "ids": sorted(seen)}
+        return [m for _, m in found], self._advance(since, seen, found, None)
+
+    def _fetch_messenger(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """Messages in Messenger conversations updated since the last message seen."""
+        since, seen = self._since(state), set(state.get("ids") or [])
+        found: list[tuple[int, IncomingMention]] = []
+        params = {"platform": "messenger", "fields": "id,updated_time,participants", "limit": 25}
+        for page in self.client.iter_pages(f"{self.page_id}/conversations", params, max_pages=MAX_PAGES,
+                                           bucket="conversations"):
+            fresh = True
+            for conversation in page.items:
+                try:
+                    conversation_id = conversation["id"]
+                    updated = _epoch(parse_time(conversation.get("updated_time")))
+                except (KeyError, TypeError, MalformedItem):
+                    log.warning("account %s: skipping malformed conversation", self.account.name)
+                    continue
+                if updated < since:
+                    fresh = False  # conversations come most recently updated first
+                    break
+                message_params = {"fields": MESSAGE_FIELDS, "limit": 25}
+                for message_page in self.client.iter_pages(f"{conversation_id}/messages", message_params,
+                                                           max_pages=2, bucket="messages"):
+                    older = False
+                    for stamp, mention in self._convert(message_page.items, "messenger",
+                                                        lambda item: self._message(item, conversation_id)):
+                        if stamp < since:
+                            older = True
+                            continue
+                        if mention is not None and not (stamp == since and mention.platform_id in seen):
+                            found.append((stamp, mention))
+                    if older:
+                        break
+            if not fresh:
+                break
+        return [m for _, m in sorted(found, key=lambda pair: pair[0])], self._advance(since, seen, found, None)
+
+    def _advance(self, since: int, seen: set[str], found: list[tuple[int, IncomingMention]],
+                 capped_at: int | None) -> dict[str, Any]:
+        """The next {since, ids}: the newest second returned, with the ids already read in that second."""
+        stamps = [stamp for stamp, _ in found]
+        newest = max(stamps) if stamps else since
+        if capped_at is not None:
+            newest = min(newest, capped_at)
+        ids = {m.platform_id for stamp, m in found if stamp == newest}
+        if newest == since:
+            ids |= seen
+        return {"since": newest, "ids": sorted(ids)}
+
+    # -- payloads --------------------------------------------------------
+    def _convert(self, items: list[Any], stream: str, convert: Callable[[dict[str, Any]], IncomingMention | None]
+                 ) -> list[tuple[int, IncomingMention | None]]:
+        """(created second, mention or None for our own items) per well-formed item; malformed ones are logged."""
+        out: list[tuple[int, IncomingMention | None]] = []
+        for item in items:
+            try:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise MalformedItem("id missing")
+                stamp = _epoch(parse_time(item.get("created_time")))
+                if "message" in item and not isinstance(item["message"], str):
+                    raise MalformedItem("message is not text")
+                mention = convert(item)
+            except MalformedItem as exc:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                log.warning("account %s: skipping malformed %s item %s: %s", self.account.name, stream,
+                            str(item_id)[:40], exc)
+                continue
+            out.append((stamp, mention))
+        return out
+
+    def _author(self, item: dict[str, Any]) -> tuple[str, str | None]:
+        author = item.get("from") if isinstance(item.get("from"), dict) else {}
+        author_id = author.get("id") if isinstance(author.get("id"), str) else "unknown"
+        return author_id, author.get("name") if isinstance(author.get("name"), str) else None
+
+    def _comment(self, item: dict[str, Any], post_id: str) -> IncomingMention | None:
+        author_id, name = self._author(item)
+        if author_id == self.page_id or not item.get("message"):
+            return None  # our own reply, or a sticker/photo without text
+        parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
+        parent_id = parent.get("id") if isinstance(parent.get("id"), str) else None
+        return IncomingMention(
+            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
+            created_at=parse_time(item["created_time"]), author_name=name, thread_key=parent_id or item["id"],
+            in_reply_to_id=parent_id or post_id, channel="public", addressed_to_brand=True,
+            url=item.get("permalink_url") if isinstance(item.get("permalink_url"), str) else None,
+            stream="comments", raw=item)
+
+    def _post(self, item: dict[str, Any], stream: str) -> IncomingMention | None:
+        author_id, name = self._author(item)
+        if author_id == self.page_id or not item.get("message"):
+            return None
+        return IncomingMention(
+            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
+            created_at=parse_time(item["created_time"]), author_name=name, thread_key=item["id"],
+            channel="public", addressed_to_brand=True,
+            url=item.get("permalink_url") if isinstance(item.get("permalink_url"), str) else None,
+            stream=stream, raw=item)
+
+    def _message(self, item: dict[str, Any], conversation_id: str) -> IncomingMention | None:
+        author_id, name = self._author(item)
+        if author_id == self.page_id or not item.get("message"):
+            return None
+        return IncomingMention(
+            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
+            created_at=parse_time(item["created_time"]), author_name=name, thread_key=conversation_id,
+            channel="private", addressed_to_brand=True, stream="messenger", raw=item)

@@ -1,0 +1,265 @@
+"""X listener: mentions of the brand, recent-search queries and direct messages through tweepy (API v2)."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+from bot.clock import Clock, to_utc_naive
+from bot.config import AccountConfig, BrandConfig
+from bot.errors import AuthError, PermanentError, TransientError
+from bot.platforms.x_client import XClient
+from listeners.base import IncomingMention
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+# Pages per stream per poll; past this the cursor remembers the gap and the next poll drains it.
+MAX_PAGES = 5
+TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "in_reply_to_user_id",
+                "referenced_tweets", "lang", "entities"]
+USER_FIELDS = ["id", "name", "username", "public_metrics"]
+DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id", "participant_ids"]
+_AT = re.compile(r"(?<![\w@])@(\w{1,15})")
+
+
+class MalformedItem(ValueError):
+    """One item in a page does not have the shape we need."""
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 timestamp from X or Graph as naive UTC."""
+    if not isinstance(value, str):
+        raise MalformedItem("created time missing")
+    text = value.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):  # Graph writes +0000
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        return to_utc_naive(datetime.fromisoformat(text))
+    except ValueError:
+        raise MalformedItem(f"bad timestamp {value[:40]!r}") from None
+
+
+def _require_str(item: dict[str, Any], key: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedItem(f"{key} missing")
+    return value
+
+
+class XListener:
+    """Polls one X account: fetch(cursor) -> (mentions, next_cursor)."""
+
+    platform = "x"
+
+    def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: XClient | None = None,
+                 clock: Clock | None = None, timeout: float = 10.0):
+        self.account = account
+        self._calls_reported = 0
+        self.client = client or XClient(account, clock=clock, timeout=timeout)
+        handles = list(brand.handles if brand else []) + ([account.handle] if account.handle else [])
+        self.brand_handles = {h.lstrip("@").lower() for h in handles}
+        self.streams = self._streams()
+
+    def _streams(self) -> list[str]:
+        wanted = list(self.account.listen) or ["mentions", "search", "direct_messages"]
+        streams = [s for s in wanted if s in ("mentions", "search", "direct_messages")]
+        if not self.account.search_queries and "search" in streams:
+            streams.remove("search")
+        if "direct_messages" in streams and not self.account.listen and not self.client.has_user_context:
+            log.warning("account %s: no user credentials, direct messages are not polled", self.account.name)
+            streams.remove("direct_messages")
+        return streams
+
+    # -- the protocol ----------------------------------------------------
+    def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """New mentions, search results and DMs since cursor, and the cursor to store once they are saved."""
+        cursor = dict(cursor or {})
+        mentions: list[IncomingMention] = []
+        errors: list[TransientError] = []
+        jobs: list[tuple[str, Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]]] = []
+        if "mentions" in self.streams:
+            jobs.append(("mentions", self._fetch_mentions))
+        if "search" in self.streams:
+            for query in self.account.search_queries:
+                jobs.append((f"search:{query}", lambda state, q=query: self._fetch_search(q, state)))
+        if "direct_messages" in self.streams:
+            jobs.append(("dm", self._fetch_dms))
+        for key, job in jobs:
+            try:
+                found, state = job(dict(cursor.get(key) or {}))
+            except AuthError:
+                raise
+            except (TransientError, PermanentError) as exc:
+                # Other streams' results still count; this stream's cursor stays where it was.
+                log.warning("account %s: %s", self.account.name, exc)
+                errors.append(exc if isinstance(exc, TransientError) else TransientError(str(exc)))
+                continue
+            known = {m.platform_id for m in mentions}
+            mentions.extend(m for m in found if m.platform_id not in known)  # a mention also found by search
+            cursor[key] = state
+        if errors and len(errors) == len(jobs):
+            waits = [e.retry_after for e in errors if e.retry_after]
+            raise TransientError(str(errors[0]), retry_after=min(waits) if waits else None)
+        return mentions, cursor
+
+    def calls_made(self) -> int:
+        """API calls made since the last time this was asked (the poller adds them to the account's count)."""
+        calls, self._calls_reported = self.client.api_calls - self._calls_reported, self.client.api_calls
+        return calls
+
+    def rate_limit_status(self) -> dict[str, dict[str, Any]]:
+        """The last rate-limit headers per endpoint, for status displays."""
+        return self.client.rate_limits.snapshot()
+
+    def suggested_interval(self) -> float | None:
+        """A longer poll interval while a rate-limit window is nearly spent, else None."""
+        return self.client.suggested_interval()
+
+    # -- streams ---------------------------------------------------------
+    def _fetch_mentions(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        def page(params: dict[str, Any]) -> dict[str, Any]:
+            return self.client.call("mentions", "get_users_mentions", id=self.account.user_id, **params)
+        return self._timeline(page, state, "mentions")
+
+    def _fetch_search(self, query: str, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        def page(params: dict[str, Any]) -> dict[str, Any]:
+            return self.client.call("search", "search_recent_tweets", query=query, **params)
+        return self._timeline(page, state, "search", token_param="next_token")
+
+    def _timeline(self, call: Callable[[dict[str, Any]], dict[str, Any]], state: dict[str, Any],
+                  stream: str, token_param: str = "pagination_token") -> tuple[list[IncomingMention], dict[str, Any]]:
+        """Newest-first pages since since_id; a poll that stops early keeps (until_id, newest_id) to drain the gap."""
+        since, until, pending_newest = state.get("since_id"), state.get("until_id"), state.get("newest_id")
+        params: dict[str, Any] = {"max_results": PAGE_SIZE, "tweet_fields": TWEET_FIELDS, "user_fields": USER_FIELDS,
+                                  "expansions": ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]}
+        if since:
+            params["since_id"] = since
+        if until:
+            params["until_id"] = until
+        mentions: list[IncomingMention] = []
+        newest, oldest, next_token = None, None, None
+        for _ in range(MAX_PAGES if since else 1):  # the first poll takes one page: no backfill of old history
+            body = call(params)
+            items, users, meta = self._page_parts(body)
+            newest = newest or meta.get("newest_id")
+            oldest = meta.get("oldest_id") or oldest
+            mentions.extend(self._convert(items, users, stream, self._tweet))
+            next_token = meta.get("next_token")
+            if not next_token:
+                break
+            params[token_param] = next_token
+        if next_token and since:
+            gap = {"since_id": since, "until_id": oldest or until, "newest_id": pending_newest or newest}
+            return mentions, gap
+        best = max((i for i in (pending_newest, newest, since) if i), key=int, default=None)
+        return mentions, ({"since_id": best} if best else {})
+
+    def _fetch_dms(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+        """DM events have no since_id: walk pages newest first until the last seen id."""
+        seen, resume, pending_newest = state.get("newest_id"), state.get("resume_token"), state.get("pending_newest")
+        params: dict[str, Any] = {"max_results": PAGE_SIZE, "event_types": "MessageCreate", "dm_event_fields": DM_FIELDS,
+                                  "expansions": ["sender_id"], "user_fields": USER_FIELDS}
+        if resume:
+            params["pagination_token"] = resume
+        mentions: list[IncomingMention] = []
+        newest, next_token, reached = None, None, False
+        for _ in range(MAX_PAGES if seen else 1):
+            body = self.client.call("dm_events", "get_direct_message_events", user_auth=True, **params)
+            items, users, meta = self._page_parts(body)
+            fresh = []
+            for item in items:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if seen and isinstance(item_id, str) and item_id.isdigit() and int(item_id) <= int(seen):
+                    reached = True
+                    break
+                if isinstance(item_id, str) and item_id.isdigit():
+                    newest = max(newest or item_id, item_id, key=int)
+                fresh.append(item)
+            mentions.extend(self._convert(fresh, users, "direct_messages", self._dm))
+            next_token = meta.get("next_token")
+            if reached or not next_token:
+                break
+            params["pagination_token"] = next_token
+        best = max((i for i in (pending_newest, newest, seen) if i), key=int, default=None)
+        if next_token and seen and not reached:
+            return mentions, {"newest_id": seen, "resume_token": next_token, "pending_newest": best}
+        return mentions, ({"newest_id": best} if best else {})
+
+    # -- payloads --------------------------------------------------------
+    def _page_parts(self, body: dict[str, Any]) -> tuple[list[Any], dict[str, dict[str, Any]], dict[str, Any]]:
+        data = body.get("data", [])
+        meta = body.get("meta", {})
+        includes = body.get("includes", {})
+        if not isinstance(data, list) or not isinstance(meta, dict) or not isinstance(includes, dict):
+            raise TransientError("X: response is not a page of results (data/meta have the wrong shape)")
+        users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)}
+        for key in ("newest_id", "oldest_id", "next_token"):
+            if key in meta and not isinstance(meta[key], str):
+                raise TransientError(f"X: meta.{key} has the wrong type")
+        return data, users, meta
+
+    def _convert(self, items: list[Any], users: dict[str, dict[str, Any]], stream: str,
+                 convert: Callable[[dict[str, Any], dict[str, dict[str, Any]], str], IncomingMention | None]
+                 ) -> list[IncomingMention]:
+        mentions = []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise MalformedItem("not an object")
+                mention = convert(item, users, stream)
+            except MalformedItem as exc:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                log.warning("account %s: skipping malformed %s item %s: %s", self.account.name, stream,
+                            str(item_id)[:30], exc)
+                continue
+            if mention is not None:
+                mentions.append(mention)
+        return mentions
+
+    def _author(self, author_id: str, users: dict[str, dict[str, Any]]) -> tuple[str | None, str | None, int | None]:
+        user = users.get(author_id) or {}
+        username = user.get("username")
+        metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}
+        followers = metrics.get("followers_count")
+        return (f"@{username}" if isinstance(username, str) else None, user.get("name"),
+                followers if isinstance(followers, int) else None)
+
+    def _tweet(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
+        tweet_id = _require_str(item, "id")
+        text = _require_str(item, "text")
+        author_id = _require_str(item, "author_id")
+        created_at = parse_time(item.get("created_at"))
+        if author_id == self.account.user_id:
+            return None  # our own post
+        handle, name, followers = self._author(author_id, users)
+        in_reply_to = next((r.get("id") for r in item.get("referenced_tweets") or []
+                            if isinstance(r, dict) and r.get("type") == "replied_to"), None)
+        mentioned = {m.get("username", "").lower() for m in (item.get("entities") or {}).get("mentions") or []
+                     if isinstance(m, dict)} | {m.lower() for m in _AT.findall(text)}
+        addressed = stream == "mentions" or bool(mentioned & self.brand_handles)
+        lang = item.get("lang") if isinstance(item.get("lang"), str) and item.get("lang") != "und" else None
+        return IncomingMention(
+            platform="x", platform_id=tweet_id, text=text, author_id=author_id, created_at=created_at,
+            author_handle=handle, author_name=name, author_followers=followers,
+            thread_key=item.get("conversation_id") if isinstance(item.get("conversation_id"), str) else tweet_id,
+            in_reply_to_id=in_reply_to, channel="public", addressed_to_brand=addressed, lang=lang,
+            url=f"https://x.com/{(handle or '@i').lstrip('@')}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}",
+            stream=stream, raw=item)
+
+    def _dm(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
+        event_id = _require_str(item, "id")
+        if item.get("event_type", "MessageCreate") != "MessageCreate":
+            return None
+        text = _require_str(item, "text")
+        sender = _require_str(item, "sender_id")
+        created_at = parse_time(item.get("created_at"))
+        if sender == self.account.user_id:
+            return None  # what we sent
+        handle, name, followers = self._author(sender, users)
+        return IncomingMention(
+            platform="x", platform_id=event_id, text=text, author_id=sender, created_at=created_at,
+            author_handle=handle, author_name=name, author_followers=followers,
+            thread_key=item.get("dm_conversation_id") if isinstance(item.get("dm_conversation_id"), str) else None,
+            channel="private", addressed_to_brand=True, url=None, stream=stream, raw=item)

@@ -1,0 +1,111 @@
+"""Facebook responder: comment replies, private replies to comments, Messenger messages, hiding comments."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import AccountConfig
+from bot.errors import PermanentError, UnknownOutcome
+from bot.platforms.graph import GraphClient
+from responders.base import OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+# Graph's limit for a Messenger text; comments allow far more, but an answer that long is not an answer.
+MESSENGER_MAX_CHARS = 2000
+COMMENT_MAX_CHARS = 8000
+
+
+def is_messenger_thread(message: OutgoingMessage) -> bool:
+    """True when the message answers a Messenger conversation (thread t_..., messages m_...), not a comment."""
+    if message.extra.get("mention_stream") == "messenger" or message.extra.get("mention_channel") == "private":
+        return True
+    return bool((message.thread_key or "").startswith("t_") or (message.in_reply_to_id or "").startswith("m_"))
+
+
+class FacebookResponder:
+    """Posts approved replies from one Facebook Page through the Graph API."""
+
+    platform = "facebook"
+
+    def __init__(self, account: AccountConfig, *, client: GraphClient | None = None, clock: Clock | None = None,
+                 timeout: float = 10.0):
+        self.account = account
+        self.page_id = account.page_id or ""
+        self.client = client or GraphClient(account, clock=clock, timeout=timeout)
+
+    def reply_public(self, message: OutgoingMessage) -> str:
+        """A comment in the same thread: under the top-level comment, or on the visitor's post."""
+        target = message.thread_key or message.in_reply_to_id
+        if not target or is_messenger_thread(message):
+            raise PermanentError("Facebook reply: no comment or post to answer in public")
+        _check(message.text, COMMENT_MAX_CHARS)
+        body = self.client.post(f"{target}/comments", data={"message": message.text}, bucket="comment_post")
+        return _field(body, "id", "Facebook comment")
+
+    def close_public(self, message: OutgoingMessage) -> str:
+        """The positive public close: a comment in the same thread."""
+        return self.reply_public(message)
+
+    def send_private(self, message: OutgoingMessage) -> str:
+        """A private reply to the comment (in_reply_to_id or extra["comment_id"]) or a Messenger message to recipient_id."""
+        _check(message.text, MESSENGER_MAX_CHARS)
+        if is_messenger_thread(message):
+            if not message.recipient_id:
+                raise PermanentError("Messenger message: no recipient")
+            payload = {"recipient": {"id": message.recipient_id}, "message": {"text": message.text},
+                       "messaging_type": "RESPONSE"}
+        else:
+            comment_id = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
+            if not comment_id:
+                raise PermanentError("Facebook private reply: no comment to answer")
+            payload = {"recipient": {"comment_id": comment_id}, "message": {"text": message.text}}
+        body = self.client.post(f"{self.page_id}/messages", json=payload, bucket="messages_post")
+        return _field(body, "message_id", "Facebook private message")
+
+    def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        """Hide (or unhide) a comment on the Page: spam, abuse, personal data posted in public."""
+        body = self.client.post(comment_id, data={"is_hidden": "true" if hidden else "false"}, bucket="comment_post")
+        if body.get("success") is not True:
+            raise PermanentError(f"Facebook hide comment: the Page could not {'hide' if hidden else 'unhide'} it")
+
+    def find_sent(self, message: OutgoingMessage) -> str | None:
+        """The id of this message if an earlier attempt posted it, else None."""
+        if message.action != "send_private":
+            target = message.thread_key or message.in_reply_to_id
+            body = self.client.get(f"{target}/comments", {"fields": "id,message,from", "limit": 100, "order":
+                                                         "reverse_chronological"}, bucket="comments")
+            return _match(body, message.text, self.page_id)
+        if is_messenger_thread(message) and message.thread_key:
+            body = self.client.get(f"{message.thread_key}/messages", {"fields": "id,message,from", "limit": 25},
+                                   bucket="messages")
+            return _match(body, message.text, self.page_id)
+        comment_id = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
+        node = self.client.get(str(comment_id), {"fields": "id,can_reply_privately,created_time"}, bucket="comments")
+        # A comment still inside its 7 days that can no longer be answered in private was answered: by us.
+        if node.get("can_reply_privately") is False:
+            return f"private_reply:{comment_id}"
+        return None
+
+
+def _check(text: str, limit: int) -> None:
+    if not text or not text.strip():
+        raise PermanentError("Facebook: empty text")
+    if len(text) > limit:
+        raise PermanentError(f"Facebook: {len(text)} characters (at most {limit})")
+
+
+def _field(body: dict[str, Any], key: str, what: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise UnknownOutcome(f"{what}: the answer has no {key}")
+    return value
+
+
+def _match(body: dict[str, Any], text: str, page_id: str) -> str | None:
+    for item in body.get("data") or []:
+        author = item.get("from") if isinstance(item, dict) and isinstance(item.get("from"), dict) else {}
+        if author.get("id") == page_id and item.get("message") == text:
+            return str(item["id"])
+    return None
