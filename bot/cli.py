@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import approval, cases, db
 from bot.config import ConfigError, load_config
@@ -19,7 +20,7 @@ from bot.db import transaction
 from bot.errors import UserError
 from bot.models import Account, Case, Draft
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_CONFIG = 2
 
@@ -70,6 +71,10 @@ def handle_errors(command: Callable) -> Callable:
             sys.exit(1)
         except UserError as exc:
             err.print(f"[red]error:[/red] {exc}")
+            sys.exit(1)
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            err.print(f"[red]database error:[/red] {detail}")
             sys.exit(1)
     return wrapper
 
@@ -158,8 +163,9 @@ def queue(obj: Context, limit: int, as_json: bool) -> None:
                                   ensure_ascii=False, indent=1))
             return
         table = Table(title=f"{len(drafts)} draft(s) waiting", show_lines=False)
-        for column in ("draft", "case", "prio", "level", "kind", "lang", "author", "due", "text"):
-            table.add_column(column, overflow="fold", no_wrap=column != "text")
+        for column in ("draft", "case", "prio", "level", "kind", "lang", "author", "due"):
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=16 if column == "author" else None)
+        table.add_column("text", ratio=1, min_width=30, overflow="fold")
         for draft in drafts:
             case = draft.case
             author = draft.mention.identity.handle if draft.mention else ""
