@@ -78,6 +78,7 @@ class AccountConfig(Section):
     consumer_key_env: str | None = Field(None, description="x: env var with the app's consumer (API) key.")
     consumer_secret_env: str | None = Field(None, description="x: env var with the app's consumer (API) secret.")
     app_secret_env: str | None = Field(None, description="facebook: env var with the app secret (webhook signatures, appsecret_proof).")
+    webhook_verify_token_env: str | None = Field(None, description="facebook: env var with the verify token Meta sends when the page webhook is subscribed.")
     api_base_url: str | None = Field(None, description="Override the platform API's base URL (simulators, proxies); empty for the real API.")
     search_queries: list[str] = Field(default_factory=list, description="x: recent-search queries for posts that talk about the brand without addressing it.")
     listen: list[Literal["mentions", "search", "direct_messages", "comments", "visitor_posts", "tagged", "messenger"]] = Field(

@@ -235,5 +235,6 @@ class FacebookListener:
             return None
         return IncomingMention(
             platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
-            created_at=parse_time(item["created_time"]), author_name=name, thread_key=conversation_id,
-            channel="private", addressed_to_brand=True, stream="messenger", raw=item)
+            created_at=parse_time(item["created_time"]), author_name=name,
+            thread_key=author_id,  # the person's page-scoped id: what webhooks carry too, so both make one case
+            channel="private", addressed_to_brand=True, stream="messenger", raw=dict(item, conversation_id=conversation_id))

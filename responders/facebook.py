@@ -18,7 +18,7 @@ COMMENT_MAX_CHARS = 8000
 
 
 def is_messenger_thread(message: OutgoingMessage) -> bool:
-    """True when the message answers a Messenger conversation (thread t_..., messages m_...), not a comment."""
+    """True when the message answers a Messenger conversation rather than a comment (the outbox says which)."""
     if message.extra.get("mention_stream") == "messenger" or message.extra.get("mention_channel") == "private":
         return True
     return bool((message.thread_key or "").startswith("t_") or (message.in_reply_to_id or "").startswith("m_"))
@@ -77,10 +77,17 @@ class FacebookResponder:
             body = self.client.get(f"{target}/comments", {"fields": "id,message,from", "limit": 100, "order":
                                                          "reverse_chronological"}, bucket="comments")
             return _match(body, message.text, self.page_id)
-        if is_messenger_thread(message) and message.thread_key:
-            body = self.client.get(f"{message.thread_key}/messages", {"fields": "id,message,from", "limit": 25},
-                                   bucket="messages")
-            return _match(body, message.text, self.page_id)
+        if is_messenger_thread(message):
+            psid = message.recipient_id or message.thread_key
+            conversations = self.client.get(f"{self.page_id}/conversations",
+                                            {"platform": "messenger", "user_id": psid, "fields": "id"}, bucket="conversations")
+            for conversation in conversations.get("data") or []:
+                body = self.client.get(f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25},
+                                       bucket="messages")
+                found = _match(body, message.text, self.page_id)
+                if found:
+                    return found
+            return None
         comment_id = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
         node = self.client.get(str(comment_id), {"fields": "id,can_reply_privately,created_time"}, bucket="comments")
         # A comment still inside its 7 days that can no longer be answered in private was answered: by us.

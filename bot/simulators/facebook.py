@@ -274,7 +274,8 @@ class GraphSimulator(Simulator):
 
     def _get_conversations(self, request: Request, node: str) -> Reply:
         with self.lock:
-            found = [dict(c, created_time=c["updated_time"]) for c in self.conversations.values()]
+            found = [dict(c, created_time=c["updated_time"]) for c in self.conversations.values()
+                     if request.query.get("user_id") in (None, c["psid"])]
         reply = self._edge(request, found)
         for item in reply.body.get("data", []):
             item.pop("created_time", None)

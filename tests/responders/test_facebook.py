@@ -66,14 +66,13 @@ def test_messenger_answers_within_24_hours_and_is_refused_after(graph_sim):
     graph_sim.message("Lena Vogel", "Hello?", created_at=now() - timedelta(hours=30))
     carlos = next(p["psid"] for p in graph_sim.people.values() if p["name"] == "Carlos Ruiz")
     lena = next(p["psid"] for p in graph_sim.people.values() if p["name"] == "Lena Vogel")
-    conversation = next(c["id"] for c in graph_sim.conversations.values() if c["psid"] == carlos)
     message = OutgoingMessage(idempotency_key="d4", action="send_private", text="We found it: it ships today.",
-                              thread_key=conversation, recipient_id=carlos, extra={"mention_stream": "messenger"})
+                              thread_key=carlos, recipient_id=carlos, extra={"mention_stream": "messenger"})
     message_id = responder(graph_sim).send_private(message)
     assert graph_sim.posted[-1] == {"kind": "message", "id": message_id, "text": "We found it: it ships today.",
                                     "recipient_id": carlos}
     assert responder(graph_sim).find_sent(message) == message_id
-    late = OutgoingMessage(idempotency_key="d5", action="send_private", text="Hi Lena", thread_key="t_0",
+    late = OutgoingMessage(idempotency_key="d5", action="send_private", text="Hi Lena", thread_key=lena,
                            recipient_id=lena, extra={"mention_stream": "messenger"})
     with pytest.raises(PermanentError) as caught:
         responder(graph_sim).send_private(late)

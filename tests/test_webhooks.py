@@ -1,0 +1,140 @@
+"""Webhooks beside polling: signatures checked, handshakes answered, events stored once with what polling finds."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bot import accounts
+from bot.clock import FrozenClock
+from bot.config import parse_config
+from bot.ingest import store_mentions
+from bot.models import Mention
+from bot.simulators import facebook_account, x_account
+from bot.simulators.pytest_fixtures import graph_sim, x_sim  # noqa: F401 - fixtures
+from bot.webhooks import build_webhook_router, meta_signature, x_crc_response, x_signature
+from tests.harness import Desk
+
+ENV = {"SIM_FB_APP_SECRET": "sim-app-secret", "FB_VERIFY": "let-me-in", "SIM_X_CONSUMER_SECRET": "sim-consumer-secret"}
+
+
+class Recorder:
+    """An ingest callable that remembers what it was handed."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, list]] = []
+
+    def __call__(self, account_name, mentions):
+        self.calls.append((account_name, mentions))
+
+
+def client_for(config, ingest) -> TestClient:
+    app = FastAPI()
+    app.include_router(build_webhook_router(config, ingest, environ=ENV))
+    return TestClient(app)
+
+
+@pytest.fixture
+def config(graph_sim, x_sim):  # noqa: F811
+    fb = facebook_account(graph_sim, webhook_verify_token_env="FB_VERIFY").model_dump()
+    x = x_account(x_sim).model_dump()
+    return parse_config({"accounts": [fb, x]})
+
+
+def comment_event(page_id: str, comment_id: str, post_id: str, message: str, parent_id: str | None = None) -> dict:
+    return {"object": "page", "entry": [{"id": page_id, "time": int(time.time()), "changes": [{"field": "feed", "value": {
+        "from": {"id": "10150000000000", "name": "Carlos Ruiz"}, "item": "comment", "verb": "add",
+        "comment_id": comment_id, "post_id": post_id, "parent_id": parent_id or post_id, "message": message,
+        "created_time": int(time.time()), "post": {"id": post_id, "status_type": "added_photos"}}}]}]}
+
+
+def test_meta_subscription_handshake_echoes_the_challenge_only_for_our_verify_token(config):
+    client = client_for(config, Recorder())
+    ok = client.get("/webhooks/meta", params={"hub.mode": "subscribe", "hub.verify_token": "let-me-in",
+                                              "hub.challenge": "1158201444"})
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    wrong = client.get("/webhooks/meta", params={"hub.mode": "subscribe", "hub.verify_token": "guess",
+                                                 "hub.challenge": "1158201444"})
+    assert wrong.status_code == 403
+
+
+def test_a_meta_webhook_with_a_bad_signature_is_rejected_and_nothing_is_stored(config, graph_sim):
+    ingest = Recorder()
+    body = json.dumps(comment_event(graph_sim.page_id, "1_2", f"{graph_sim.page_id}_1", "hi")).encode()
+    forged = client_for(config, ingest).post("/webhooks/meta", content=body, headers={
+        "X-Hub-Signature-256": meta_signature("not-the-app-secret", body), "Content-Type": "application/json"})
+    unsigned = client_for(config, ingest).post("/webhooks/meta", content=body)
+    assert forged.status_code == 403 and unsigned.status_code == 403
+    assert ingest.calls == []
+
+
+def test_a_comment_and_a_messenger_message_arrive_as_mentions(config, graph_sim):
+    ingest = Recorder()
+    event = comment_event(graph_sim.page_id, "77_3", f"{graph_sim.page_id}_77", "Same problem here", parent_id="77_2")
+    event["entry"][0]["messaging"] = [{"sender": {"id": "2400000000000001"}, "recipient": {"id": graph_sim.page_id},
+                                       "timestamp": int(time.time() * 1000),
+                                       "message": {"mid": "m_abc", "text": "Hi, order 88213?"}}]
+    body = json.dumps(event).encode()
+    response = client_for(config, ingest).post("/webhooks/meta", content=body,
+                                               headers={"X-Hub-Signature-256": meta_signature("sim-app-secret", body)})
+    assert response.json() == {"received": 2}
+    [(account, mentions)] = ingest.calls
+    comment, message = mentions
+    assert account == "acme-fb"
+    assert (comment.platform_id, comment.thread_key, comment.in_reply_to_id, comment.stream) == ("77_3", "77_2", "77_2", "comments")
+    assert (message.platform_id, message.channel, message.thread_key, message.stream) == (
+        "m_abc", "private", "2400000000000001", "messenger")
+
+
+def test_x_crc_check_answers_with_the_hmac_of_the_token(config):
+    response = client_for(config, Recorder()).get("/webhooks/x", params={"crc_token": "challenge-123"})
+    assert response.json() == {"response_token": x_crc_response("sim-consumer-secret", "challenge-123")}
+    # base64 of HMAC-SHA256, checked against RFC 4231 test case 2 (key "Jefe") rather than our own code.
+    assert x_crc_response("Jefe", "what do ya want for nothing?") == "sha256=W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
+
+
+def test_x_account_activity_events_become_mentions_and_dms(config, x_sim):
+    ingest = Recorder()
+    brand = x_sim.brand_user_id
+    payload = {"for_user_id": brand, "users": {"42": {"id": "42", "screen_name": "maria_g", "name": "María"}},
+               "tweet_create_events": [{
+                   "id_str": "1790000000000000111", "text": "@acme where is my order?", "created_at": "Sun Nov 22 19:00:00 +0000 2026",
+                   "user": {"id_str": "42", "screen_name": "maria_g", "name": "María", "followers_count": 340},
+                   "entities": {"user_mentions": [{"id_str": brand, "screen_name": "acme"}]}, "lang": "en"}],
+               "direct_message_events": [{"type": "message_create", "id": "1790000000000000222",
+                                          "created_timestamp": str(int(time.time() * 1000)),
+                                          "message_create": {"target": {"recipient_id": brand}, "sender_id": "42",
+                                                             "message_data": {"text": "charged twice"}}}]}
+    body = json.dumps(payload).encode()
+    client = client_for(config, ingest)
+    assert client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": "sha256=AAAA"}).status_code == 403
+    response = client.post("/webhooks/x", content=body,
+                           headers={"x-twitter-webhooks-signature": x_signature("sim-consumer-secret", body)})
+    assert response.json() == {"received": 2}
+    tweet, dm = ingest.calls[0][1]
+    assert (tweet.author_handle, tweet.addressed_to_brand, tweet.channel) == ("@maria_g", True, "public")
+    assert (dm.channel, dm.author_handle, dm.thread_key) == ("private", "@maria_g", f"42-{brand}")
+
+
+def test_a_comment_seen_by_webhook_and_then_by_polling_is_stored_once(tmp_path: Path, database_url: str, graph_sim):
+    post = graph_sim.page_post("Spring collection")
+    comment = graph_sim.comment(post, "Carlos Ruiz", "My package never arrived")
+    account = facebook_account(graph_sim, poll_interval_seconds=1, listen=["comments"]).model_dump()
+    desk = Desk(tmp_path, database_url, clock=FrozenClock(graph_sim.clock()), accounts=[account])
+
+    def ingest(account_name, mentions):
+        with desk.session() as session:
+            store_mentions(session, accounts.get_account(session, account_name), mentions, desk.clock.now())
+
+    body = json.dumps(comment_event(graph_sim.page_id, comment, post, "My package never arrived")).encode()
+    client = client_for(desk.config, ingest)
+    response = client.post("/webhooks/meta", content=body,
+                           headers={"X-Hub-Signature-256": meta_signature("sim-app-secret", body)})
+    assert response.json() == {"received": 1}
+    desk.poll()  # polling finds the same comment
+    assert desk.count(Mention) == 1
+    desk.service.engine.dispose()
