@@ -1,11 +1,12 @@
 """Cases: a customer's thread with the brand, its states, and the moves between them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import sla as sla_clocks
 from bot.config import SlaConfig
 from bot.models import Case, CaseEvent, Mention, TriageResult
 
@@ -32,12 +33,13 @@ STATE_AFTER_SENDING = {
 }
 
 
-def set_state(session: Session, case: Case, state: str, actor: str, now: datetime, note: str | None = None) -> None:
+def set_state(session: Session, case: Case, state: str, actor: str, now: datetime, note: str | None = None,
+              sla: SlaConfig | None = None) -> None:
     """Move a case to a state, keeping its history and pausing SLA clocks while it waits on the customer."""
     if state == case.state:
         return
     if case.state == WAITING_ON_CUSTOMER and case.waiting_since is not None:
-        _unpause(case, now)
+        _unpause(case, now, sla)
     if state == WAITING_ON_CUSTOMER:
         case.waiting_since = now
     session.add(CaseEvent(case=case, at=now, actor=actor, from_state=case.state, to_state=state, note=note))
@@ -45,10 +47,14 @@ def set_state(session: Session, case: Case, state: str, actor: str, now: datetim
     case.updated_at = now
 
 
-def _unpause(case: Case, now: datetime) -> None:
+def _unpause(case: Case, now: datetime, sla: SlaConfig | None = None) -> None:
     paused = now - case.waiting_since
     case.paused_seconds = (case.paused_seconds or 0.0) + paused.total_seconds()
-    if case.resolution_due_at is not None:
+    if sla is not None:
+        # Business hours make the shift depend on the calendar, so sla.py measures it.
+        from bot import sla as sla_clocks
+        sla_clocks.shift_for_pause(case, case.waiting_since, now, sla)
+    elif case.resolution_due_at is not None:
         case.resolution_due_at += paused
     case.waiting_since = None
 
@@ -87,10 +93,11 @@ def attach(session: Session, mention: Mention, triage: TriageResult, sla: SlaCon
         _start_clocks(case, mention.created_at, triage.level, sla)
     else:
         if case.state == WAITING_ON_CUSTOMER:
-            set_state(session, case, NEW, "system", now, f"customer wrote again ({mention.platform_id})")
+            set_state(session, case, NEW, "system", now, f"customer wrote again ({mention.platform_id})", sla=sla)
     if LEVEL_RANK.get(triage.level, 0) > LEVEL_RANK.get(case.level, 0):
         case.level = triage.level
-        case.resolution_due_at = case.opened_at + timedelta(hours=sla.resolution_target_hours[triage.level])
+        since = case.opened_at if not case.reopen_count else mention.created_at
+        sla_clocks.restart_resolution(case, since, triage.level, sla)
     case.priority = max(case.priority or 0.0, triage.priority)
     case.last_customer_message_at = max(filter(None, [case.last_customer_message_at, mention.created_at]))
     case.updated_at = now
@@ -99,9 +106,8 @@ def attach(session: Session, mention: Mention, triage: TriageResult, sla: SlaCon
 
 
 def _start_clocks(case: Case, since: datetime, level: str, sla: SlaConfig) -> None:
-    case.first_response_due_at = since + timedelta(minutes=sla.first_response_target_minutes)
-    case.first_response_breach_at = since + timedelta(hours=sla.first_response_max_hours)
-    case.resolution_due_at = since + timedelta(hours=sla.resolution_target_hours[level])
+    # Policies per level and platform, and business hours, live in sla.py.
+    sla_clocks.start_clocks(case, since, level, sla)
 
 
 def after_drafting(session: Session, case: Case, drafted: bool, now: datetime) -> None:

@@ -347,5 +347,10 @@ def status(obj: Context, as_json: bool) -> None:
     for key, value in report["counts"].items():
         counts.add_row(key.replace("_", " "), str(value))
     out.print(counts)
+    sla_figures = report.get("sla")
+    if sla_figures:
+        out.print(f"SLA: {sla_figures['breaches']} breach(es), {sla_figures['warnings']} warning(s) open; "
+                  f"{sla_figures['running_clocks']} clock(s) running, {sla_figures['paused_clocks']} paused"
+                  + (f"; next due: {sla_figures['next_due']}" if sla_figures["next_due"] else ""))
     for alert in report["alerts"]:
         out.print(f"[red]alert:[/red] {_escape(alert)}")

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
@@ -196,6 +199,64 @@ class LoggingConfig(Section):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
     format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_hhmm(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value or "")
+    if not match or int(match.group(1)) > 24 or int(match.group(2)) > 59 or (int(match.group(1)) == 24 and int(match.group(2))):
+        raise ValueError(f"{value!r} is not a time of day as HH:MM")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)") from None
+    return value
+
+
+class BusinessHoursConfig(Section):
+    """When SLA clocks run for policies that count business hours only."""
+
+    enabled: bool = Field(False, description="Count SLA time only within business hours; false counts every hour of every day.")
+    timezone: str = Field("UTC", description="IANA time zone of the business hours and holidays, e.g. Europe/Madrid.")
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days (mon … sun).")
+    start: str = Field("09:00", description="Opening time on working days, HH:MM local time.")
+    end: str = Field("18:00", description="Closing time on working days, HH:MM local time (after start).")
+    holidays: list[date] = Field(default_factory=list, description="Local dates (YYYY-MM-DD) when the SLA clock does not run.")
+
+    _hhmm = field_validator("start", "end")(classmethod(lambda cls, v: _check_hhmm(v)))
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> "BusinessHoursConfig":
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        if not self.days:
+            raise ValueError("days must name at least one working day")
+        return self
+
+
+class SlaPolicy(Section):
+    """Targets for one level of intervention and/or one platform, overriding the defaults."""
+
+    level: Level | None = Field(None, description="Level of intervention this policy applies to; empty for every level.")
+    platform: Literal["replay", "x", "facebook"] | None = Field(None, description="Platform this policy applies to; empty for every platform.")
+    first_response_target_minutes: int | None = Field(None, ge=1, description="Target time to the first answer; empty keeps the default.")
+    first_response_max_hours: int | None = Field(None, ge=1, description="Maximum time to the first answer; empty keeps the default.")
+    resolution_target_hours: int | None = Field(None, ge=1, description="Resolution target in hours; empty keeps the default for the level.")
+    business_hours: bool | None = Field(None, description="Count business hours only (true), every hour (false), or follow sla.business_hours.enabled (empty).")
+
+    @model_validator(mode="after")
+    def _names_a_scope(self) -> "SlaPolicy":
+        if self.level is None and self.platform is None:
+            raise ValueError("a policy needs a level, a platform or both")
+        return self
+
+
 
 
 class Config(Section):
@@ -204,6 +265,143 @@ class Config(Section):
     data_dir: str = Field("data", description="Folder for the SQLite database, trained models and exports (created if missing).")
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the service keeps its state.")
     brand: BrandConfig = Field(default_factory=BrandConfig, description="Who the brand is and how it speaks.")
+    policies: list[SlaPolicy] = Field(default_factory=list, description="Targets per level and/or platform; the most specific match wins (level and platform, then platform, then level).")
+    business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig, description="Business hours and holidays, in one time zone.")
+    warning_share: float = Field(0.8, gt=0, lt=1, description="Warn when this share of a target's time has been used (0.8 warns 6 min before a 30 min target).")
+    check_interval_seconds: float = Field(60.0, ge=1, description="Seconds between the daemon's SLA checks (warnings, breaches, webhook).")
+    webhook_url: str | None = Field(None, description="Slack-compatible incoming webhook that receives warnings and breaches; use webhook_url_env when the URL holds a secret.")
+    webhook_url_env: str | None = Field(None, description="Environment variable holding the webhook URL (wins over webhook_url when set).")
+    webhook_warnings: bool = Field(True, description="Post warnings to the webhook too; false posts breaches only.")
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the webhook to answer.")
+    webhook_max_attempts: int = Field(5, ge=1, le=50, description="Attempts to post one alert before it is marked failed.")
+
+    def resolved_webhook_url(self) -> str | None:
+        """The webhook URL, from the environment variable when one is named and set."""
+        if self.webhook_url_env and os.environ.get(self.webhook_url_env):
+            return os.environ[self.webhook_url_env]
+        return self.webhook_url or None
+
+
+class ShiftConfig(Section):
+    """One weekly shift of an agent."""
+
+    agent: str = Field(description="Username of the agent working this shift.")
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Days the shift starts on (mon … sun).")
+    start: str = Field("09:00", description="Start, HH:MM local time.")
+    end: str = Field("17:00", description="End, HH:MM local time; an end before the start runs past midnight.")
+    timezone: str = Field("UTC", description="IANA time zone of start and end.")
+
+    _hhmm = field_validator("start", "end")(classmethod(lambda cls, v: _check_hhmm(v)))
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+
+class AssignmentConfig(Section):
+    """Who owns which case: the universal queue and one interlocutor per customer."""
+
+    enabled: bool = Field(True, description="Give every case that needs work an owner: the customer's agent if on shift, else the least-loaded agent.")
+    roles: list[str] = Field(default_factory=lambda: ["agent", "approver", "admin"], description="User roles that take cases.")
+    shifts: list[ShiftConfig] = Field(default_factory=list, description="Weekly shifts; an agent with none is on shift whenever marked on shift (python -m bot agent on|off).")
+    rebalance_interval_seconds: float = Field(60.0, ge=1, description="Seconds between moves of cases away from agents off shift or over capacity.")
+
+
+class EtaConfig(Section):
+    """How estimated response times are computed (drafts.default_eta_minutes is the shortest promise)."""
+
+    default_minutes_per_case: float = Field(10.0, gt=0, description="Minutes an agent takes per case, assumed until there is enough recent history.")
+    pace_window_hours: float = Field(24.0, gt=0, description="Hours of recent answers that measure the agents' pace.")
+    min_samples: int = Field(5, ge=1, description="Answers in the window needed before the measured pace replaces the default.")
+    min_minutes_per_case: float = Field(2.0, gt=0, description="Fastest pace believed, in minutes per case.")
+    max_minutes_per_case: float = Field(120.0, gt=0, description="Slowest pace believed, in minutes per case.")
+
+
+def _default_personal_patterns() -> list[str]:
+    return [r"\b(?:order|pedido)\s*(?:no\.?|number|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b",
+            r"\b(?:account|cuenta|customer|cliente)\s*(?:no\.?|number|id|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b"]
+
+
+class ChecksConfig(Section):
+    """Quality checks every draft must pass before a person may approve it without an override."""
+
+    disabled: list[Literal["length", "no_personal_data", "eta", "empathy", "brevity", "summary", "language", "not_empty"]] = Field(
+        default_factory=list, description="Checks to skip.")
+    platform_limits: dict[str, int] = Field(default_factory=lambda: {"x": 280, "facebook": 8000, "replay": 280},
+                                            description="Longest public reply per platform, in the platform's characters.")
+    private_limits: dict[str, int] = Field(default_factory=lambda: {"x": 10000, "facebook": 2000, "replay": 10000},
+                                           description="Longest private message per platform.")
+    personal_data_patterns: list[str] = Field(default_factory=_default_personal_patterns,
+                                              description="Regular expressions (case-insensitive) for order or account numbers that must not appear in public.")
+    allowed_contacts: list[str] = Field(default_factory=list, description="The brand's own e-mail addresses and phone numbers, allowed in public replies.")
+    empathy_phrases: dict[str, list[str]] = Field(default_factory=lambda: {
+        "en": ["sorry", "apologi", "understand", "frustrat", "hear that", "thanks for flagging", "thank you for letting us know"],
+        "es": ["lo sentimos", "sentimos", "disculpa", "perdón", "perdona", "entendemos", "lamentamos", "comprendemos"]},
+        description="Phrases (case-insensitive, per language) that make an empathetic opening in answers to complaints.")
+    empathy_window_chars: int = Field(120, ge=10, description="How far into a reply (after the @handle) the empathetic phrase must appear.")
+    summary_phrases: dict[str, list[str]] = Field(default_factory=lambda: {
+        "en": ["to sum up", "in short", "as agreed", "we agreed", "to recap"],
+        "es": ["en resumen", "resumiendo", "como acordamos", "según lo acordado", "para resumir"]},
+        description="Phrases that introduce the summary of what was agreed in a closing message.")
+    max_words_public: int = Field(60, ge=5, description="Longest public reply in words before it counts as over-explaining.")
+    max_words_private: int = Field(120, ge=5, description="Longest private message in words before it counts as over-explaining.")
+    max_sentences: int = Field(5, ge=1, description="Most sentences in one reply before it counts as over-explaining.")
+
+    @field_validator("personal_data_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+
+class FollowupsConfig(Section):
+    """Following up: cases waiting on the customer, monitored threads, messages without an answer."""
+
+    enabled: bool = Field(True, description="Draft follow-ups and re-check monitored threads from the daemon.")
+    after_hours: float = Field(24.0, gt=0, description="Hours a case waits on the customer before a follow-up is drafted.")
+    max_follow_ups: int = Field(2, ge=0, description="Follow-ups drafted per wait at most; 0 drafts none.")
+    recheck_after_hours: float = Field(6.0, gt=0, description="Hours after which a monitored thread is checked again for a new message or a change in tone.")
+    interval_seconds: float = Field(300.0, ge=1, description="Seconds between the daemon's follow-up runs.")
+
+
+class RubricCriterion(Section):
+    """One question of the reply evaluation form."""
+
+    name: str = Field(description="Short name of the criterion (letters, digits, '_').")
+    question: str = Field("", description="The question the approver answers.")
+    weight: float = Field(1.0, gt=0, description="Weight of the criterion in the total score.")
+
+
+def _default_rubric() -> list[RubricCriterion]:
+    return [
+        RubricCriterion(name="empathy", question="Does it open with empathy when the customer is upset?"),
+        RubricCriterion(name="brevity", question="Is it short and to the point, without over-explaining?"),
+        RubricCriterion(name="resolution", question="Does it solve the problem or say clearly what happens next?", weight=2.0),
+        RubricCriterion(name="summary", question="Does it sum up what was agreed or the next step?"),
+        RubricCriterion(name="voice", question="Is it in the brand's voice and the customer's language?"),
+        RubricCriterion(name="safety", question="Does it keep personal and payment data out of public?", weight=2.0),
+    ]
+
+
+class EvaluationConfig(Section):
+    """The quality form approvers score sent replies with."""
+
+    scale_max: int = Field(5, ge=2, le=10, description="Each criterion is scored from 1 to this.")
+    rubric: list[RubricCriterion] = Field(default_factory=_default_rubric, description="The criteria of the form.")
+
+    @field_validator("rubric")
+    @classmethod
+    def _names_unique(cls, rubric: list[RubricCriterion]) -> list[RubricCriterion]:
+        names = [c.name for c in rubric]
+        if not rubric:
+            raise ValueError("the rubric needs at least one criterion")
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+                raise ValueError(f"criterion name {name!r} may use letters, digits and '_' only")
+            if names.count(name) > 1:
+                raise ValueError(f"criterion {name!r} is listed twice")
+        return rubric
     accounts: list[AccountConfig] = Field(default_factory=list, description="Platform accounts to listen on and answer from.")
     triage: TriageConfig = Field(default_factory=TriageConfig, description="How mentions are classified.")
     drafts: DraftsConfig = Field(default_factory=DraftsConfig, description="How replies are drafted.")
@@ -257,6 +455,11 @@ def parse_config(data: Any, source: str = "config") -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         path = _error_path(tuple(first["loc"]), data)
+    assignment: AssignmentConfig = Field(default_factory=AssignmentConfig, description="Who owns which case.")
+    eta: EtaConfig = Field(default_factory=EtaConfig, description="How estimated response times are computed.")
+    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="Quality checks on every draft.")
+    followups: FollowupsConfig = Field(default_factory=FollowupsConfig, description="Follow-ups and re-checks of monitored threads.")
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
         reason = first["msg"]
         if first["type"] == "extra_forbidden":
             reason = "unknown setting"

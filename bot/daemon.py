@@ -52,6 +52,14 @@ class Daemon:
                                seconds=PIPELINE_INTERVAL_SECONDS, id="pipeline", next_run_time=start)
         self.scheduler.add_job(self._guarded("outbox", self.service.outbox.run), "interval",
                                seconds=config.daemon.outbox_interval_seconds, id="outbox", next_run_time=start)
+        self._schedule_service_levels()
+
+    def _schedule_service_levels(self) -> None:
+        """SLA checks and alerts, each on its own interval."""
+        from bot import sla
+
+        config = self.service.config
+        self.add_job("sla", lambda: sla.run(self.service), config.sla.check_interval_seconds)
 
     def add_job(self, name: str, step: Callable[[], object], seconds: float) -> None:
         """Schedule another periodic step (SLA checks, follow-ups) under the same guard."""

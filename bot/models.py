@@ -103,6 +103,9 @@ class Case(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime)
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    monitor_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    no_reply_at: Mapped[datetime | None] = mapped_column(DateTime)
+    no_reply_reason: Mapped[str | None] = mapped_column(Text)
     mentions: Mapped[list["Mention"]] = relationship(back_populates="case", order_by="Mention.id")
     drafts: Mapped[list["Draft"]] = relationship(back_populates="case", order_by="Draft.id")
     events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.id")
@@ -261,6 +264,57 @@ class User(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=10)
     on_shift: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SlaAlert(Base):
+    """A warning or breach of one SLA clock of a case, raised once per clock cycle and posted once."""
+
+    __tablename__ = "sla_alerts"
+    __table_args__ = (UniqueConstraint("case_id", "clock", "kind", "cycle"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    fired_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    message: Mapped[str] = mapped_column(Text)
+    webhook_status: Mapped[str] = mapped_column(String(20), default="none")
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    webhook_error: Mapped[str | None] = mapped_column(Text)
+    case: Mapped[Case] = relationship()
+
+
+class EtaPromise(Base):
+    """A response time promised in a sent acknowledgement, and whether it was kept."""
+
+    __tablename__ = "eta_promises"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    promised_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    outcome: Mapped[str] = mapped_column(String(10), default="open")
+    kept_at: Mapped[datetime | None] = mapped_column(DateTime)
+    measured_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ReplyScore(Base):
+    """An approver's scores for one sent reply against the evaluation rubric."""
+
+    __tablename__ = "reply_scores"
+    __table_args__ = (UniqueConstraint("draft_id", "scorer"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), index=True)
+    scorer: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str | None] = mapped_column(String(100), index=True)
+    template: Mapped[str] = mapped_column(String(200))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
 class LabelledExample(Base):

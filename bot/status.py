@@ -53,7 +53,11 @@ def collect(service) -> dict[str, Any]:
         now = service.clock.now()
         overdue = count(select(func.count(Case.id)).where(Case.first_response_at.is_(None),
                                                           Case.first_response_due_at < now,
-                                                          Case.state.not_in(("resolved", "closed_public", "monitoring"))))
+                                                          Case.state.not_in(("resolved", "closed_public", "monitoring",
+                                                                             "waiting_on_customer"))))
         if overdue:
             report["alerts"].append(f"{overdue} case(s) past their first-response target")
+        from bot import sla
+        report["sla"] = sla.status_summary(session, config, now)
+        report["alerts"].extend(report["sla"].pop("lines"))
     return report

@@ -98,6 +98,9 @@ def upgrade() -> None:
     sa.Column('waiting_since', sa.DateTime(), nullable=True),
     sa.Column('paused_seconds', sa.Float(), nullable=False),
     sa.Column('reopen_count', sa.Integer(), nullable=False),
+    sa.Column('monitor_checked_at', sa.DateTime(), nullable=True),
+    sa.Column('no_reply_at', sa.DateTime(), nullable=True),
+    sa.Column('no_reply_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_cases_account_id_accounts')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_cases_customer_id_customers')),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_cases_owner_id_users')),
@@ -266,9 +269,84 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('sla_alerts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('clock', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('cycle', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('fired_at', sa.DateTime(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('webhook_status', sa.String(length=20), nullable=False),
+    sa.Column('webhook_attempts', sa.Integer(), nullable=False),
+    sa.Column('webhook_sent_at', sa.DateTime(), nullable=True),
+    sa.Column('webhook_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_sla_alerts_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_alerts')),
+    sa.UniqueConstraint('case_id', 'clock', 'kind', 'cycle', name=op.f('uq_sla_alerts_case_id'))
+    )
+    with op.batch_alter_table('sla_alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sla_alerts_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sla_alerts_fired_at'), ['fired_at'], unique=False)
+
+    op.create_table('eta_promises',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draft_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('promised_at', sa.DateTime(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=False),
+    sa.Column('kept_at', sa.DateTime(), nullable=True),
+    sa.Column('measured_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_eta_promises_case_id_cases')),
+    sa.ForeignKeyConstraint(['draft_id'], ['drafts.id'], name=op.f('fk_eta_promises_draft_id_drafts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eta_promises')),
+    sa.UniqueConstraint('draft_id', name=op.f('uq_eta_promises_draft_id'))
+    )
+    with op.batch_alter_table('eta_promises', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_eta_promises_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_eta_promises_promised_at'), ['promised_at'], unique=False)
+
+    op.create_table('reply_scores',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draft_id', sa.Integer(), nullable=False),
+    sa.Column('scorer', sa.String(length=100), nullable=False),
+    sa.Column('agent', sa.String(length=100), nullable=True),
+    sa.Column('template', sa.String(length=200), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('total', sa.Float(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['draft_id'], ['drafts.id'], name=op.f('fk_reply_scores_draft_id_drafts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reply_scores')),
+    sa.UniqueConstraint('draft_id', 'scorer', name=op.f('uq_reply_scores_draft_id'))
+    )
+    with op.batch_alter_table('reply_scores', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reply_scores_agent'), ['agent'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reply_scores_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reply_scores_draft_id'), ['draft_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('reply_scores', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reply_scores_draft_id'))
+        batch_op.drop_index(batch_op.f('ix_reply_scores_created_at'))
+        batch_op.drop_index(batch_op.f('ix_reply_scores_agent'))
+
+    op.drop_table('reply_scores')
+    with op.batch_alter_table('eta_promises', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_eta_promises_promised_at'))
+        batch_op.drop_index(batch_op.f('ix_eta_promises_case_id'))
+
+    op.drop_table('eta_promises')
+    with op.batch_alter_table('sla_alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sla_alerts_fired_at'))
+        batch_op.drop_index(batch_op.f('ix_sla_alerts_case_id'))
+
+    op.drop_table('sla_alerts')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 
