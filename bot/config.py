@@ -175,30 +175,6 @@ class OutboxConfig(Section):
     batch_size: int = Field(20, ge=1, le=500, description="Messages sent per outbox run.")
 
 
-class SlaConfig(Section):
-    """Service-level targets."""
-
-    first_response_target_minutes: int = Field(30, ge=1, description="Target time to the first public answer.")
-    first_response_max_hours: int = Field(24, ge=1, description="Maximum time to the first answer; past it the case is breached.")
-    resolution_target_hours: dict[Level, int] = Field(
-        default_factory=lambda: {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24},
-        description="Resolution target per level of intervention, in hours.")
-
-
-class DaemonConfig(Section):
-    """How the always-on daemon schedules its work."""
-
-    outbox_interval_seconds: float = Field(5.0, ge=0.1, description="Seconds between outbox runs that send approved replies.")
-    jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
-    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors from a platform.")
-    auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
-
-
-class LoggingConfig(Section):
-    """What the daemon logs and how."""
-
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
-    format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -257,14 +233,14 @@ class SlaPolicy(Section):
         return self
 
 
+class SlaConfig(Section):
+    """Service-level targets."""
 
-
-class Config(Section):
-    """The whole configuration."""
-
-    data_dir: str = Field("data", description="Folder for the SQLite database, trained models and exports (created if missing).")
-    storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the service keeps its state.")
-    brand: BrandConfig = Field(default_factory=BrandConfig, description="Who the brand is and how it speaks.")
+    first_response_target_minutes: int = Field(30, ge=1, description="Target time to the first public answer.")
+    first_response_max_hours: int = Field(24, ge=1, description="Maximum time to the first answer; past it the case is breached.")
+    resolution_target_hours: dict[Level, int] = Field(
+        default_factory=lambda: {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24},
+        description="Resolution target per level of intervention, in hours.")
     policies: list[SlaPolicy] = Field(default_factory=list, description="Targets per level and/or platform; the most specific match wins (level and platform, then platform, then level).")
     business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig, description="Business hours and holidays, in one time zone.")
     warning_share: float = Field(0.8, gt=0, lt=1, description="Warn when this share of a target's time has been used (0.8 warns 6 min before a 30 min target).")
@@ -402,12 +378,41 @@ class EvaluationConfig(Section):
             if names.count(name) > 1:
                 raise ValueError(f"criterion {name!r} is listed twice")
         return rubric
+
+
+class DaemonConfig(Section):
+    """How the always-on daemon schedules its work."""
+
+    outbox_interval_seconds: float = Field(5.0, ge=0.1, description="Seconds between outbox runs that send approved replies.")
+    jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
+    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors from a platform.")
+    auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
+
+
+class LoggingConfig(Section):
+    """What the daemon logs and how."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
+    format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
+
+
+class Config(Section):
+    """The whole configuration."""
+
+    data_dir: str = Field("data", description="Folder for the SQLite database, trained models and exports (created if missing).")
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the service keeps its state.")
+    brand: BrandConfig = Field(default_factory=BrandConfig, description="Who the brand is and how it speaks.")
     accounts: list[AccountConfig] = Field(default_factory=list, description="Platform accounts to listen on and answer from.")
     triage: TriageConfig = Field(default_factory=TriageConfig, description="How mentions are classified.")
     drafts: DraftsConfig = Field(default_factory=DraftsConfig, description="How replies are drafted.")
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig, description="Who approves what.")
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="How approved replies are sent.")
     sla: SlaConfig = Field(default_factory=SlaConfig, description="Service-level targets.")
+    assignment: AssignmentConfig = Field(default_factory=AssignmentConfig, description="Who owns which case.")
+    eta: EtaConfig = Field(default_factory=EtaConfig, description="How estimated response times are computed.")
+    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="Quality checks on every draft.")
+    followups: FollowupsConfig = Field(default_factory=FollowupsConfig, description="Follow-ups and re-checks of monitored threads.")
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="How the daemon schedules its work.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="What the daemon logs and how.")
 
@@ -455,11 +460,6 @@ def parse_config(data: Any, source: str = "config") -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         path = _error_path(tuple(first["loc"]), data)
-    assignment: AssignmentConfig = Field(default_factory=AssignmentConfig, description="Who owns which case.")
-    eta: EtaConfig = Field(default_factory=EtaConfig, description="How estimated response times are computed.")
-    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="Quality checks on every draft.")
-    followups: FollowupsConfig = Field(default_factory=FollowupsConfig, description="Follow-ups and re-checks of monitored threads.")
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
         reason = first["msg"]
         if first["type"] == "extra_forbidden":
             reason = "unknown setting"
