@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 MAX_PAGES = 5
 # Comments are read on the Page's most recent posts; older threads arrive through webhooks.
-WATCHED_POSTS = 10
+WATCHED_POSTS = 10  # bot.budget.FACEBOOK_WATCHED_POSTS mirrors this
 # The first poll looks back this far instead of reading the Page's whole history.
 FIRST_POLL_LOOKBACK = timedelta(days=1)
 POST_FIELDS = "id,message,from,created_time,permalink_url"
