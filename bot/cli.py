@@ -354,3 +354,8 @@ def status(obj: Context, as_json: bool) -> None:
                   + (f"; next due: {sla_figures['next_due']}" if sla_figures["next_due"] else ""))
     for alert in report["alerts"]:
         out.print(f"[red]alert:[/red] {_escape(alert)}")
+
+
+from bot.simulators.command import simulate  # noqa: E402 - the simulators live in their own package
+
+main.add_command(simulate)
