@@ -127,7 +127,14 @@ def run(obj: Context) -> None:
     """Run the always-on daemon until SIGTERM or Ctrl-C."""
     from bot.daemon import Daemon
 
-    Daemon(obj.ready_service()).run_forever()
+    daemon = Daemon(obj.ready_service())
+    console_config = obj.config.console
+    if console_config.enabled:
+        from bot.console.server import serve_with
+        serve_with(daemon)
+        out.print(f"console: http://{console_config.host}:{console_config.port}/ (log in with a user from "
+                  "`python -m bot user add`)")
+    daemon.run_forever()
 
 
 @main.command()
@@ -139,6 +146,108 @@ def demo(obj: Context, fresh: bool) -> None:
     from bot.demo import run_demo
 
     run_demo(obj, fresh=fresh, console=out)
+    _demo_user(obj)
+
+
+DEMO_USER = "demo"
+
+
+def _demo_user(obj: Context) -> None:
+    """Create (or reset) the demo's console user and print how to log in."""
+    import secrets
+
+    from bot import users
+
+    service = obj.service
+    password = secrets.token_urlsafe(12)
+    now = service.clock.now()
+    with transaction(service.factory) as session:
+        user = users.get_user(session, DEMO_USER)
+        if user is None:
+            users.create_user(session, DEMO_USER, password, "admin", now, "demo", display_name="Demo admin")
+        else:
+            users.set_password(session, user, password, now, "demo")
+    console = obj.config.console
+    out.print(f"\n[bold]Console[/bold]: run `python -m bot run`, open http://{console.host}:{console.port}/ and log in "
+              f"as [bold]{DEMO_USER}[/bold] with password [bold]{password}[/bold] (an admin; a new password each demo run)")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Console users: add them, list them, issue API tokens."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["agent", "approver", "admin"]), default=None,
+              help="agent edits and proposes, approver also approves and sends, admin also manages users "
+                   "(default: admin for the first user, agent after).")
+@click.option("--name", "display_name", default=None, help="The person's full name, shown in the console.")
+@click.option("--password-env", default=None, metavar="VAR",
+              help="Read the password from this environment variable instead of asking (for scripts).")
+@actor_option
+@click.pass_obj
+@handle_errors
+def user_add(obj: Context, username: str, role: str | None, display_name: str | None, password_env: str | None,
+             actor: str | None) -> None:
+    """Create a console user; the first one must be an admin."""
+    import os
+
+    from bot import users
+
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        first = users.count_users(session) == 0
+    role = role or ("admin" if first else "agent")
+    if first and role != "admin":
+        raise UserError("the first user must be an admin, or nobody could manage users; use --role admin")
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise UserError(f"the environment variable {password_env} is not set or empty")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with transaction(service.factory) as session:
+        user = users.create_user(session, username, password, role, service.clock.now(), actor_name(actor), display_name)
+        out.print(f"user {user.username} created as {user.role}")
+
+
+@user_group.command("list")
+@click.pass_obj
+@handle_errors
+def user_list(obj: Context) -> None:
+    """Console users, their roles and whether they are locked."""
+    from bot.models import User
+
+    service = obj.ready_service()
+    now = service.clock.now()
+    table = Table(title="Users")
+    for column in ("user", "role", "status", "API token"):
+        table.add_column(column)
+    with transaction(service.factory) as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            status = ("disabled" if not user.active else
+                      f"locked until {user.locked_until:%H:%M}" if user.locked_until and user.locked_until > now else "active")
+            table.add_row(_escape(user.username), user.role, status, "yes" if user.api_token_hash else "-")
+    out.print(table)
+
+
+@user_group.command("token")
+@click.argument("username")
+@actor_option
+@click.pass_obj
+@handle_errors
+def user_token(obj: Context, username: str, actor: str | None) -> None:
+    """Issue a new API token for a user (printed once; it replaces the old one)."""
+    from bot import users
+
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        user = users.get_user(session, username)
+        if user is None:
+            raise UserError(f"there is no user named {username!r}")
+        token = users.issue_api_token(session, user, service.clock.now(), actor_name(actor))
+    click.echo(token)
 
 
 def _queue_rows(session, limit: int):

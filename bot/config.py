@@ -396,6 +396,23 @@ class LoggingConfig(Section):
     format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
 
 
+class ConsoleConfig(Section):
+    """The community managers' web console, served by the daemon."""
+
+    enabled: bool = Field(True, description="Serve the console from `python -m bot run`; false runs the daemon headless.")
+    host: str = Field("127.0.0.1", description="Address the console listens on; keep 127.0.0.1 behind a reverse proxy that terminates TLS.")
+    port: int = Field(8765, ge=1, le=65535, description="TCP port of the console.")
+    session_secret_env: str = Field("BOT_CONSOLE_SECRET", description="Env var holding the secret that signs session cookies; unset, a random one is kept in data_dir.")
+    session_hours: float = Field(12.0, gt=0, le=720, description="Hours a login lasts before the person must log in again.")
+    secure_cookies: Literal["auto", "always", "never"] = Field("auto", description="Mark cookies Secure: auto when the request came over https, always, or never.")
+    same_site: Literal["lax", "strict"] = Field("lax", description="SameSite attribute of the session cookie.")
+    max_failed_logins: int = Field(5, ge=1, le=100, description="Failed logins in a row that lock an account.")
+    lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
+    page_size: int = Field(50, ge=5, le=500, description="Drafts, cases or audit entries per page.")
+    kpi_days: int = Field(30, ge=1, le=366, description="Default period of the KPI page, in days.")
+    topics_sample: int = Field(5000, ge=100, le=200000, description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).")
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -415,6 +432,7 @@ class Config(Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="How the daemon schedules its work.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="What the daemon logs and how.")
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="The community managers' web console.")
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> "Config":

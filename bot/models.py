@@ -79,7 +79,8 @@ class Case(Base):
     """A customer's thread with the brand, its state, owner and SLA clocks."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_thread", "platform", "thread_key"), Index("ix_cases_state", "state"))
+    __table_args__ = (Index("ix_cases_thread", "platform", "thread_key"), Index("ix_cases_state", "state"),
+                      Index("ix_cases_opened", "opened_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -129,7 +130,8 @@ class Mention(Base):
     """A message someone wrote, stored once per platform id with its raw payload."""
 
     __tablename__ = "mentions"
-    __table_args__ = (UniqueConstraint("platform", "platform_id"), Index("ix_mentions_thread", "platform", "thread_key"))
+    __table_args__ = (UniqueConstraint("platform", "platform_id"), Index("ix_mentions_thread", "platform", "thread_key"),
+                      Index("ix_mentions_created", "created_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
@@ -315,6 +317,19 @@ class ReplyScore(Base):
     total: Mapped[float] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class ConsoleSession(Base):
+    """A logged-in console session; the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[User] = relationship()
 
 
 class LabelledExample(Base):

@@ -66,6 +66,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('console_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_console_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_console_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_console_sessions_token_hash'))
+    )
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_console_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('customers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('display_name', sa.String(length=200), nullable=True),
@@ -110,6 +124,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_cases_state', ['state'], unique=False)
         batch_op.create_index('ix_cases_thread', ['platform', 'thread_key'], unique=False)
+        batch_op.create_index('ix_cases_opened', ['opened_at'], unique=False)
 
     op.create_table('identities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -172,6 +187,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mentions_identity_id'), ['identity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_mentions_status'), ['status'], unique=False)
         batch_op.create_index('ix_mentions_thread', ['platform', 'thread_key'], unique=False)
+        batch_op.create_index('ix_mentions_created', ['created_at'], unique=False)
 
     op.create_table('drafts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -362,6 +378,7 @@ def downgrade() -> None:
 
     op.drop_table('drafts')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
+        batch_op.drop_index('ix_mentions_created')
         batch_op.drop_index('ix_mentions_thread')
         batch_op.drop_index(batch_op.f('ix_mentions_status'))
         batch_op.drop_index(batch_op.f('ix_mentions_identity_id'))
@@ -378,12 +395,17 @@ def downgrade() -> None:
 
     op.drop_table('identities')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_opened')
         batch_op.drop_index('ix_cases_thread')
         batch_op.drop_index('ix_cases_state')
         batch_op.drop_index(batch_op.f('ix_cases_customer_id'))
 
     op.drop_table('cases')
     op.drop_table('customers')
+    with op.batch_alter_table('console_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_console_sessions_user_id'))
+
+    op.drop_table('console_sessions')
     op.drop_table('users')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))

@@ -1,0 +1,458 @@
+"""The JSON API (token auth) for the console's actions, so a CRM or ticketing system can integrate."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from bot import approval, cases as case_rules, kpis
+from bot.console import actions, queries
+from bot.console.auth import Viewer, bearer_viewer
+from bot.db import transaction
+from bot.errors import UserError
+from bot.models import Case, Draft, Mention
+
+bearer = HTTPBearer(auto_error=False, description="An API token from the console's 'My account' page.")
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+class TriageOut(BaseModel):
+    """The classifier's decision about a mention and its reasons."""
+
+    language: str
+    category: str
+    sentiment: str
+    needs_response: bool
+    mode: str
+    level: str
+    priority: float
+    confidence: float
+    low_confidence: bool
+    reasons: list[Any]
+
+
+class MentionOut(BaseModel):
+    """A customer's message."""
+
+    id: int
+    platform: str
+    platform_id: str
+    channel: str
+    author: str | None
+    text: str
+    created_at: datetime
+    url: str | None
+    triage: TriageOut | None
+
+
+class DraftOut(BaseModel):
+    """A reply and its state."""
+
+    id: int
+    case_id: int
+    kind: str
+    channel: str
+    language: str
+    status: str
+    priority: float
+    text: str
+    original_text: str
+    checks: list[dict[str, Any]]
+    policy: dict[str, Any]
+    low_confidence: bool
+    eta_minutes: int | None
+    decided_by: str | None
+    decided_at: datetime | None
+    reject_reason: str | None
+    mention: MentionOut | None
+
+
+class DraftList(BaseModel):
+    """A page of drafts."""
+
+    total: int
+    drafts: list[DraftOut]
+
+
+class EventOut(BaseModel):
+    """A change in a case's history."""
+
+    at: datetime
+    actor: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+
+
+class CaseOut(BaseModel):
+    """A case with its clocks."""
+
+    id: int
+    platform: str
+    state: str
+    level: str
+    category: str | None
+    language: str | None
+    priority: float
+    customer_id: int
+    owner: str | None
+    opened_at: datetime
+    first_response_due_at: datetime | None
+    first_response_at: datetime | None
+    resolution_due_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class CaseDetail(CaseOut):
+    """A case with its thread, drafts and history."""
+
+    mentions: list[MentionOut]
+    drafts: list[DraftOut]
+    events: list[EventOut]
+
+
+class CaseList(BaseModel):
+    """A page of cases."""
+
+    total: int
+    cases: list[CaseOut]
+
+
+class IdentityOut(BaseModel):
+    """One platform identity of a customer."""
+
+    id: int
+    platform: str
+    platform_user_id: str
+    handle: str | None
+    name: str | None
+    followers: int | None
+
+
+class CustomerOut(BaseModel):
+    """A customer's identities and cases."""
+
+    id: int
+    display_name: str | None
+    owner: str | None
+    identities: list[IdentityOut]
+    cases: list[CaseOut]
+
+
+class SentOut(BaseModel):
+    """The outcome of an approval: posted, or queued with the reason."""
+
+    draft_id: int
+    status: str = Field(description="sent, queued, unknown, failed or blocked")
+    platform_post_id: str | None
+    error: str | None
+    case_id: int
+    case_state: str
+
+
+class ApproveIn(BaseModel):
+    """Approve a draft, optionally with new text (an edit) and a reason to override failing checks."""
+
+    text: str | None = None
+    override_reason: str | None = None
+
+
+class EditIn(BaseModel):
+    """New text for a pending draft, without approving it."""
+
+    text: str
+
+
+class RejectIn(BaseModel):
+    """Why a draft is rejected."""
+
+    reason: str
+
+
+class ResolveIn(BaseModel):
+    """What was agreed, summed up in the public close."""
+
+    summary: str = ""
+
+
+class ReopenIn(BaseModel):
+    """Why a case is reopened."""
+
+    note: str = ""
+
+
+class AssignIn(BaseModel):
+    """Who owns the case now; null to unassign."""
+
+    owner: str | None = None
+
+
+class LinkIn(BaseModel):
+    """The identity to link to the customer."""
+
+    identity_id: int
+
+
+class CorrectionIn(BaseModel):
+    """A corrected triage field."""
+
+    head: str = Field(description="category, sentiment, level, mode or needs_response")
+    label: str
+
+
+class DurationsOut(BaseModel):
+    """Median and 90th percentile, in seconds."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class KpisOut(BaseModel):
+    """The headline KPIs and the volume of a period."""
+
+    start: str
+    end: str
+    mentions: int
+    cases: int
+    first_response: DurationsOut
+    resolution: DurationsOut
+    sla_first_response: float | None
+    sla_resolution: float | None
+    public_closed_share: float | None
+    volume: dict[str, dict[str, dict[str, int]]]
+    topics: list[dict[str, Any]]
+
+
+class MeOut(BaseModel):
+    """Who the token belongs to and what they may do."""
+
+    username: str
+    role: str
+    permissions: list[str]
+
+
+def triage_out(mention: Mention) -> TriageOut | None:
+    """The API's view of a triage result."""
+    t = mention.triage
+    if t is None:
+        return None
+    return TriageOut(language=t.language, category=t.category, sentiment=t.sentiment, needs_response=t.needs_response,
+                     mode=t.mode, level=t.level, priority=t.priority, confidence=t.confidence,
+                     low_confidence=t.low_confidence, reasons=list(t.reasons or []))
+
+
+def mention_out(mention: Mention | None) -> MentionOut | None:
+    """The API's view of a mention."""
+    if mention is None:
+        return None
+    identity = mention.identity
+    author = (identity.handle or identity.name or identity.platform_user_id) if identity else None
+    return MentionOut(id=mention.id, platform=mention.platform, platform_id=mention.platform_id, channel=mention.channel,
+                      author=author, text=mention.text, created_at=mention.created_at, url=mention.url,
+                      triage=triage_out(mention))
+
+
+def draft_out(draft: Draft) -> DraftOut:
+    """The API's view of a draft."""
+    return DraftOut(id=draft.id, case_id=draft.case_id, kind=draft.kind, channel=draft.channel, language=draft.language,
+                    status=draft.status, priority=draft.priority, text=draft.text, original_text=draft.original_text,
+                    checks=list(draft.checks or []), policy=dict(draft.policy or {}),
+                    low_confidence=draft.low_confidence, eta_minutes=draft.eta_minutes, decided_by=draft.decided_by,
+                    decided_at=draft.decided_at, reject_reason=draft.reject_reason, mention=mention_out(draft.mention))
+
+
+def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
+    """The API's view of a case."""
+    return CaseOut(id=case.id, platform=case.platform, state=case.state, level=case.level, category=case.category,
+                   language=case.language, priority=case.priority, customer_id=case.customer_id,
+                   owner=owners.get(case.owner_id) if case.owner_id else None, opened_at=case.opened_at,
+                   first_response_due_at=case.first_response_due_at, first_response_at=case.first_response_at,
+                   resolution_due_at=case.resolution_due_at, resolved_at=case.resolved_at, closed_at=case.closed_at)
+
+
+REFUSALS = {401: {"model": ErrorOut, "description": "No or an invalid API token"},
+            403: {"model": ErrorOut, "description": "The token's role does not allow this"}}
+FAILS = {**REFUSALS, 400: {"model": ErrorOut, "description": "The action is not possible (the message says why)"},
+         404: {"model": ErrorOut, "description": "No such object"}}
+
+
+def build_api(service) -> APIRouter:
+    """The /api/v1 routes, bound to a service."""
+    router = APIRouter(prefix="/api/v1", tags=["api"])
+    now = service.clock.now
+
+    def caller(permission: str) -> Callable[..., Viewer]:
+        def check(request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Viewer:
+            found = bearer_viewer(service, request)
+            if found is None:
+                raise HTTPException(401, "missing or invalid API token", headers={"www-authenticate": "Bearer"})
+            if not found.can(permission):
+                raise HTTPException(403, f"a {found.role} cannot do this (it needs the '{permission}' permission)")
+            return found
+        return check
+
+    def act(work: Callable[[Any], Any]) -> Any:
+        try:
+            with transaction(service.factory) as session:
+                return work(session)
+        except UserError as exc:
+            status = 404 if str(exc).startswith("there is no ") else 400
+            raise HTTPException(status, str(exc)) from None
+
+    @router.get("/me", response_model=MeOut, responses=REFUSALS, summary="Who this token belongs to")
+    def me(who: Viewer = Depends(caller("view"))) -> MeOut:
+        from bot.users import PERMISSIONS
+        return MeOut(username=who.username, role=who.role, permissions=sorted(PERMISSIONS[who.role]))
+
+    @router.get("/drafts", response_model=DraftList, responses=REFUSALS, summary="The approval queue")
+    def list_drafts(status: str = Query("pending", pattern="^(pending|blocked)$"), platform: str = "", level: str = "",
+                    language: str = "", owner: str = "", limit: int = Query(50, ge=1, le=500), page: int = Query(1, ge=1),
+                    who: Viewer = Depends(caller("view"))) -> DraftList:
+        with transaction(service.factory) as session:
+            rows = queries.queue(session, queries.QueueFilters(platform, level, language, owner, status), page, limit)
+            return DraftList(total=rows.total, drafts=[draft_out(d) for d in rows.rows])
+
+    @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=FAILS, summary="One draft")
+    def get_draft(draft_id: int, who: Viewer = Depends(caller("view"))) -> DraftOut:
+        return act(lambda s: draft_out(approval.get_draft(s, draft_id)))
+
+    @router.post("/drafts/{draft_id}/approve", response_model=SentOut, responses=FAILS,
+                 summary="Approve (and edit) a draft and send it")
+    def approve(draft_id: int, body: ApproveIn, who: Viewer = Depends(caller("approve"))) -> SentOut:
+        try:
+            sent = actions.approve_and_send(service, draft_id, who.username, body.text, body.override_reason)
+        except UserError as exc:
+            raise HTTPException(404 if str(exc).startswith("there is no ") else 400, str(exc)) from None
+        return SentOut(**sent.__dict__)
+
+    @router.post("/drafts/{draft_id}/edit", response_model=DraftOut, responses=FAILS,
+                 summary="Change a pending draft's text without approving it")
+    def edit(draft_id: int, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
+        return act(lambda s: draft_out(actions.save_edit(s, draft_id, body.text, who.username, now())))
+
+    @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=FAILS, summary="Reject a draft")
+    def reject(draft_id: int, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
+        return act(lambda s: draft_out(approval.reject(s, draft_id, who.username, body.reason, now())))
+
+    @router.post("/mentions/{mention_id}/triage", response_model=MentionOut, responses=FAILS,
+                 summary="Correct a triage field (the classifier learns from it)")
+    def correct(mention_id: int, body: CorrectionIn, who: Viewer = Depends(caller("triage"))) -> MentionOut:
+        def work(session):
+            actions.correct_triage(session, mention_id, body.head, body.label, who.username, now())
+            return mention_out(session.get(Mention, mention_id))
+        return act(work)
+
+    @router.get("/cases", response_model=CaseList, responses=REFUSALS, summary="Cases, most recently updated first")
+    def list_cases(state: str = "open", level: str = "", owner: str = "", limit: int = Query(50, ge=1, le=500),
+                   page: int = Query(1, ge=1), who: Viewer = Depends(caller("view"))) -> CaseList:
+        with transaction(service.factory) as session:
+            rows = queries.cases(session, state, level, owner, "", page, limit)
+            names = queries.owners(session, {c.owner_id for c in rows.rows})
+            return CaseList(total=rows.total, cases=[case_out(c, names) for c in rows.rows])
+
+    def case_detail(session, case_id: int) -> CaseDetail:
+        case = queries.load_case(session, case_id)
+        if case is None:
+            raise UserError(f"there is no case {case_id}")
+        base = case_out(case, queries.owners(session, {case.owner_id}))
+        return CaseDetail(**base.model_dump(), mentions=[mention_out(m) for m in case.mentions],
+                          drafts=[draft_out(d) for d in case.drafts],
+                          events=[EventOut(at=e.at, actor=e.actor, from_state=e.from_state, to_state=e.to_state,
+                                           note=e.note) for e in case.events])
+
+    @router.get("/cases/{case_id}", response_model=CaseDetail, responses=FAILS, summary="A case with its thread")
+    def get_case(case_id: int, who: Viewer = Depends(caller("view"))) -> CaseDetail:
+        return act(lambda s: case_detail(s, case_id))
+
+    @router.post("/cases/{case_id}/resolve", response_model=DraftOut, responses=FAILS,
+                 summary="Resolve a case; returns the drafted public close")
+    def resolve(case_id: int, body: ResolveIn, who: Viewer = Depends(caller("case"))) -> DraftOut:
+        return act(lambda s: draft_out(case_rules.resolve(s, service.config, service.renderer, case_id, who.username,
+                                                          now(), body.summary.strip())))
+
+    @router.post("/cases/{case_id}/private", response_model=list[DraftOut], responses=FAILS,
+                 summary="Draft the invitation and private opener that move a case to private messages")
+    def private(case_id: int, who: Viewer = Depends(caller("case"))) -> list[DraftOut]:
+        return act(lambda s: [draft_out(d) for d in actions.move_private(s, service, case_id, who.username, now())])
+
+    @router.post("/cases/{case_id}/reopen", response_model=CaseDetail, responses=FAILS, summary="Reopen a case")
+    def reopen(case_id: int, body: ReopenIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            actions.reopen(session, service, case_id, who.username, now(), body.note)
+            session.flush()
+            return case_detail(session, case_id)
+        return act(work)
+
+    @router.post("/cases/{case_id}/assign", response_model=CaseDetail, responses=FAILS, summary="Assign a case")
+    def assign(case_id: int, body: AssignIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            actions.assign(session, case_id, body.owner, who.username, now())
+            session.flush()
+            return case_detail(session, case_id)
+        return act(work)
+
+    def customer_out(session, customer_id: int) -> CustomerOut:
+        view = queries.customer_view(session, customer_id, messages=0)
+        if view is None:
+            raise UserError(f"there is no customer {customer_id}")
+        names = queries.owners(session, {c.owner_id for c in view.cases})
+        return CustomerOut(id=view.customer.id, display_name=view.customer.display_name, owner=view.owner,
+                           identities=[IdentityOut(id=i.id, platform=i.platform, platform_user_id=i.platform_user_id,
+                                                   handle=i.handle, name=i.name, followers=i.followers)
+                                       for i in view.identities],
+                           cases=[case_out(c, names) for c in view.cases])
+
+    @router.get("/customers/{customer_id}", response_model=CustomerOut, responses=FAILS, summary="A customer")
+    def get_customer(customer_id: int, who: Viewer = Depends(caller("view"))) -> CustomerOut:
+        return act(lambda s: customer_out(s, customer_id))
+
+    @router.post("/customers/{customer_id}/link", response_model=CustomerOut, responses=FAILS,
+                 summary="Link another platform identity to a customer")
+    def link(customer_id: int, body: LinkIn, who: Viewer = Depends(caller("link"))) -> CustomerOut:
+        def work(session):
+            actions.link_identity(session, customer_id, body.identity_id, who.username, now())
+            session.flush()
+            return customer_out(session, customer_id)
+        return act(work)
+
+    @router.get("/kpis", response_model=KpisOut, responses=REFUSALS, summary="KPIs of the last days")
+    def get_kpis(days: int = Query(30, ge=1, le=366), who: Viewer = Depends(caller("view"))) -> KpisOut:
+        period = kpis.Period.last_days(now(), days)
+        with transaction(service.factory) as session:
+            summary = kpis.summary(session, period, now())
+            volume = kpis.volume_per_day(session, period)
+            topics = kpis.top_topics(session, period, sample=service.config.console.topics_sample,
+                                     ignore=[h.lstrip("@") for h in service.config.brand.handles]
+                                     + [service.config.brand.name])
+        return KpisOut(start=summary.rows()[0][1], end=summary.rows()[1][1], mentions=summary.mentions,
+                       cases=summary.cases, first_response=DurationsOut(**summary.first_response.__dict__),
+                       resolution=DurationsOut(**summary.resolution.__dict__),
+                       sla_first_response=summary.sla_first_response, sla_resolution=summary.sla_resolution,
+                       public_closed_share=summary.public_closed_share, volume=volume,
+                       topics=[{"term": t.term, "mentions": t.mentions, "examples": t.examples} for t in topics])
+
+    @router.get("/accounts", response_model=list[dict[str, Any]], responses=REFUSALS,
+                summary="Platform accounts' health, last poll and API budget")
+    def get_accounts(who: Viewer = Depends(caller("view"))) -> list[dict[str, Any]]:
+        from bot.status import collect
+        return collect(service)["accounts"]
+
+    @router.get("/audit", response_model=list[dict[str, Any]], responses=REFUSALS, summary="The audit log, newest first")
+    def get_audit(actor: str = "", action: str = "", limit: int = Query(50, ge=1, le=500), page: int = Query(1, ge=1),
+                  who: Viewer = Depends(caller("view"))) -> list[dict[str, Any]]:
+        with transaction(service.factory) as session:
+            rows = queries.audit_log(session, actor, action, page=page, size=limit)
+            return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                     "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail} for e in rows.rows]
+
+    return router
