@@ -72,9 +72,10 @@ def test_x_direct_messages_only_after_the_person_wrote_in_private(desk, x_sim):
         desk.approve(private.id)
     assert "only after the person wrote to the brand in private" in str(refused.value)
     assert "twitter.com/messages/compose" in str(refused.value)
-    x_sim.direct_message("ana", "Hi, here are my details")
+    dm = x_sim.direct_message("ana", "Hi, I was charged twice, here are my details")
     desk.poll()
-    assert desk.approve(private.id).status == "sent"
+    answer = next(d for d in pending(desk, dm).values() if d.channel == "private")
+    assert desk.approve(answer.id).status == "sent"
     assert [m["recipient_id"] for m in x_sim.brand_messages()] == [x_sim.user_id("ana")]
 
 
