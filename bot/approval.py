@@ -46,7 +46,7 @@ def approve(session: Session, config: Config, draft_id: int, actor: str, now: da
             raise UserError("the new text is empty")
         draft.text = text.strip()
         draft.checks = [c.as_dict() for c in run_checks(draft.text, draft.kind, draft.channel, draft.case.platform,
-                                                         draft.case.category or "other")]
+                                                         draft.case.category or "other", config.checks, draft.language)]
     failed = failing(draft.checks)
     if failed and not (override_reason and override_reason.strip()):
         names = "; ".join(f"{c['name']}: {c['message']}" for c in failed)

@@ -1,16 +1,25 @@
-"""Quality checks on every draft: what must hold before a person may approve it."""
+"""Quality checks on every draft: what must hold before a person may approve it without an override."""
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
 
+from bot.config import ChecksConfig
+from bot.language import detect_language
+
 URL = re.compile(r"https?://\S+")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-PHONE = re.compile(r"(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+PHONE = re.compile(r"(?<![\w#])\+?\d[\d ().-]{7,}\d(?!\w)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
-PLATFORM_LIMITS = {"x": 280, "facebook": 8000, "replay": 280}
+CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+HANDLES = re.compile(r"^(?:@\w+\s*)+")
+SENTENCE_END = re.compile(r"[.!?¡¿]+(?:\s|$)")
+ETA_WORDS = re.compile(r"\d+\s*(?:min|minute|minuto|hour|hora|h\b|day|día|dia)", re.IGNORECASE)
 X_URL_LENGTH = 23
+PUBLIC_KINDS = ("reply", "acknowledgement", "invitation", "close")
+# Kinds that answer the customer's complaint directly and so should open with empathy.
+EMPATHY_KINDS = ("reply", "acknowledgement", "invitation", "private_message", "follow_up")
+CHECK_NAMES = ("length", "no_personal_data", "eta", "empathy", "brevity", "summary", "language", "not_empty")
 
 
 @dataclass
@@ -39,21 +48,47 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def find_personal_data(text: str) -> list[str]:
+def iban_valid(candidate: str) -> bool:
+    """True when a string passes the IBAN mod-97 check."""
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def _normalise_contact(value: str) -> str:
+    return re.sub(r"[^\w@.+]", "", value.lower())
+
+
+def find_personal_data(text: str, config: ChecksConfig | None = None) -> list[str]:
     """Kinds of personal or payment data found in the text."""
+    config = config or ChecksConfig()
+    allowed = {_normalise_contact(c) for c in config.allowed_contacts}
+    allowed_digits = {re.sub(r"\D", "", c) for c in config.allowed_contacts if re.sub(r"\D", "", c)}
     found = []
     for match in CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             found.append("a payment card number")
             break
-    if IBAN.search(text):
+    if any(iban_valid(m.group()) for m in IBAN.finditer(text)):
         found.append("an IBAN")
     without_urls = URL.sub(" ", text)
-    if EMAIL.search(without_urls):
+    if any(_normalise_contact(m.group()) not in allowed for m in EMAIL.finditer(without_urls)):
         found.append("an e-mail address")
-    if PHONE.search(without_urls):
+    phones = [m.group() for m in PHONE.finditer(without_urls)]
+    # E.164 numbers have at most 15 digits; longer runs are references, not phones.
+    if any(8 <= len(re.sub(r"\D", "", p)) <= 15 and re.sub(r"\D", "", p) not in allowed_digits for p in phones):
         found.append("a phone number")
+    for pattern in config.personal_data_patterns:
+        if re.search(pattern, without_urls, re.IGNORECASE):
+            found.append("an order or account number")
+            break
     return found
 
 
@@ -64,21 +99,70 @@ def platform_length(text: str, platform: str) -> int:
     return len(text)
 
 
-def run_checks(text: str, kind: str, channel: str, platform: str, category: str) -> list[CheckResult]:
-    """Every check that applies to a draft."""
+def _opening(text: str, window: int) -> str:
+    return HANDLES.sub("", text.strip())[:window].lower()
+
+
+def _sentences(text: str) -> int:
+    body = URL.sub("link", HANDLES.sub("", text.strip()))
+    return len([s for s in SENTENCE_END.split(body) if re.search(r"\w", s)])
+
+
+def run_checks(text: str, kind: str, channel: str, platform: str, category: str,
+               config: ChecksConfig | None = None, language: str | None = None) -> list[CheckResult]:
+    """Every check that applies to a draft, as configured (language is the one the reply must be in)."""
+    config = config or ChecksConfig()
+    skip = set(config.disabled)
     results: list[CheckResult] = []
-    limit = PLATFORM_LIMITS.get(platform, 280) if channel == "public" else 10000
+
+    def add(name: str, ok: bool, message: str) -> None:
+        if name not in skip:
+            results.append(CheckResult(name, ok, message))
+
+    limits = config.platform_limits if channel == "public" else config.private_limits
+    limit = limits.get(platform, 280 if channel == "public" else 10000)
     length = platform_length(text, platform)
-    results.append(CheckResult("length", length <= limit, f"{length} of {limit} characters"))
+    add("length", length <= limit, f"{length} of {limit} characters")
     if channel == "public":
-        found = find_personal_data(text)
-        results.append(CheckResult("no_personal_data", not found,
-                                   "no personal or payment data" if not found else "public reply contains " + ", ".join(found)))
+        found = find_personal_data(text, config)
+        add("no_personal_data", not found,
+            "no personal or payment data" if not found else "public reply contains " + ", ".join(found))
     if kind == "acknowledgement":
-        has_eta = bool(re.search(r"\d+\s*(min|minute|minuto|hour|hora|h\b)", text, re.IGNORECASE))
-        results.append(CheckResult("eta", has_eta, "names an estimated response time" if has_eta else "acknowledgement without an ETA"))
-    results.append(CheckResult("not_empty", bool(text.strip()), "has text" if text.strip() else "the reply is empty"))
+        has_eta = bool(ETA_WORDS.search(text))
+        add("eta", has_eta, "names an estimated response time" if has_eta else "acknowledgement without an ETA")
+    if category == "complaint" and kind in EMPATHY_KINDS:
+        phrases = [p.lower() for phrases in config.empathy_phrases.values() for p in phrases]
+        opening = _opening(text, config.empathy_window_chars)
+        empathetic = any(p in opening for p in phrases)
+        add("empathy", empathetic, "opens with empathy" if empathetic else
+            f"an answer to a complaint should open with empathy (e.g. {', '.join(config.empathy_phrases.get(language or 'en', [])[:3])})")
+    words = len(URL.sub("link", text).split())
+    max_words = config.max_words_public if channel == "public" else config.max_words_private
+    sentences = _sentences(text)
+    brief = words <= max_words and sentences <= config.max_sentences
+    add("brevity", brief, f"{words} words, {sentences} sentences" if brief else
+        f"over-explains: {words} words (at most {max_words}), {sentences} sentences (at most {config.max_sentences})")
+    if kind == "close":
+        phrases = [p.lower() for phrases in config.summary_phrases.values() for p in phrases]
+        summed = any(p in text.lower() for p in phrases)
+        add("summary", summed, "sums up what was agreed" if summed else
+            "a closing message should sum up what was agreed (resolve with a summary, or edit the text)")
+    if language in ("en", "es") and len(_words(text)) >= 5:
+        detected = detect_language(HANDLES.sub("", URL.sub(" ", text)), fallback=language)
+        add("language", detected == language, f"in the customer's language ({language})" if detected == language
+            else f"the reply reads as {detected}, but the customer writes in {language}")
+    add("not_empty", bool(text.strip()), "has text" if text.strip() else "the reply is empty")
     return results
+
+
+def check_draft(config, draft) -> list[dict[str, object]]:
+    """The checks of a draft's current text as stored on Draft.checks (call it again after an edit)."""
+    return [c.as_dict() for c in run_checks(draft.text, draft.kind, draft.channel, draft.case.platform,
+                                            draft.case.category or "other", config.checks, draft.language)]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", URL.sub(" ", text))
 
 
 def failing(checks: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -109,7 +109,7 @@ def make_draft(session: Session, config: Config, renderer: TemplateRenderer, cas
     context = template_context(config, case, mention, identity, language, eta, summary, triage)
     template_name, text = renderer.render(kind, language, case.platform, category, context)
     channel = channel_for(kind, case)
-    checks = [c.as_dict() for c in run_checks(text, kind, channel, case.platform, category)]
+    checks = [c.as_dict() for c in run_checks(text, kind, channel, case.platform, category, config.checks, language)]
     draft = Draft(case=case, mention=mention, kind=kind, channel=channel, language=language, template=template_name,
                   text=text, original_text=text, status="pending", priority=case.priority,
                   eta_minutes=eta.minutes if eta else None, eta_explanation=eta.explanation if eta else None,
