@@ -12,7 +12,7 @@ import httpx
 from bot.clock import Clock, SystemClock
 from bot.config import AccountConfig
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
-from bot.platforms.credentials import read_secret
+from bot.platforms.credentials import credentials_fingerprint, read_secret
 from bot.platforms.ratelimit import RateLimitState, RateLimitTracker, parse_meta_headers
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,23 @@ class GraphClient:
         self.version = version
         self.rate_limits = RateLimitTracker()
         self.api_calls = 0
-        self._token = read_secret(account, "access_token_env", environ)
-        app_secret = read_secret(account, "app_secret_env", environ, required=False)
-        # appsecret_proof proves the token is used by our app's server (Meta recommends it for Page tokens).
-        self._proof = hmac.new(app_secret.encode(), self._token.encode(), hashlib.sha256).hexdigest() if app_secret else None
+        self.environ = environ
+        self._fingerprint: str | None = None
+        self._proof: str | None = None
         base = (account.api_base_url or GRAPH_API).rstrip("/")
-        self.http = httpx.Client(base_url=f"{base}/{version}", timeout=timeout, transport=transport,
-                                 headers={"Authorization": f"Bearer {self._token}"})
+        self.http = httpx.Client(base_url=f"{base}/{version}", timeout=timeout, transport=transport)
+
+    def _load_credentials(self) -> None:
+        """Read the Page token (AuthError when missing) and refresh it when the environment's value changed."""
+        fingerprint = credentials_fingerprint(self.account, self.environ)
+        if fingerprint == self._fingerprint:
+            return
+        token = read_secret(self.account, "access_token_env", self.environ) or ""
+        app_secret = read_secret(self.account, "app_secret_env", self.environ, required=False)
+        # appsecret_proof proves the token is used by our app's server (Meta recommends it for Page tokens).
+        self._proof = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest() if app_secret else None
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self._fingerprint = fingerprint
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -95,6 +105,7 @@ class GraphClient:
         wait = self.rate_limits.wait_seconds(bucket, now)
         if wait:
             raise TransientError(f"Graph {bucket}: usage at the limit, access regained in {wait:.0f} s", retry_after=wait)
+        self._load_credentials()
         params = dict(params or {})
         if self._proof:
             params["appsecret_proof"] = self._proof

@@ -11,7 +11,7 @@ from requests.adapters import HTTPAdapter
 from bot.clock import Clock, SystemClock
 from bot.config import AccountConfig
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
-from bot.platforms.credentials import read_secret
+from bot.platforms.credentials import credentials_fingerprint, read_secret
 from bot.platforms.ratelimit import RateLimitTracker, parse_x_headers, x_retry_after
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,17 @@ class XClient:
         self.rate_limits = RateLimitTracker()
         self.api_calls = 0
         self._endpoint = "*"
+        self.timeout = timeout
+        self.environ = environ
+        self._fingerprint: str | None = None
+        self._load_credentials()
+
+    def _load_credentials(self) -> None:
+        """(Re)build the tweepy client from the environment; cheap to call, it only rebuilds when a secret changed."""
+        fingerprint = credentials_fingerprint(self.account, self.environ)
+        if fingerprint == self._fingerprint:
+            return
+        account, environ = self.account, self.environ
         self.bearer_token = read_secret(account, "bearer_token_env", environ, required=False)
         self.consumer_key = read_secret(account, "consumer_key_env", environ, required=False)
         self.consumer_secret = read_secret(account, "consumer_secret_env", environ, required=False)
@@ -65,8 +76,9 @@ class XClient:
             bearer_token=self.bearer_token, consumer_key=self.consumer_key, consumer_secret=self.consumer_secret,
             access_token=self.access_token, access_token_secret=self.access_token_secret,
             return_type=dict, wait_on_rate_limit=False)  # the poller waits, never a sleeping thread
-        adapter = BaseUrlAdapter(account.api_base_url, timeout, self._record_headers)
+        adapter = BaseUrlAdapter(account.api_base_url, self.timeout, self._record_headers)
         self.tweepy.session.mount(X_API, adapter)
+        self._fingerprint = fingerprint
 
     @property
     def has_user_context(self) -> bool:
@@ -76,7 +88,7 @@ class XClient:
     def _require_user_context(self) -> None:
         if not self.has_user_context:
             missing = [f for f in ("consumer_key_env", "consumer_secret_env", "access_token_env", "access_token_secret_env")
-                       if not read_secret(self.account, f, required=False)]
+                       if not read_secret(self.account, f, self.environ, required=False)]
             raise AuthError(f"account {self.account.name}: user credentials missing ({', '.join(missing)})")
 
     def _record_headers(self, request: requests.PreparedRequest, response: requests.Response) -> None:
@@ -90,6 +102,7 @@ class XClient:
         wait = self.rate_limits.wait_seconds(endpoint, now)
         if wait:
             raise TransientError(f"X {endpoint}: rate limit spent, resets in {wait:.0f} s", retry_after=wait)
+        self._load_credentials()
         if user_auth is None:
             user_auth = sending or not self.bearer_token
         if user_auth:

@@ -5,10 +5,13 @@ import logging
 
 import pytest
 
+from bot.clock import FrozenClock
 from bot.config import BrandConfig
 from bot.errors import AuthError, TransientError
+from bot.models import Account, Mention
 from bot.simulators import x_account
 from listeners.twitter import XListener
+from tests.harness import Desk
 
 
 def listener(sim, **overrides) -> XListener:
@@ -157,3 +160,29 @@ def test_a_malformed_item_is_logged_and_skipped_without_losing_the_rest_of_the_p
     assert "skipping malformed mentions item" in caplog.text
     assert "sim-bearer" not in caplog.text
     assert cursor["mentions"]["since_id"]  # the page was handled: the next poll starts after it
+
+
+def test_a_revoked_token_marks_the_account_stops_polling_and_resumes_when_the_token_changes(
+        tmp_path, database_url, x_sim, monkeypatch):
+    desk = Desk(tmp_path, database_url, clock=FrozenClock(x_sim.clock()),
+                accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()])
+    x_sim.revoke()
+    for _ in range(3):
+        desk.poll()
+        desk.clock.advance(seconds=2)
+    with desk.session() as session:
+        account = session.query(Account).one()
+        assert account.health == "needs_reauth"
+    calls = len(x_sim.calls("GET", "/mentions"))
+    desk.poll()
+    assert len(x_sim.calls("GET", "/mentions")) == calls  # polling stopped
+
+    x_sim.bearer_tokens.add("a-fresh-token")  # a person re-authorises the app...
+    monkeypatch.setenv("SIM_X_BEARER_TOKEN", "a-fresh-token")  # ...and puts the new token in the environment
+    x_sim.post("maria_g", "@acme are you there?")
+    desk.clock.advance(seconds=2)
+    desk.poll()
+    with desk.session() as session:
+        assert session.query(Account).one().health == "ok"
+    assert desk.count(Mention) == 1
+    desk.service.engine.dispose()
