@@ -16,13 +16,13 @@ def _replay(account: AccountConfig, brand: BrandConfig, clock: Clock) -> Listene
 def _x(account: AccountConfig, brand: BrandConfig, clock: Clock) -> Listener:
     from listeners.twitter import XListener
 
-    return XListener(account, brand)
+    return XListener(account, brand, clock=clock)
 
 
 def _facebook(account: AccountConfig, brand: BrandConfig, clock: Clock) -> Listener:
     from listeners.facebook import FacebookListener
 
-    return FacebookListener(account, brand)
+    return FacebookListener(account, brand, clock=clock)
 
 
 BUILTIN_LISTENERS: dict[str, Callable[[AccountConfig, BrandConfig, Clock], Listener]] = {

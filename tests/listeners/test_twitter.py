@@ -186,3 +186,22 @@ def test_a_revoked_token_marks_the_account_stops_polling_and_resumes_when_the_to
         assert session.query(Account).one().health == "ok"
     assert desk.count(Mention) == 1
     desk.service.engine.dispose()
+
+
+def test_a_429_makes_the_account_wait_for_the_reset_and_then_resume(tmp_path, database_url, x_sim):
+    desk = Desk(tmp_path, database_url, clock=FrozenClock(x_sim.clock()),
+                accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()])
+    x_sim.post("maria_g", "@acme hello?")
+    x_sim.inject("rate_limit", path="/mentions", reset_in=120)
+    desk.poll()
+    with desk.session() as session:
+        account = session.query(Account).one()
+        assert account.health == "rate_limited"
+        assert 110 <= (account.rate_limited_until - desk.clock.now()).total_seconds() <= 121
+    desk.clock.advance(seconds=60)
+    desk.poll()
+    assert len(x_sim.calls("GET", "/mentions")) == 1  # still waiting: no call
+    desk.clock.advance(seconds=61)
+    desk.poll()
+    assert desk.count(Mention) == 1
+    desk.service.engine.dispose()
