@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import approval, cases
+from bot import approval, assignment, cases
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
@@ -102,6 +102,7 @@ class Pipeline:
                 drafts = draft_for_mention(session, self.config, self.renderer, case, mention, now)
                 session.flush()
                 cases.after_drafting(session, case, bool(drafts), now)
+                assignment.assign(session, self.config, case, now)
                 for draft in drafts:
                     approval.maybe_auto_approve(session, self.config, draft, now)
                 mention.status = "processed"
