@@ -540,3 +540,8 @@ def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None
     moved = assignment.run(service)
     out.print(f"{username} takes at most {capacity} open case(s); {moved} case(s) moved")
 # --- end of service-level commands
+
+from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it
+
+main.add_command(train)
+main.add_command(evaluate)

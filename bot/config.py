@@ -130,8 +130,28 @@ def _default_level_rules() -> list[LevelRule]:
     return [
         LevelRule(level="private", keywords=[
             "billing", "bill", "payment", "charged", "card", "refund", "password", "iban", "account number",
-            "factura", "cobro", "cobrado", "tarjeta", "contraseña", "reembolso", "pago", "cuenta bancaria"]),
+            "factura", "cobro", "cobrado", "tarjeta", "contraseña", "reembolso", "pago", "cuenta bancaria",
+            "invoice", "double charged", "charged twice", "overcharged", "personal data", "hacked",
+            "cobraron", "cobrasteis", "cobran", "cobráis", "me cobró", "datos personales", "hackeado", "hackearon"]),
     ]
+
+
+class CustomHead(Section):
+    """An extra decision the classifier makes about each mention (e.g. outage, churn_risk), trained from examples."""
+
+    name: str = Field(description="The head's name, shown in a triage's labels (letters, digits and '_').")
+    description: str = Field("", description="What the head decides, for the people who read its labels.")
+    labels: list[str] = Field(default_factory=list, description="The head's labels; empty takes them from its examples.")
+    data: list[str] = Field(default_factory=list, description="JSONL files of {\"text\", \"label\"} lines to train it from; empty uses the shipped seeds of that name (outage, churn_risk).")
+
+    @field_validator("name")
+    @classmethod
+    def _head_name_is_simple(cls, name: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
+            raise ValueError("use lowercase letters, digits and '_', starting with a letter")
+        if name in ("category", "sentiment", "needs_response", "mode", "level", "language", "priority"):
+            raise ValueError(f"{name!r} is a built-in head")
+        return name
 
 
 class TriageConfig(Section):
@@ -144,6 +164,12 @@ class TriageConfig(Section):
     vip_authors: list[str] = Field(default_factory=list, description="Handles whose mentions always get a response and a higher priority.")
     low_confidence: float = Field(0.55, ge=0.0, le=1.0, description="Below this confidence a decision is flagged for a person and never auto-approved.")
     reach_followers_high: int = Field(10000, ge=1, description="Followers at which an author's reach counts fully in the priority.")
+    encoder: Literal["use", "transformers"] = Field("use", description="Sentence encoder: use (multilingual Universal Sentence Encoder, bundled, numpy) or transformers (transformers_model).")
+    transformers_model: str | None = Field(None, description="transformers encoder: a local folder holding a Hugging Face encoder, or a hub id where the hub is reachable.")
+    transformers_device: str = Field("auto", description="transformers encoder: cpu, cuda, cuda:N, or auto for the GPU when there is one.")
+    transformers_max_length: int = Field(128, ge=8, le=4096, description="transformers encoder: tokens read per mention; the rest is cut.")
+    embedding_cache_size: int = Field(10000, ge=0, description="Sentence vectors kept in memory for texts seen again (retweets, re-triage); 0 turns it off.")
+    custom_heads: list[CustomHead] = Field(default_factory=list, description="Extra decisions per mention, each trained from labelled examples and reported in a triage's labels.")
 
 
 class AutoApproveRule(Section):

@@ -74,15 +74,13 @@ class LexiconTriager:
             level = "investigate" if (category == "complaint" or _count(text, _INVESTIGATE)) else "self_service"
         reasons.append(f"model: level {level}")
         triage = Triage(language=language, category=category, sentiment=sentiment, needs_response=needs_response,
-                        mode="reactive", level=level, priority=0.0, reasons=reasons,
+                        mode="reactive" if self.rules.addressed_to_brand(item) else "proactive", level=level, priority=0.0, reasons=reasons,
                         confidence=round(min(category_confidence, sentiment_confidence), 3),
                         confidences={"category": category_confidence, "sentiment": sentiment_confidence},
                         model=self.name)
         triage = self.rules.apply(item, triage)
-        if not self.rules.addressed_to_brand(item) and item.channel != "private" and category in ("question", "other", "praise"):
-            triage.needs_response, triage.level = False, "monitor"
-            triage.reasons.append("rule: proactive mention with nothing to solve → monitor")
-        triage.priority, explanation = score(sentiment, sentiment_confidence, item.text, item.author_followers,
+        negative = sentiment_confidence if sentiment == "negative" else (0.3 if sentiment == "neutral" else 0.0)
+        triage.priority, explanation = score(sentiment, negative, item.text, item.author_followers,
                                              item.created_at, now, self.config.triage.reach_followers_high,
                                              self.rules.is_vip(item))
         triage.reasons.append(explanation)

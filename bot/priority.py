@@ -11,17 +11,24 @@ _URGENT = re.compile(r"\b(urgent|urgente|asap|now|ahora|immediately|inmediatamen
 WEIGHTS = {"negativity": 0.4, "urgency": 0.25, "reach": 0.2, "age": 0.15}
 
 
-def score(sentiment: str, sentiment_confidence: float, text: str, followers: int | None,
+def score(sentiment: str, negative_probability: float, text: str, followers: int | None,
           created_at: datetime | None, now: datetime | None, reach_high: int = 10000, vip: bool = False) -> tuple[float, str]:
-    """The priority and a one-line explanation of its parts."""
-    negativity = sentiment_confidence if sentiment == "negative" else (0.3 if sentiment == "neutral" else 0.0)
+    """The priority and a one-line explanation of its parts.
+
+    negativity is the model's probability that the mention is negative (at least 0.5 when the final
+    sentiment, after rules, is negative); urgency counts urgent words and repeated exclamation marks; reach
+    grows with the log of the author's followers up to reach_high (a VIP counts fully); age reaches 1 at 24 h.
+    """
+    negativity = max(0.0, min(1.0, negative_probability))
+    if sentiment == "negative":
+        negativity = max(negativity, 0.5)
     urgency = min(1.0, len(_URGENT.findall(text)) / 2)
-    reach = 0.0 if not followers else min(1.0, math.log10(1 + followers) / math.log10(1 + reach_high))
+    reach = 0.0 if not followers or followers < 0 else min(1.0, math.log10(1 + followers) / math.log10(1 + reach_high))
     if vip:
         reach = 1.0
     age_hours = max(0.0, (now - created_at).total_seconds() / 3600) if (now and created_at) else 0.0
     age = min(1.0, age_hours / 24)
-    parts = {"negativity": negativity, "urgency": urgency, "reach": reach, "age": age}
-    value = sum(WEIGHTS[k] * v for k, v in parts.items())
-    explanation = "priority " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+    value = (WEIGHTS["negativity"] * negativity + WEIGHTS["urgency"] * urgency + WEIGHTS["reach"] * reach
+             + WEIGHTS["age"] * age)
+    explanation = f"priority negativity {negativity:.2f}, urgency {urgency:.2f}, reach {reach:.2f}, age {age:.2f}"
     return round(min(1.0, max(0.0, value)), 4), explanation

@@ -70,7 +70,11 @@ class Triager(Protocol):
 
 
 def build_triager(config: "Config", model_dir: str | None = None) -> Triager:
-    """The triager the config asks for (a trained model directory wins over the config's)."""
-    from bot.lexicon import LexiconTriager
+    """The classifier the config asks for: its encoder, a trained model directory (else config's, else the default)."""
+    from bot.classifier.encoders import build_encoder
+    from bot.classifier.store import model_for
+    from bot.classifier.triager import ClassifierTriager
 
-    return LexiconTriager(config)
+    encoder = build_encoder(config.triage)
+    model = model_for(config, encoder, model_dir or config.triage.model_dir)
+    return ClassifierTriager(config, model, encoder)

@@ -1,0 +1,143 @@
+"""The `train` and `evaluate` commands of `python -m bot`."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.classifier.encoders import EncoderError, build_encoder
+from bot.classifier.examples import BUILTIN_HEADS, Example, TrainingDataError, load_training_file, recorded_examples
+from bot.classifier.store import ModelError, model_for, save_model, shipped_examples
+from bot.classifier.training import TrainingError, train_model
+from bot.config import Config, ConfigError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _config(obj) -> Config:
+    try:
+        return obj.config
+    except ConfigError as exc:
+        raise click.ClickException(f"config error: {exc}") from None
+
+
+def _head_labels(config: Config, head: str) -> list[str] | None:
+    """The labels a head accepts: fixed for built-in heads, from config for declared custom heads, else free."""
+    if head in BUILTIN_HEADS:
+        return list(BUILTIN_HEADS[head])
+    for custom in config.triage.custom_heads:
+        if custom.name == head and custom.labels:
+            return list(custom.labels)
+    return None
+
+
+def default_model_dir(config: Config) -> Path:
+    """Where `train` writes when no --model-dir is given: triage.model_dir, else <data_dir>/models/trained."""
+    return Path(config.triage.model_dir) if config.triage.model_dir else Path(config.data_dir) / "models" / "trained"
+
+
+def _recorded(config: Config) -> list[Example]:
+    """Labelled examples recorded in the database; none when there is no database yet."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from bot import db
+
+    url = config.database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        return []
+    engine = db.make_engine(url)
+    try:
+        if not inspect(engine).has_table("labelled_examples"):
+            return []
+        with db.session_factory(engine)() as session:
+            return recorded_examples(session)
+    finally:
+        engine.dispose()
+
+
+@click.command("train")
+@click.option("--head", "heads", multiple=True, metavar="NAME",
+              help="Head the matching --data file trains (built-in or custom); repeat with --data.")
+@click.option("--data", "data_files", multiple=True, metavar="FILE.jsonl",
+              help="JSONL of {\"text\", \"label\"} lines for the matching --head.")
+@click.option("--model-dir", default=None, metavar="DIR",
+              help="Where to write the model (default: triage.model_dir, else <data_dir>/models/trained).")
+@click.option("--seeds/--no-seeds", default=True, show_default=True, help="Include the shipped seed examples.")
+@click.option("--recorded/--no-recorded", default=True, show_default=True,
+              help="Include the examples recorded from approvals, edits, rejections and corrections.")
+@click.pass_obj
+def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: str | None, seeds: bool,
+          recorded: bool) -> None:
+    """Retrain the classifier from the seeds, the recorded examples and any --head/--data files."""
+    config = _config(obj)
+    if len(heads) != len(data_files):
+        raise click.UsageError("give one --head for each --data file (e.g. --head outage --data outage.jsonl)")
+    examples: list[Example] = []
+    try:
+        if seeds:
+            examples.extend(shipped_examples())
+        for custom in config.triage.custom_heads:
+            for path in custom.data:
+                examples.extend(load_training_file(path, custom.name, custom.labels or None))
+        if recorded:
+            found = _recorded(config)
+            err.print(f"{len(found)} recorded example(s) from the database")
+            examples.extend(found)
+        for head, path in zip(heads, data_files):
+            examples.extend(load_training_file(path, head, _head_labels(config, head)))
+        if not examples:
+            raise click.ClickException("nothing to train on: no seeds, no recorded examples, no --data")
+        encoder = build_encoder(config.triage)
+        label_sets = {h: labels for h in {e.head for e in examples} if (labels := _head_labels(config, h))}
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=not err.is_terminal) as progress:
+            encode_task = progress.add_task("encoding texts", total=None)
+            head_names = sorted({e.head for e in examples})
+            head_task = progress.add_task("training heads", total=len(head_names))
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage == "encode":
+                    progress.update(encode_task, completed=done, total=total)
+                else:
+                    progress.advance(head_task)
+
+            model = train_model(encoder, examples, label_sets, report)
+    except (TrainingDataError, TrainingError, EncoderError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from None
+    target = Path(model_dir) if model_dir else default_model_dir(config)
+    save_model(model, target)
+    counts = {head: sum(labels.values()) for head, labels in model.meta["examples"].items()}
+    err.print(f"trained {len(model.heads)} head(s) on {model.meta['texts']} text(s) in {model.meta['train_seconds']} s "
+              f"→ {target}")
+    err.print("examples per head: " + ", ".join(f"{h} {n}" for h, n in counts.items()))
+    if not model_dir and not config.triage.model_dir:
+        err.print(f"use it with: triage --model-dir {target}, or set triage.model_dir: {target} in config.yaml")
+
+
+@click.command("evaluate")
+@click.option("--head", required=True, metavar="NAME", help="The head to measure (category, sentiment, level, …).")
+@click.option("--data", "data_file", required=True, metavar="FILE.jsonl", help="JSONL of {\"text\", \"label\"} lines.")
+@click.option("--model-dir", default=None, metavar="DIR", help="A trained model (default: triage.model_dir, else the default model).")
+@click.pass_obj
+def evaluate(obj, head: str, data_file: str, model_dir: str | None) -> None:
+    """Print per-class precision, recall, F1 and macro F1 of one head on a labelled file, as JSON."""
+    from bot.classifier.evaluation import evaluate_head
+
+    config = _config(obj)
+    try:
+        encoder = build_encoder(config.triage)
+        model = model_for(config, encoder, model_dir or config.triage.model_dir)
+        if head not in model.heads:
+            raise click.ClickException(f"the model has no head {head!r}; it has: {', '.join(model.heads)}")
+        examples = load_training_file(data_file, head, model.heads[head].labels)
+        report = evaluate_head(model, encoder, head, examples, config.triage.low_confidence)
+    except (TrainingDataError, EncoderError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,199 @@
+"""Trained models on disk (model.json + heads.npz) and the default model every fresh install starts with."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.classifier.encoders import USE_NAME, Encoder
+from bot.classifier.examples import (BUILTIN_HEADS, SEEDS_DIR, Example, TrainingDataError, fingerprint,
+                                     load_training_file, seed_examples, shipped_custom_seeds)
+from bot.classifier.heads import Head
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+# Bump when training changes in a way that makes cached first-use models stale.
+TRAINING_VERSION = "1"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+SHIPPED_CUSTOM_HEADS = ("outage", "churn_risk")
+
+
+class ModelError(Exception):
+    """A model directory is missing, unreadable or made for another encoder."""
+
+
+@dataclass
+class Model:
+    """Calibrated heads over one encoder's vector space, with what they were trained from."""
+
+    encoder: str
+    heads: dict[str, Head]
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def custom_heads(self) -> list[str]:
+        """Heads beyond the built-in five, in a stable order."""
+        return sorted(name for name in self.heads if name not in BUILTIN_HEADS)
+
+    @property
+    def label(self) -> str:
+        """A short name for reports: the encoder and the model's fingerprint."""
+        return f"{self.encoder}+heads:{self.meta.get('fingerprint', 'custom')}"
+
+
+def save_model(model: Model, directory: str | Path) -> Path:
+    """Write model.json and heads.npz into directory (created if missing)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    heads: dict[str, Any] = {}
+    for name, head in model.heads.items():
+        arrays[f"{name}.weights"] = head.weights.astype(np.float32)
+        arrays[f"{name}.bias"] = head.bias.astype(np.float32)
+        heads[name] = {"labels": head.labels, "temperature": head.temperature}
+    document = {"format": FORMAT, "encoder": model.encoder, "heads": heads, "meta": model.meta}
+    temporary = directory / "heads.npz.tmp"
+    with temporary.open("wb") as handle:
+        np.savez(handle, **arrays)
+    temporary.replace(directory / "heads.npz")
+    (directory / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    model.path = directory
+    return directory
+
+
+def load_model(directory: str | Path) -> Model:
+    """Read a model written by save_model; ModelError says what is wrong."""
+    directory = Path(directory)
+    try:
+        document = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+        arrays = np.load(directory / "heads.npz", allow_pickle=False)
+    except FileNotFoundError:
+        raise ModelError(f"{directory} is not a trained model (no model.json and heads.npz; "
+                         "create one with: python -m bot train --model-dir DIR)") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{directory}: cannot read the model ({exc})") from None
+    if document.get("format") != FORMAT:
+        raise ModelError(f"{directory}: model format {document.get('format')!r} is not supported (expected {FORMAT})")
+    heads: dict[str, Head] = {}
+    with arrays:
+        for name, spec in document["heads"].items():
+            heads[name] = Head(name=name, labels=list(spec["labels"]), weights=arrays[f"{name}.weights"],
+                               bias=arrays[f"{name}.bias"], temperature=float(spec["temperature"]))
+    return Model(encoder=document["encoder"], heads=heads, meta=document.get("meta", {}), path=directory)
+
+
+def seeds_fingerprint(encoder_name: str) -> str:
+    """Identifies the shipped seeds, the encoder and the training code a default model was built from."""
+    return fingerprint(SEEDS_DIR.glob("*.jsonl"), f"{encoder_name}|{TRAINING_VERSION}")
+
+
+def shipped_examples() -> list[Example]:
+    """Every shipped seed: the built-in heads' and the shipped custom heads'."""
+    examples = seed_examples()
+    for head in SHIPPED_CUSTOM_HEADS:
+        path = shipped_custom_seeds(head)
+        if path is not None:
+            examples.extend(load_training_file(path, head, source="seed"))
+    return examples
+
+
+_MEMO: dict[str, Model] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _cached(key: str, build) -> Model:
+    with _MEMO_LOCK:
+        model = _MEMO.get(key)
+        if model is None:
+            model = build()
+            _MEMO[key] = model
+        return model
+
+
+def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encoder, what: str) -> Model:
+    """A model trained from examples, reused from directory when it was trained before."""
+    from bot.classifier.training import train_model
+
+    if (directory / "model.json").is_file():
+        try:
+            return load_model(directory)
+        except ModelError:
+            log.warning("cached model in %s is unreadable; training it again", directory)
+    log.info("training %s for encoder %s (first use; cached in %s)", what, encoder.name, directory)
+    model = train_model(encoder, examples)
+    model.meta["fingerprint"] = directory.name.rsplit("-", 1)[-1]
+    save_model(model, directory)
+    return model
+
+
+def default_model(config: "Config", encoder: Encoder) -> Model:
+    """The shipped heads (or, for another encoder, heads trained from the seeds at first use) plus config's custom heads."""
+    seeds_id = seeds_fingerprint(encoder.name)
+    models_dir = Path(config.data_dir) / "models"
+
+    def builtin() -> Model:
+        if encoder.name == USE_NAME and (SHIPPED_MODEL_DIR / "model.json").is_file():
+            shipped = load_model(SHIPPED_MODEL_DIR)
+            if shipped.meta.get("fingerprint") == seeds_id:
+                return shipped
+            log.warning("the shipped model is older than the seeds; training from the seeds instead "
+                        "(rebuild it with: python -m bot.classifier.build_default)")
+        safe = encoder.name.replace("/", "_").replace(":", "_")
+        return _trained_or_cached(models_dir / f"seeds-{safe}-{seeds_id}", shipped_examples(), encoder, "the seed model")
+
+    base = _cached(f"seeds|{encoder.name}|{seeds_id}|{models_dir}", builtin)
+    heads = {name: base.heads[name] for name in BUILTIN_HEADS}
+    for custom in config.triage.custom_heads:
+        if custom.data:
+            heads[custom.name] = _custom_head(custom, encoder, models_dir)
+        elif custom.name in base.heads:
+            heads[custom.name] = base.heads[custom.name]
+        else:
+            raise ModelError(f"triage.custom_heads: {custom.name!r} has no 'data' files and no shipped seeds "
+                             f"(shipped: {', '.join(SHIPPED_CUSTOM_HEADS)})")
+    return Model(encoder=encoder.name, heads=heads, meta=dict(base.meta), path=base.path)
+
+
+def _custom_head(custom, encoder: Encoder, models_dir: Path) -> Head:
+    """A config-declared custom head trained from its data files, cached by their content."""
+    paths = [Path(p) for p in custom.data]
+    for path in paths:
+        if not path.is_file():
+            raise TrainingDataError(f"triage.custom_heads {custom.name}: data file {path} not found")
+    head_id = fingerprint(paths, f"{custom.name}|{','.join(custom.labels)}|{encoder.name}|{TRAINING_VERSION}")
+
+    def build() -> Model:
+        examples = [e for path in paths for e in load_training_file(path, custom.name, custom.labels or None)]
+        safe = encoder.name.replace("/", "_").replace(":", "_")
+        return _trained_or_cached(models_dir / f"head-{custom.name}-{safe}-{head_id}", examples, encoder,
+                                  f"custom head {custom.name}")
+
+    return _cached(f"head|{custom.name}|{head_id}|{models_dir}", build).heads[custom.name]
+
+
+def model_for(config: "Config", encoder: Encoder, model_dir: str | None = None) -> Model:
+    """The model triage uses: a trained directory when given (checked against the encoder), else the default."""
+    if not model_dir:
+        return default_model(config, encoder)
+    directory = Path(model_dir)
+    model = _cached(f"dir|{directory.resolve()}|{_mtime(directory)}", lambda: load_model(directory))
+    if model.encoder != encoder.name:
+        raise ModelError(f"{directory} was trained for encoder {model.encoder!r} but triage.encoder gives "
+                         f"{encoder.name!r}; retrain it or change triage.encoder")
+    return model
+
+
+def _mtime(directory: Path) -> float:
+    try:
+        return (directory / "heads.npz").stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,62 @@
+"""Training heads from labelled examples: encode each distinct text once, then fit every head on its rows."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+import numpy as np
+
+from bot.classifier.encoders import Encoder
+from bot.classifier.examples import BUILTIN_HEADS, Example, merge, without_leading_handles
+from bot.classifier.heads import train_head
+from bot.classifier.store import Model
+
+ENCODE_BATCH = 256
+# progress(stage, done, total): stage is "encode" or "head:<name>".
+Progress = Callable[[str, int, int], None]
+
+
+class TrainingError(Exception):
+    """The examples cannot train a head (e.g. a head with a single label)."""
+
+
+def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+    """Vectors of texts in batches, reporting progress."""
+    vectors = np.empty((len(texts), encoder.dim), dtype=np.float32)
+    for start in range(0, len(texts), ENCODE_BATCH):
+        vectors[start:start + ENCODE_BATCH] = encoder.encode(texts[start:start + ENCODE_BATCH])
+        if progress:
+            progress("encode", min(start + ENCODE_BATCH, len(texts)), len(texts))
+    return vectors
+
+
+def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[str, list[str]] | None = None,
+                progress: Progress | None = None) -> Model:
+    """A model with one calibrated head per head named in the examples."""
+    started = time.perf_counter()
+    by_head = merge(examples)
+    texts = list(dict.fromkeys(example.text for rows in by_head.values() for example in rows))
+    row_of = {text: i for i, text in enumerate(texts)}
+    vectors = encode_texts(encoder, texts, progress)
+    heads = {}
+    counts: dict[str, dict[str, int]] = {}
+    for name, rows in by_head.items():
+        labels = [example.label for example in rows]
+        label_set = list((label_sets or {}).get(name) or BUILTIN_HEADS.get(name) or sorted(set(labels)))
+        unknown = sorted(set(labels) - set(label_set))
+        if unknown:
+            raise TrainingError(f"head {name!r}: unknown label(s) {', '.join(unknown)}; expected {', '.join(label_set)}")
+        if len(set(labels)) < 2:
+            raise TrainingError(f"head {name!r} needs examples of at least two labels, got only {labels[0]!r}")
+        groups = [without_leading_handles(e.text).strip().lower() for e in rows]
+        heads[name] = train_head(name, vectors[[row_of[e.text] for e in rows]], labels, label_set,
+                                 np.array([e.weight for e in rows]), groups=groups)
+        counts[name] = dict(Counter(labels))
+        if progress:
+            progress(f"head:{name}", 1, 1)
+    meta = {"trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "examples": counts,
+            "texts": len(texts), "train_seconds": round(time.perf_counter() - started, 2),
+            "sources": dict(Counter(e.source for rows in by_head.values() for e in rows))}
+    return Model(encoder=encoder.name, heads=heads, meta=meta)
