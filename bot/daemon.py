@@ -56,12 +56,13 @@ class Daemon:
 
     def _schedule_service_levels(self) -> None:
         """SLA checks and alerts, case assignment, follow-ups and kept promises, each on its own interval."""
-        from bot import assignment, sla
+        from bot import assignment, eta, sla
 
         config = self.service.config
         self.add_job("sla", lambda: sla.run(self.service), config.sla.check_interval_seconds)
         if config.assignment.enabled:
             self.add_job("assignment", lambda: assignment.run(self.service), config.assignment.rebalance_interval_seconds)
+        self.add_job("eta_promises", lambda: eta.run(self.service), config.sla.check_interval_seconds)
 
     def add_job(self, name: str, step: Callable[[], object], seconds: float) -> None:
         """Schedule another periodic step (SLA checks, follow-ups) under the same guard."""
