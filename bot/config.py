@@ -413,6 +413,12 @@ class DaemonConfig(Section):
     jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
     max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors from a platform.")
     auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
+    worker_name: str = Field("", description="This daemon's name in leases, claims and metrics; empty for host:pid (unique per process).")
+    lease_seconds: float = Field(30.0, ge=1, le=3600, description="How long a daemon's lease on an account's polling or a singleton job lasts unrenewed; a dead daemon's is taken over after it.")
+    claim_seconds: float = Field(300.0, ge=5, le=86400, description="How long a claimed mention or outbox message stays reserved for its daemon; keep it above the platforms' request timeout.")
+    metrics_host: str = Field("127.0.0.1", description="Address of the /healthz and /metrics server when the console does not serve them.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Port of that server; 0 serves them only from the console (or not at all when it is off).")
+    watch_config: bool = Field(True, description="Reload config.yaml when the file changes (SIGHUP always reloads); a bad file keeps the old config.")
 
 
 class LoggingConfig(Section):

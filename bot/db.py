@@ -43,6 +43,23 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+def dialect_insert(session: Session, table):
+    """An INSERT that supports ON CONFLICT (PostgreSQL and SQLite alike), for the session's database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"{name} is not a supported database; use SQLite or PostgreSQL")
+    return insert(table)
+
+
+def is_postgresql(session: Session) -> bool:
+    """True when the session talks to PostgreSQL (several daemons may share it)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -151,6 +151,8 @@ class Mention(Base):
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     case: Mapped[Case | None] = relationship(back_populates="mentions")
     identity: Mapped[Identity] = relationship()
     triage: Mapped["TriageResult | None"] = relationship(back_populates="mention", uselist=False)
@@ -235,6 +237,16 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     draft: Mapped[Draft] = relationship(back_populates="outbox")
+
+
+class Lease(Base):
+    """Who runs a singleton job (polling an account, SLA checks) until when; renewed by its holder, taken over after."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEntry(Base):

@@ -6,10 +6,10 @@ import random
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audit, cases, policy
+from bot import audit, cases, claims, policy
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
@@ -20,7 +20,7 @@ from responders.base import OutgoingMessage, Responder
 log = logging.getLogger(__name__)
 ACTIONS = {"reply": "reply_public", "acknowledgement": "reply_public", "invitation": "reply_public",
            "private_message": "send_private", "close": "close_public"}
-CLAIM_SECONDS = 300
+CLAIM_SECONDS = claims.DEFAULT_CLAIM_SECONDS
 MAX_DELAY_SECONDS = 600.0
 
 
@@ -75,66 +75,59 @@ class Outbox:
     """Sends due messages through each account's responder."""
 
     def __init__(self, factory: sessionmaker[Session], config: Config, responder_for: Callable[[str], Responder],
-                 clock: Clock, worker: str = "daemon"):
+                 clock: Clock, worker: str = "daemon", claimant: str | None = None,
+                 claim_seconds: float = CLAIM_SECONDS):
         self.factory = factory
         self.config = config
         self.responder_for = responder_for
         self.clock = clock
         self.worker = worker
+        self.claimant = claimant or claims.default_claimant(worker)
+        self.claim_seconds = claim_seconds
 
     def due_ids(self, limit: int | None = None) -> list[int]:
-        """Ids of messages ready to be sent now."""
+        """Ids of messages ready to be sent now (a look only: sending claims each one first)."""
         now = self.clock.now()
         with transaction(self.factory) as session:
-            query = (select(OutboxMessage.id)
-                     .where(or_(OutboxMessage.status.in_(("queued", "unknown")),
-                                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now)))
-                     .where(OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.id)
-                     .limit(limit or self.config.outbox.batch_size))
+            query = (select(OutboxMessage.id).where(claims._outbox_claimable(now))
+                     .order_by(OutboxMessage.id).limit(limit or self.config.outbox.batch_size))
             return list(session.scalars(query))
 
     def run(self) -> int:
-        """Send everything that is due; returns how many were posted."""
-        return sum(1 for message_id in self.due_ids() if self.send(message_id) == "sent")
-
-    def _claim(self, message_id: int) -> tuple[OutboxMessage, str, str] | None:
-        now = self.clock.now()
+        """Claim a batch of due messages and send them; returns how many were posted."""
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is None or message.status in ("sent", "failed", "blocked"):
-                return None
-            if message.status == "sending" and message.claimed_until and message.claimed_until >= now:
-                return None
-            previous = message.status
-            message.status = "sending"
-            message.attempts += 1
-            message.claimed_by = self.worker
-            message.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
-            account_name = session.get(Account, message.account_id).name
-            session.flush()
-            session.expunge(message)
-            return message, previous, account_name
+            batch = claims.claim_outbox(session, self.claimant, self.clock.now(), self.claim_seconds,
+                                        self.config.outbox.batch_size)
+        return sum(1 for claim in batch if self._deliver(claim) == "sent")
 
     def send(self, message_id: int) -> str:
-        """Send one message; returns its new status."""
-        claimed = self._claim(message_id)
-        if claimed is None:
-            return "skipped"
-        _, previous, account_name = claimed
-        responder = self.responder_for(account_name)
+        """Send one message now if it is due and nobody else is sending it; returns its new status."""
+        with transaction(self.factory) as session:
+            batch = claims.claim_outbox(session, self.claimant, self.clock.now(), self.claim_seconds, 1,
+                                        message_id=message_id)
+        return self._deliver(batch[0]) if batch else "skipped"
+
+    def _deliver(self, claim: claims.OutboxClaim) -> str:
+        message_id = claim.message_id
         with transaction(self.factory) as session:
             message = session.get(OutboxMessage, message_id)
+            account_name = session.get(Account, message.account_id).name
             out = outgoing(message)
             draft = message.draft
             verdict = policy.check(session, draft, draft.case, draft.mention, self.clock.now())
             if not verdict.allowed:
                 return self._block(session, message, verdict.as_dict())
+        responder = self.responder_for(account_name)
         try:
-            if previous in ("unknown", "sending"):
+            if claim.uncertain:
                 found = responder.find_sent(out)
                 if found:
                     log.info("outbox %s: already posted as %s, not sending again", out.idempotency_key, found)
                     return self._sent(message_id, found, reconciled=True)
+            if not self._still_claimed(message_id):
+                log.warning("outbox message %s: the claim expired before posting; another daemon takes it over",
+                            message_id)
+                return "skipped"
             post_id = getattr(responder, out.action)(out)
         except UnknownOutcome as exc:
             return self._retry(message_id, "unknown", f"outcome unknown: {exc}", retry_after=None)
@@ -146,10 +139,16 @@ class Outbox:
             return self._fail(message_id, str(exc))
         return self._sent(message_id, post_id)
 
+    def _still_claimed(self, message_id: int) -> bool:
+        with transaction(self.factory) as session:
+            return claims.outbox_claim_holds(session, message_id, self.claimant, self.clock.now())
+
     def _sent(self, message_id: int, post_id: str, reconciled: bool = False) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id)
+            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            if message.status == "sent":  # another daemon reconciled it meanwhile: record it once
+                return "sent"
             message.status = "sent"
             message.platform_post_id = post_id
             message.sent_at = now
@@ -165,7 +164,9 @@ class Outbox:
     def _retry(self, message_id: int, status: str, error: str, retry_after: float | None) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id)
+            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            if not self._ours(message):
+                return message.status
             if message.attempts >= self.config.outbox.max_attempts and status != "unknown":
                 return self._fail_in(session, message, f"gave up after {message.attempts} attempts: {error}")
             delay = retry_delay(message.attempts, self.config.outbox.retry_base_seconds, retry_after)
@@ -178,7 +179,14 @@ class Outbox:
 
     def _fail(self, message_id: int, error: str) -> str:
         with transaction(self.factory) as session:
-            return self._fail_in(session, session.get(OutboxMessage, message_id), error)
+            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            if not self._ours(message):
+                return message.status
+            return self._fail_in(session, message, error)
+
+    def _ours(self, message: OutboxMessage) -> bool:
+        """True while the message is still being sent under this process's claim (not taken over meanwhile)."""
+        return message.status == "sending" and message.claimed_by == self.claimant
 
     def _fail_in(self, session: Session, message: OutboxMessage, error: str) -> str:
         message.status = "failed"

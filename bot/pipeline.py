@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import approval, assignment, cases
+from bot import approval, assignment, cases, claims
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
@@ -52,13 +51,16 @@ class Pipeline:
     """Takes stored mentions with status 'new' through triage, cases and drafting."""
 
     def __init__(self, factory: sessionmaker[Session], config: Config, triager: Triager, renderer: TemplateRenderer,
-                 clock: Clock, batch_size: int = 64):
+                 clock: Clock, batch_size: int = 64, claimant: str | None = None,
+                 claim_seconds: float = claims.DEFAULT_CLAIM_SECONDS):
         self.factory = factory
         self.config = config
         self.triager = triager
         self.renderer = renderer
         self.clock = clock
         self.batch_size = batch_size
+        self.claimant = claimant or claims.default_claimant("pipeline")
+        self.claim_seconds = claim_seconds
 
     def run(self) -> ProcessResult:
         """Process every pending mention, batch by batch."""
@@ -74,8 +76,7 @@ class Pipeline:
         result = ProcessResult()
         now = self.clock.now()
         with transaction(self.factory) as session:
-            ids = list(session.scalars(select(Mention.id).where(Mention.status == "new")
-                                       .order_by(Mention.created_at, Mention.id).limit(self.batch_size)))
+            ids = claims.claim_mentions(session, self.claimant, now, self.claim_seconds, self.batch_size)
         if not ids:
             return result, 0
         with transaction(self.factory) as session:
@@ -94,6 +95,7 @@ class Pipeline:
         try:
             with transaction(self.factory) as session:
                 mention = session.get(Mention, mention_id)
+                claims.lock_thread(session, mention.platform, mention.thread_key)
                 if decision is None:
                     decision = self.triager.triage([triage_input(mention)], now=now)[0]
                 triage = store_triage(session, mention, decision, now)
@@ -105,14 +107,18 @@ class Pipeline:
                 assignment.assign(session, self.config, case, now)
                 for draft in drafts:
                     approval.maybe_auto_approve(session, self.config, draft, now)
-                mention.status = "processed"
+                claims.finish_mention(session, mention_id, self.claimant, "processed")
                 result.triaged += 1
                 result.drafts += len(drafts)
                 result.reopened += int(reopened)
+        except claims.ClaimLost as exc:
+            log.warning("%s; its result here is discarded", exc)
         except Exception as exc:
             log.exception("mention %s could not be processed; it is kept with status 'failed'", mention_id)
-            with transaction(self.factory) as session:
-                mention = session.get(Mention, mention_id)
-                mention.status = "failed"
-                mention.error = f"{type(exc).__name__}: {exc}"[:2000]
+            try:
+                with transaction(self.factory) as session:
+                    claims.finish_mention(session, mention_id, self.claimant, "failed",
+                                          error=f"{type(exc).__name__}: {exc}"[:2000])
+            except claims.ClaimLost:
+                return
             result.failed += 1

@@ -7,7 +7,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import accounts, db
+from bot import accounts, claims, db
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.db import transaction
@@ -41,6 +41,8 @@ class Service:
         self.factory: sessionmaker[Session] = db.session_factory(self.engine)
         self._triager = triager
         self.worker = worker
+        # Unique per process: claims and leases name it, so two daemons never mistake each other's work for theirs.
+        self.claimant = config.daemon.worker_name or claims.default_claimant(worker)
         self._responders: dict[str, Responder] = {}
 
     @cached_property
@@ -75,7 +77,8 @@ class Service:
     @cached_property
     def pipeline(self) -> Pipeline:
         """Triage, cases and drafting for stored mentions."""
-        return Pipeline(self.factory, self.config, self.triager, self.renderer, self.clock)
+        return Pipeline(self.factory, self.config, self.triager, self.renderer, self.clock, claimant=self.claimant,
+                        claim_seconds=self.config.daemon.claim_seconds)
 
     def responder(self, account_name: str) -> Responder:
         """The responder of an account (built once)."""
@@ -86,7 +89,8 @@ class Service:
     @cached_property
     def outbox(self) -> Outbox:
         """The sender of approved replies."""
-        return Outbox(self.factory, self.config, self.responder, self.clock, self.worker)
+        return Outbox(self.factory, self.config, self.responder, self.clock, self.worker, claimant=self.claimant,
+                      claim_seconds=self.config.daemon.claim_seconds)
 
     def poll_account(self, name: str):
         """Poll one account, then take what it stored through the pipeline."""

@@ -50,6 +50,13 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('owner', sa.String(length=100), nullable=False),
+    sa.Column('acquired_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_leases'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=100), nullable=False),
@@ -175,6 +182,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_mentions_account_id_accounts')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_mentions_case_id_cases')),
     sa.ForeignKeyConstraint(['identity_id'], ['identities.id'], name=op.f('fk_mentions_identity_id_identities')),
@@ -407,6 +416,7 @@ def downgrade() -> None:
 
     op.drop_table('console_sessions')
     op.drop_table('users')
+    op.drop_table('leases')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 

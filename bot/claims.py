@@ -1,0 +1,115 @@
+"""Claiming pending work so that several daemons never do the same piece twice.
+
+On PostgreSQL a daemon takes a batch with SELECT … FOR UPDATE SKIP LOCKED and marks it claimed (its name and an
+expiry) in the same transaction, so another daemon skips those rows without waiting. On SQLite there is one writer
+at a time, so the same statements (FOR UPDATE is not rendered there) are already exclusive. Every claim is also a
+compare-and-set on the row, and work is finished only while its claim still holds: a daemon that was paused past its
+claim's expiry finds the work taken over and throws its own result away instead of writing it twice.
+A killed daemon's claims simply expire; the next daemon to look takes the work over.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from bot.db import is_postgresql
+from bot.models import Mention, OutboxMessage
+
+DEFAULT_CLAIM_SECONDS = 300.0
+
+
+def default_claimant(worker: str) -> str:
+    """A name unique to this process, for claims and leases: the worker's name, host and process id."""
+    return f"{worker}@{socket.gethostname()}:{os.getpid()}"
+
+
+class ClaimLost(Exception):
+    """The claim on a piece of work expired and another daemon took it over."""
+
+
+def claim_mentions(session: Session, worker: str, now: datetime, seconds: float, limit: int) -> list[int]:
+    """Claim up to limit new mentions (oldest first) that nobody holds; returns their ids in order."""
+    free = or_(Mention.claimed_until.is_(None), Mention.claimed_until < now)
+    ids = list(session.scalars(select(Mention.id).where(Mention.status == "new", free)
+                               .order_by(Mention.created_at, Mention.id).limit(limit)
+                               .with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    # The condition is repeated so that on SQLite, where nothing was locked, a row claimed meanwhile is left alone.
+    claimed = set(session.scalars(update(Mention).where(Mention.id.in_(ids), Mention.status == "new", free)
+                                  .values(claimed_by=worker, claimed_until=now + timedelta(seconds=seconds))
+                                  .returning(Mention.id)
+                                  .execution_options(synchronize_session=False)))
+    return [i for i in ids if i in claimed]
+
+
+def finish_mention(session: Session, mention_id: int, worker: str, status: str, error: str | None = None) -> None:
+    """Set a claimed mention's final status and release it; raises ClaimLost when the claim is no longer ours."""
+    values: dict[str, object] = {"status": status, "claimed_by": None, "claimed_until": None}
+    if error is not None:
+        values["error"] = error
+    result = session.execute(update(Mention).where(Mention.id == mention_id, Mention.claimed_by == worker,
+                                                   Mention.status == "new").values(**values)
+                             .execution_options(synchronize_session="fetch"))
+    if result.rowcount != 1:
+        raise ClaimLost(f"mention {mention_id} was taken over by another daemon")
+
+
+def lock_thread(session: Session, platform: str, thread_key: str) -> None:
+    """Serialise work on one conversation thread until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    if is_postgresql(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"thread:{platform}:{thread_key}"})
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """A message this daemon may send now; `uncertain` when an earlier attempt may have posted it already."""
+
+    message_id: int
+    uncertain: bool
+    claimed_until: datetime
+
+
+def _outbox_claimable(now: datetime):
+    """Messages due now: queued or of unknown outcome, or being sent by a daemon whose claim has expired."""
+    return (or_(OutboxMessage.status.in_(("queued", "unknown")),
+                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now))
+            & (OutboxMessage.next_attempt_at <= now))
+
+
+def claim_outbox(session: Session, worker: str, now: datetime, seconds: float, limit: int,
+                 message_id: int | None = None) -> list[OutboxClaim]:
+    """Claim due outbox messages (or the one given) for sending; each claim is a compare-and-set on the row."""
+    query = select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts).where(_outbox_claimable(now))
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    rows = session.execute(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    until = now + timedelta(seconds=seconds)
+    claims: list[OutboxClaim] = []
+    for row_id, status, attempts in rows:
+        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+        result = session.execute(update(OutboxMessage)
+                                 .where(OutboxMessage.id == row_id, OutboxMessage.status == status,
+                                        OutboxMessage.attempts == attempts, free)
+                                 .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_by=worker,
+                                         claimed_until=until)
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            # 'sending' left behind means a daemon died between posting and recording: ask the platform first.
+            claims.append(OutboxClaim(row_id, status in ("unknown", "sending"), until))
+    return claims
+
+
+def outbox_claim_holds(session: Session, message_id: int, worker: str, now: datetime) -> bool:
+    """True while this worker's claim on the message is still valid (checked right before posting)."""
+    return bool(session.scalar(select(func.count()).select_from(OutboxMessage)
+                               .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending",
+                                      OutboxMessage.claimed_by == worker, OutboxMessage.claimed_until > now)))
