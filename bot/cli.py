@@ -539,6 +539,100 @@ def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None
         audit.record(session, service.clock.now(), actor_name(actor), "set_capacity", "user", user.id, capacity=capacity)
     moved = assignment.run(service)
     out.print(f"{username} takes at most {capacity} open case(s); {moved} case(s) moved")
+
+
+@main.command()
+@click.option("--since", default="7d", show_default=True, help="Start of the period: a span (30m, 12h, 7d, 2w) or a date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+@click.option("--topics", default=10, show_default=True, type=click.IntRange(0, 100), help="How many top topics to list.")
+@click.pass_obj
+@handle_errors
+def report(obj: Context, since: str, fmt: str, topics: int) -> None:
+    """Service levels over a period: detection, platforms, response times, SLA, promises kept, top topics."""
+    from bot import report as reports
+
+    service = obj.ready_service()
+    now = service.clock.now()
+    start = reports.parse_since(since, now)
+    with transaction(service.factory) as session:
+        figures = reports.build(session, service.config, start, now, topics=topics)
+    if fmt == "json":
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
+    else:
+        reports.render_text(figures, out)
+# --- end of service-level commands
+
+
+# --- Service levels: agents and shifts, reports, the evaluation form --------------------------------------------
+
+
+@main.group("agent")
+def agent_group() -> None:
+    """Agents: who is on shift, their capacity and load (cases move when someone goes off shift)."""
+
+
+@agent_group.command("list")
+@click.pass_obj
+@handle_errors
+def agent_list(obj: Context) -> None:
+    """Agents with their shift, capacity and open cases."""
+    from bot import assignment
+
+    service = obj.ready_service()
+    now = service.clock.now()
+    with transaction(service.factory) as session:
+        team = assignment.agents(session, service.config, now)
+        table = Table(title=f"{sum(a.on_shift for a in team)} of {len(team)} agent(s) on shift")
+        for column in ("agent", "role", "on shift", "open cases", "capacity", "shifts"):
+            table.add_column(column)
+        for agent in team:
+            shifts = [f"{','.join(s.days)} {s.start}-{s.end} {s.timezone}" for s in service.config.assignment.shifts
+                      if s.agent == agent.user.username]
+            state = "yes" if agent.on_shift else ("marked off" if not agent.user.on_shift else "outside shift")
+            table.add_row(_escape(agent.user.username), agent.user.role, state, str(agent.load),
+                          str(agent.user.capacity), _escape("; ".join(shifts) or "whenever marked on shift"))
+        out.print(table)
+
+
+def _shift_command(on_shift: bool):
+    @click.argument("username")
+    @actor_option
+    @click.pass_obj
+    @handle_errors
+    def command(obj: Context, username: str, actor: str | None) -> None:
+        from bot import assignment, audit
+
+        service = obj.ready_service()
+        now = service.clock.now()
+        with transaction(service.factory) as session:
+            user = assignment.set_on_shift(session, username, on_shift)
+            audit.record(session, now, actor_name(actor), "shift_on" if on_shift else "shift_off", "user", user.id)
+        moved = assignment.run(service)
+        out.print(f"{username} is {'on' if on_shift else 'off'} shift; {moved} case(s) moved")
+    return command
+
+
+agent_group.command("on", help="Mark an agent on shift (they take cases again).")(_shift_command(True))
+agent_group.command("off", help="Mark an agent off shift; their open cases move to agents on shift.")(_shift_command(False))
+
+
+@agent_group.command("capacity")
+@click.argument("username")
+@click.argument("capacity", type=click.IntRange(0, 10000))
+@actor_option
+@click.pass_obj
+@handle_errors
+def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None) -> None:
+    """Set how many open cases an agent takes at most; extra cases move to others."""
+    from bot import assignment, audit
+
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        user = assignment.set_capacity(session, username, capacity)
+        audit.record(session, service.clock.now(), actor_name(actor), "set_capacity", "user", user.id, capacity=capacity)
+    moved = assignment.run(service)
+    out.print(f"{username} takes at most {capacity} open case(s); {moved} case(s) moved")
 # --- end of service-level commands
 
 from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it
