@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import approval, cases, db
-from bot.config import ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.db import transaction
 from bot.errors import UserError
 from bot.models import Account, Case, Draft
@@ -127,7 +127,7 @@ def run(obj: Context) -> None:
     """Run the always-on daemon until SIGTERM or Ctrl-C."""
     from bot.daemon import Daemon
 
-    daemon = Daemon(obj.ready_service())
+    daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
     console_config = obj.config.console
     if console_config.enabled:
         from bot.console.server import serve_with
