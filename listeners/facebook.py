@@ -115,22 +115,37 @@ class FacebookListener:
         return [m for _, m in found], self._advance(since, seen, found, min(capped_at) if capped_at else None)
 
     def _fetch_posts(self, stream: str, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
-        """Visitor posts or posts that tag the Page since the last one seen (newest first; all pages drained)."""
+        """Visitor posts or posts that tag the Page since the last one seen, newest first.
+
+        When more arrived than one poll reads, the cursor keeps `until` (the oldest read) and the newest
+        position as `pending`; the next polls read the gap below `until` before moving on to `pending`.
+        """
         since, seen = self._since(state), set(state.get("ids") or [])
-        params = {"since": since, "limit": PAGE_SIZE, "fields": POST_FIELDS}
+        until, pending, read_at_until = state.get("until"), state.get("pending"), set(state.get("until_ids") or [])
+        params: dict[str, Any] = {"since": since, "limit": PAGE_SIZE, "fields": POST_FIELDS}
+        if isinstance(until, int):
+            params["until"] = until
         found: list[tuple[int, IncomingMention]] = []
         oldest: int | None = None
         pages = list(self.client.iter_pages(f"{self.page_id}/{stream}", params, max_pages=MAX_PAGES, bucket=stream))
         for page in pages:
             for stamp, mention in self._convert(page.items, stream, lambda item: self._post(item, stream)):
                 oldest = stamp if oldest is None else min(oldest, stamp)
-                if mention is not None and not (stamp == since and mention.platform_id in seen):
-                    found.append((stamp, mention))
+                if mention is None or (stamp == since and mention.platform_id in seen) or \
+                        (stamp == until and mention.platform_id in read_at_until):
+                    continue
+                found.append((stamp, mention))
+        mentions = [m for _, m in found]
         if pages and pages[-1].next_after and oldest is not None:
-            # Too many for one poll: keep what was read, and read below it next time by not moving since.
-            log.warning("account %s: more %s than one poll reads; the next poll continues", self.account.name, stream)
-            return [m for _, m in found], {"since": since, "ids": sorted(seen)}
-        return [m for _, m in found], self._advance(since, seen, found, None)
+            newest = pending if isinstance(pending, dict) else self._advance(since, seen, found, None)
+            at_oldest = {m.platform_id for stamp, m in found if stamp == oldest}
+            if oldest == until:
+                at_oldest |= read_at_until
+            return mentions, {"since": since, "ids": sorted(seen), "until": oldest, "until_ids": sorted(at_oldest),
+                              "pending": newest}
+        if isinstance(pending, dict):
+            return mentions, pending
+        return mentions, self._advance(since, seen, found, None)
 
     def _fetch_messenger(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Messages in Messenger conversations updated since the last message seen."""

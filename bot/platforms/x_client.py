@@ -15,6 +15,9 @@ from bot.platforms.credentials import credentials_fingerprint, read_secret
 from bot.platforms.ratelimit import RateLimitTracker, parse_x_headers, x_retry_after
 
 log = logging.getLogger(__name__)
+# tweepy and the OAuth libraries log headers and signing input (tokens included) at DEBUG: keep them above it.
+for _name in ("tweepy.client", "oauthlib", "requests_oauthlib"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 X_API = "https://api.twitter.com"
 DEFAULT_TIMEOUT_SECONDS = 10.0

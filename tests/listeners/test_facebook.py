@@ -110,3 +110,18 @@ def test_high_app_usage_slows_polling_down(graph_sim):
     assert reader.rate_limit_status()["*"]["usage_percent"] == 80
     assert reader.suggested_interval() > 60
     assert reader.calls_made() == 8 and reader.calls_made() == 0
+
+
+def test_a_burst_of_visitor_posts_is_read_over_several_polls_without_gaps(graph_sim, monkeypatch):
+    monkeypatch.setattr("listeners.facebook.PAGE_SIZE", 4)
+    monkeypatch.setattr("listeners.facebook.MAX_PAGES", 2)
+    start = now() - timedelta(hours=1)
+    for n in range(19):
+        graph_sim.visitor_post(f"Fan {n}", f"post {n}", created_at=start + timedelta(minutes=n))
+    reader = listener(graph_sim, listen=["visitor_posts"])
+    seen, cursor = [], {}
+    for _ in range(4):
+        mentions, cursor = reader.fetch(cursor)
+        seen.extend(m.text for m in mentions)
+    assert sorted(seen) == sorted(f"post {n}" for n in range(19))  # every one, none twice
+    assert "until" not in cursor["visitor_posts"]

@@ -205,3 +205,10 @@ def test_a_429_makes_the_account_wait_for_the_reset_and_then_resume(tmp_path, da
     desk.poll()
     assert desk.count(Mention) == 1
     desk.service.engine.dispose()
+
+
+def test_debug_logging_never_shows_a_token(x_sim, caplog):
+    x_sim.post("maria_g", "@acme hi")
+    with caplog.at_level(logging.DEBUG):
+        listener(x_sim).fetch({})
+    assert "sim-bearer" not in caplog.text and "sim-access" not in caplog.text
