@@ -27,10 +27,12 @@ should so some still such than thank thanks that that's the their them then ther
 too under until up us very was wasn't we we're were what when where which while who whom why will with won't would
 you you're your yours yet hi hello hey guys lol omg since today yesterday tomorrow one two day days time week weeks
 again already anyone anything someone something way want need know think going go im dont cant its ive
+without within still anymore every everything nothing got getting make made back new
 el la los las un una unos unas y o pero que de del al en con por para sin sobre es son fue ser estar está están
 estoy hay muy más mas ya no sí si mi mis tu tus su sus me te se lo le les nos como cuando donde porque qué cómo
 este esta esto estos estas ese esa eso otra otro todo todos nada algo hola gracias por favor hoy ayer mañana día
 días semana tengo tiene tienen hace hacer llevo sigue sigo vez veces aún todavía nadie alguien quiero puedo
+desde hasta entre tras otra otros otras también tampoco solo sólo ahora mismo nuevo nueva va van voy ha he han
 """.split())
 
 
@@ -167,7 +169,8 @@ def _percentiles(session: Session, expression: ColumnElement[float], *where: Any
         offset = int(round(fraction * (count - 1)))
         value = session.scalar(select(expression).select_from(Case).where(*where).order_by(expression)
                                .offset(offset).limit(1))
-        return max(0.0, float(value or 0.0))
+        # Whole seconds: SQLite's julianday arithmetic leaves float noise in the milliseconds.
+        return float(max(0, round(value or 0.0)))
 
     return Durations(count, at(0.5), at(0.9))
 

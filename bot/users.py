@@ -25,8 +25,7 @@ PERMISSIONS = {
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "mdk_"
 _hasher = PasswordHasher()
-# Verifying against this keeps a login for an unknown name as slow as one for a known name.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+_dummy: dict[str, str] = {}
 
 
 class LoginRefused(UserError):
@@ -128,7 +127,8 @@ def authenticate(session: Session, username: str, password: str, now: datetime,
     policy = policy or LoginPolicy()
     user = get_user(session, username) if username else None
     if user is None or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
+        # Verifying against a dummy hash keeps a login for an unknown name as slow as one for a known name.
+        _verify(_dummy_hash(), password)
         raise LoginRefused("wrong user name or password")
     if user.locked_until and user.locked_until > now:
         raise LoginRefused(f"too many failed logins; the account is locked until {user.locked_until:%H:%M} UTC")
@@ -147,6 +147,12 @@ def authenticate(session: Session, username: str, password: str, now: datetime,
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def _dummy_hash() -> str:
+    if "hash" not in _dummy:
+        _dummy["hash"] = _hasher.hash(secrets.token_hex(16))
+    return _dummy["hash"]
 
 
 def _verify(password_hash: str, password: str) -> bool:

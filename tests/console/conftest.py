@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from bot import users
 from bot.console import create_app
+from tests.harness import Desk
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -52,6 +53,32 @@ class Browser:
             payload["csrf_token"] = self.csrf
         kwargs.setdefault("follow_redirects", True)
         return self.client.post(url, data=payload, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """Cheaper argon2 parameters in tests: the real ones are made to be slow."""
+    from argon2 import PasswordHasher
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(users, "_dummy", {})
+
+
+@pytest.fixture(scope="session")
+def shared_triager(tmp_path_factory):
+    """One classifier for every console test (loading it is the slow part of a desk)."""
+    from bot.config import parse_config
+    from bot.triage import build_triager
+    from tests.harness import base_config
+    folder = tmp_path_factory.mktemp("triager")
+    return build_triager(parse_config(base_config(folder, f"sqlite:///{folder / 'unused.db'}")))
+
+
+@pytest.fixture
+def desk(tmp_path, database_url, shared_triager):
+    """The desk of tests/conftest.py, sharing one classifier."""
+    desk = Desk(tmp_path, database_url, triager=shared_triager)
+    yield desk
+    desk.service.engine.dispose()
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ def chromium():
 
 
 @pytest.fixture
-def served(tmp_path, database_url):
+def served(tmp_path, database_url, shared_triager):
     """A desk with users and mentions (two of them hostile), and the console served on a free port."""
-    desk = Desk(tmp_path, database_url)
+    desk = Desk(tmp_path, database_url, triager=shared_triager)
     add_users(desk)
     desk.mention("@acme my order never arrived, it's been two weeks", id="o-1", author="@ana")
     desk.mention(HOSTILE[0], id="h-1", author="@mallory")

@@ -68,7 +68,28 @@
     }
   });
 
+  // The triage correction form offers only the labels of the chosen field.
+  function narrowLabels(form) {
+    var head = form.querySelector("select[name=head]");
+    var label = form.querySelector("select[name=label]");
+    if (!head || !label) return;
+    var first = null;
+    label.querySelectorAll("optgroup").forEach(function (group) {
+      var match = group.label === head.value;
+      group.hidden = !match;
+      group.disabled = !match;
+      if (match && !first) first = group.querySelector("option");
+    });
+    if (first && (label.selectedOptions.length === 0 || label.selectedOptions[0].parentNode.label !== head.value)) {
+      first.selected = true;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.correct").forEach(function (form) {
+      narrowLabels(form);
+      form.querySelector("select[name=head]").addEventListener("change", function () { narrowLabels(form); });
+    });
     var started = Date.now();
     if (document.querySelector(".countdown[data-seconds]")) {
       window.setInterval(function () { tick(started); }, 1000);
