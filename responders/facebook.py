@@ -24,6 +24,11 @@ def is_messenger_thread(message: OutgoingMessage) -> bool:
     return bool((message.thread_key or "").startswith("t_") or (message.in_reply_to_id or "").startswith("m_"))
 
 
+def is_visitor_post(message: OutgoingMessage) -> bool:
+    """True when a private message answers a visitor's post rather than a comment."""
+    return message.extra.get("mention_stream") == "visitor_posts"
+
+
 class FacebookResponder:
     """Posts approved replies from one Facebook Page through the Graph API."""
 
@@ -49,7 +54,7 @@ class FacebookResponder:
         return self.reply_public(message)
 
     def send_private(self, message: OutgoingMessage) -> str:
-        """A private reply to the comment (in_reply_to_id or extra["comment_id"]) or a Messenger message to recipient_id."""
+        """A private reply to the comment or visitor post (extra["comment_id"] or in_reply_to_id), or a Messenger message."""
         _check(message.text, MESSENGER_MAX_CHARS)
         if is_messenger_thread(message):
             if not message.recipient_id:
@@ -57,10 +62,12 @@ class FacebookResponder:
             payload = {"recipient": {"id": message.recipient_id}, "message": {"text": message.text},
                        "messaging_type": "RESPONSE"}
         else:
-            comment_id = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
-            if not comment_id:
-                raise PermanentError("Facebook private reply: no comment to answer")
-            payload = {"recipient": {"comment_id": comment_id}, "message": {"text": message.text}}
+            target = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
+            if not target:
+                raise PermanentError("Facebook private reply: no comment or post to answer")
+            # A visitor's post on the Page is answered in private by post_id, a comment by comment_id.
+            key = "post_id" if is_visitor_post(message) else "comment_id"
+            payload = {"recipient": {key: target}, "message": {"text": message.text}}
         body = self.client.post(f"{self.page_id}/messages", json=payload, bucket="messages_post")
         return _field(body, "message_id", "Facebook private message")
 

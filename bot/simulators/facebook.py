@@ -228,7 +228,7 @@ class GraphSimulator(Simulator):
         return Reply(200, body)
 
     def _public(self, item: dict[str, Any]) -> dict[str, Any]:
-        hidden = ("kind", "post_id", "private_replied", "psid", "conversation_id")
+        hidden = ("kind", "post_id", "private_replied", "psid", "conversation_id")  # simulator bookkeeping
         return {k: v for k, v in item.items() if k not in hidden}
 
     def _get_posts(self, request: Request, node: str) -> Reply:
@@ -267,7 +267,12 @@ class GraphSimulator(Simulator):
                 view["can_reply_privately"] = not comment["private_replied"] and age <= PRIVATE_REPLY_WINDOW
                 return Reply(200, view)
             if node in self.posts:
-                return Reply(200, self._public(self.posts[node]))
+                post = self.posts[node]
+                view = self._public(post)
+                if post["kind"] == "visitor":
+                    age = self.clock() - datetime.strptime(post["created_time"], "%Y-%m-%dT%H:%M:%S+0000")
+                    view["can_reply_privately"] = not post.get("private_replied") and age <= PRIVATE_REPLY_WINDOW
+                return Reply(200, view)
             if node == self.page_id:
                 return Reply(200, {"id": self.page_id, "name": self.page_name})
         return _graph_error(f"Object with ID '{node}' does not exist", 100, kind="GraphMethodException", subcode=33)
@@ -327,10 +332,12 @@ class GraphSimulator(Simulator):
             return _graph_error("(#100) The parameter recipient and message.text are required", 100)
         now = self.clock()
         with self.lock:
-            if "comment_id" in recipient:
-                comment = self.comments.get(recipient["comment_id"])
-                if comment is None:
-                    return _graph_error("(#100) Invalid comment_id", 100)
+            if "comment_id" in recipient or "post_id" in recipient:
+                key = "comment_id" if "comment_id" in recipient else "post_id"
+                comment = self.comments.get(recipient[key]) if key == "comment_id" else self.posts.get(recipient[key])
+                if comment is None or (key == "post_id" and comment["kind"] != "visitor"):
+                    return _graph_error(f"(#100) Invalid {key}", 100)
+                comment.setdefault("private_replied", False)
                 if comment["private_replied"]:
                     return _graph_error("(#10900) Activity already replied to", 10900)
                 if now - datetime.strptime(comment["created_time"], "%Y-%m-%dT%H:%M:%S+0000") > PRIVATE_REPLY_WINDOW:
@@ -341,7 +348,7 @@ class GraphSimulator(Simulator):
                 conversation = self._conversation(psid, comment["from"]["name"])
                 message_id = self._add_message(conversation, {"id": self.page_id, "name": self.page_name}, text, None)
                 self.posted.append({"kind": "private_reply", "id": message_id, "text": text,
-                                    "comment_id": recipient["comment_id"], "recipient_id": psid})
+                                    key: recipient[key], "recipient_id": psid})
                 return Reply(200, {"recipient_id": psid, "message_id": message_id})
             psid = str(recipient.get("id", ""))
             conversation = next((c for c in self.conversations.values() if c["psid"] == psid), None)

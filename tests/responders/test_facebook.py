@@ -111,3 +111,15 @@ def test_graph_errors_map_to_what_the_outbox_does_next(graph_sim, thread):
     with pytest.raises(AuthError):
         responder(graph_sim).reply_public(message)
     assert graph_sim.page_comments() == []
+
+
+def test_a_visitor_post_is_answered_in_private_by_its_post_id(graph_sim):
+    post = graph_sim.visitor_post("Tom Becker", "Checkout fails with my Visa card")
+    message = OutgoingMessage(idempotency_key="d8", action="send_private", text="Hi Tom, could you share your email?",
+                              thread_key=post, in_reply_to_id=post,
+                              extra={"comment_id": post, "mention_channel": "public", "mention_stream": "visitor_posts"})
+    sender = responder(graph_sim)
+    assert sender.find_sent(message) is None
+    sender.send_private(message)
+    assert [p.get("post_id") for p in graph_sim.posted] == [post]
+    assert sender.find_sent(message) == f"private_reply:{post}"
