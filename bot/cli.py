@@ -561,6 +561,22 @@ def report(obj: Context, since: str, fmt: str, topics: int) -> None:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
         reports.render_text(figures, out)
+
+
+@main.command("no-reply")
+@click.argument("case_id", type=int)
+@click.option("--reason", required=True, help="Why the customer's latest messages get no answer (audited).")
+@actor_option
+@click.pass_obj
+@handle_errors
+def no_reply(obj: Context, case_id: int, reason: str, actor: str | None) -> None:
+    """Record a decision not to answer a case's latest messages, so none is left without an answer or a decision."""
+    from bot import followups
+
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        followups.decide_no_reply(session, case_id, actor_name(actor), reason, service.clock.now())
+    out.print(f"case {case_id}: decided not to answer ({_escape(reason)})")
 # --- end of service-level commands
 
 from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it

@@ -100,13 +100,15 @@ class Daemon:
 
     def _schedule_service_levels(self) -> None:
         """SLA checks and alerts, case assignment, follow-ups and kept promises, each on its own interval."""
-        from bot import assignment, eta, sla
+        from bot import assignment, eta, followups, sla
 
         config = self.service.config
         self.add_job("sla", lambda: sla.run(self.service), config.sla.check_interval_seconds)
         if config.assignment.enabled:
             self.add_job("assignment", lambda: assignment.run(self.service), config.assignment.rebalance_interval_seconds)
         self.add_job("eta_promises", lambda: eta.run(self.service), config.sla.check_interval_seconds)
+        if config.followups.enabled:
+            self.add_job("followups", lambda: followups.run(self.service), config.followups.interval_seconds)
 
     def _renew_seconds(self) -> float:
         # three renewals per lease period: one or two may fail (a database blip) before the lease is lost

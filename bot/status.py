@@ -60,4 +60,11 @@ def collect(service) -> dict[str, Any]:
         from bot import sla
         report["sla"] = sla.status_summary(session, config, now)
         report["alerts"].extend(report["sla"].pop("lines"))
+        from bot import followups
+        waiting = followups.unanswered(session, now)
+        report["counts"]["unanswered_messages"] = len(waiting)
+        if waiting:
+            report["alerts"].append(f"{len(waiting)} customer message(s) with neither an answer nor a recorded decision "
+                                    f"not to answer (cases {', '.join(str(w['case_id']) for w in waiting[:10])}; "
+                                    f"python -m bot no-reply CASE --reason …)")
     return report
