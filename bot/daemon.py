@@ -156,8 +156,7 @@ class Daemon:
             lease = poll_lease(job_id.split(":", 1)[1])
             if lease in self.leases.wanted:
                 self.leases.wanted.remove(lease)
-        if self.scheduler.running:
-            self._schedule_polls()
+        self._schedule_polls()
         for job_id, seconds in (("outbox", new.daemon.outbox_interval_seconds), ("leases", self._renew_seconds())):
             job = self.scheduler.get_job(job_id)
             if job is not None:

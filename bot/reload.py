@@ -75,7 +75,7 @@ class Reloader:
             try:
                 new = load_config(self.path)
             except ConfigError as error:
-                self.last_error = f"{self.path}: {error}"
+                self.last_error = str(error) if str(self.path) in str(error) else f"{self.path}: {error}"
                 log.error("config reload failed, still running with the previous config: %s", self.last_error)
                 self.on_result("error")
                 return False
