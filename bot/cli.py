@@ -577,6 +577,50 @@ def no_reply(obj: Context, case_id: int, reason: str, actor: str | None) -> None
     with transaction(service.factory) as session:
         followups.decide_no_reply(session, case_id, actor_name(actor), reason, service.clock.now())
     out.print(f"case {case_id}: decided not to answer ({_escape(reason)})")
+
+
+@main.command()
+@click.argument("draft_id", type=int, required=False)
+@click.argument("scores", nargs=-1, metavar="[CRITERION=N]...")
+@click.option("--comment", default=None, help="A note for the agent, kept with the scores.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@actor_option
+@click.pass_obj
+@handle_errors
+def score(obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: str | None, as_json: bool,
+          actor: str | None) -> None:
+    """Score a sent reply against the rubric (score 12 empathy=4 brevity=5 …); without arguments, the summaries."""
+    from bot import evaluation
+
+    service = obj.ready_service()
+    config = service.config
+    with transaction(service.factory) as session:
+        if draft_id is not None:
+            row = evaluation.score(session, config, draft_id, actor_name(actor), evaluation.parse_scores(list(scores)),
+                                   service.clock.now(), comment)
+            out.print(f"draft {draft_id} scored {row.total:.1f} / 100 by {_escape(row.scorer)}")
+            return
+        agents, templates = evaluation.by_agent(session, config), evaluation.by_template(session, config)
+        waiting = len(evaluation.unscored(session, limit=10000))
+        if as_json:
+            click.echo(json.dumps({"rubric": evaluation.rubric(config), "by_agent": agents, "by_template": templates,
+                                   "unscored": waiting}, ensure_ascii=False, indent=1))
+            return
+        form = Table(title=f"The rubric (each criterion 1-{config.evaluation.scale_max})")
+        for column in ("criterion", "weight", "question"):
+            form.add_column(column)
+        for criterion in evaluation.rubric(config):
+            form.add_row(criterion["name"], f"{criterion['weight']:g}", _escape(criterion["question"]))
+        out.print(form)
+        for title, key, rows in (("Scores per agent", "agent", agents), ("Scores per template", "template", templates)):
+            table = Table(title=title)
+            for column in (key, "replies", "mean /100", *[c.name for c in config.evaluation.rubric]):
+                table.add_column(column, justify="left" if column == key else "right")
+            for row in rows:
+                table.add_row(_escape(row[key]), str(row["replies"]), f"{row['mean_total']:.1f}",
+                              *[f"{row['criteria'][c.name]:.1f}" for c in config.evaluation.rubric])
+            out.print(table)
+        out.print(f"{waiting} sent repl(y/ies) not scored yet")
 # --- end of service-level commands
 
 from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import eta, kpis
+from bot import eta, evaluation, kpis
 from bot.config import Config
 from bot.errors import UserError
 from bot.models import Account, Case, Mention, SlaAlert, TriageResult
@@ -100,6 +100,8 @@ def build(session: Session, config: Config, since: datetime, now: datetime, topi
         "public_cases": {"resolved": summary.public_resolved, "closed_in_public_share": _share(summary.public_closed_share)},
         "promises": eta.promise_stats(session, period.start, period.end),
         "topics": [{"term": t.term, "mentions": t.mentions, "examples": [e["text"] for e in t.examples]} for t in top],
+        "quality": {"by_agent": evaluation.by_agent(session, config, period.start, period.end),
+                    "by_template": evaluation.by_template(session, config, period.start, period.end)},
     }
 
 
@@ -169,3 +171,13 @@ def render_text(report: dict[str, Any], console: Console) -> None:
         topics.add_row(escape(topic["term"]), str(topic["mentions"]),
                        escape("\n".join(f"“{text}”" for text in topic["examples"])))
     console.print(topics)
+    for title, key in (("Reply quality per agent", "agent"), ("Reply quality per template", "template")):
+        rows = report["quality"][f"by_{key}"]
+        if not rows:
+            continue
+        quality = Table(title=title)
+        for column in (key, "replies scored", "mean /100"):
+            quality.add_column(column, justify="left" if column == key else "right")
+        for row in rows:
+            quality.add_row(escape(row[key]), str(row["replies"]), f"{row['mean_total']:.1f}")
+        console.print(quality)
