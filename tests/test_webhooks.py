@@ -19,7 +19,12 @@ from bot.simulators.pytest_fixtures import graph_sim, x_sim  # noqa: F401 - fixt
 from bot.webhooks import build_webhook_router, meta_signature, x_crc_response, x_signature
 from tests.harness import Desk
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ENV = {"SIM_FB_APP_SECRET": "sim-app-secret", "FB_VERIFY": "let-me-in", "SIM_X_CONSUMER_SECRET": "sim-consumer-secret"}
+
+
+def fixture(platform: str, name: str) -> dict:
+    return json.loads((FIXTURES / platform / name).read_text(encoding="utf-8"))
 
 
 class Recorder:
@@ -74,10 +79,8 @@ def test_a_meta_webhook_with_a_bad_signature_is_rejected_and_nothing_is_stored(c
 
 def test_a_comment_and_a_messenger_message_arrive_as_mentions(config, graph_sim):
     ingest = Recorder()
-    event = comment_event(graph_sim.page_id, "77_3", f"{graph_sim.page_id}_77", "Same problem here", parent_id="77_2")
-    event["entry"][0]["messaging"] = [{"sender": {"id": "2400000000000001"}, "recipient": {"id": graph_sim.page_id},
-                                       "timestamp": int(time.time() * 1000),
-                                       "message": {"mid": "m_abc", "text": "Hi, order 88213?"}}]
+    event = fixture("facebook", "webhook_feed_comment.json")
+    event["entry"][0]["id"] = graph_sim.page_id
     body = json.dumps(event).encode()
     response = client_for(config, ingest).post("/webhooks/meta", content=body,
                                                headers={"X-Hub-Signature-256": meta_signature("sim-app-secret", body)})
@@ -85,9 +88,11 @@ def test_a_comment_and_a_messenger_message_arrive_as_mentions(config, graph_sim)
     [(account, mentions)] = ingest.calls
     comment, message = mentions
     assert account == "acme-fb"
-    assert (comment.platform_id, comment.thread_key, comment.in_reply_to_id, comment.stream) == ("77_3", "77_2", "77_2", "comments")
+    assert (comment.platform_id, comment.thread_key, comment.in_reply_to_id, comment.stream, comment.author_name) == (
+        "870123456789012_1130098765432102", "870123456789012_1130098765432101", "870123456789012_1130098765432101",
+        "comments", "Ana Torres")
     assert (message.platform_id, message.channel, message.thread_key, message.stream) == (
-        "m_abc", "private", "2400000000000001", "messenger")
+        "m_1457764197618:41d102a3e1ae206a38", "private", "2400000000000001", "messenger")
 
 
 def test_x_crc_check_answers_with_the_hmac_of_the_token(config):
@@ -97,18 +102,10 @@ def test_x_crc_check_answers_with_the_hmac_of_the_token(config):
     assert x_crc_response("Jefe", "what do ya want for nothing?") == "sha256=W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
 
 
-def test_x_account_activity_events_become_mentions_and_dms(config, x_sim):
+def test_x_account_activity_events_become_mentions_and_dms(tmp_path, x_sim):
     ingest = Recorder()
-    brand = x_sim.brand_user_id
-    payload = {"for_user_id": brand, "users": {"42": {"id": "42", "screen_name": "maria_g", "name": "María"}},
-               "tweet_create_events": [{
-                   "id_str": "1790000000000000111", "text": "@acme where is my order?", "created_at": "Sun Nov 22 19:00:00 +0000 2026",
-                   "user": {"id_str": "42", "screen_name": "maria_g", "name": "María", "followers_count": 340},
-                   "entities": {"user_mentions": [{"id_str": brand, "screen_name": "acme"}]}, "lang": "en"}],
-               "direct_message_events": [{"type": "message_create", "id": "1790000000000000222",
-                                          "created_timestamp": str(int(time.time() * 1000)),
-                                          "message_create": {"target": {"recipient_id": brand}, "sender_id": "42",
-                                                             "message_data": {"text": "charged twice"}}}]}
+    payload = fixture("x", "account_activity.json")
+    config = parse_config({"accounts": [x_account(x_sim, user_id=payload["for_user_id"]).model_dump()]})
     body = json.dumps(payload).encode()
     client = client_for(config, ingest)
     assert client.post("/webhooks/x", content=body, headers={"x-twitter-webhooks-signature": "sha256=AAAA"}).status_code == 403
@@ -116,8 +113,10 @@ def test_x_account_activity_events_become_mentions_and_dms(config, x_sim):
                            headers={"x-twitter-webhooks-signature": x_signature("sim-consumer-secret", body)})
     assert response.json() == {"received": 2}
     tweet, dm = ingest.calls[0][1]
-    assert (tweet.author_handle, tweet.addressed_to_brand, tweet.channel) == ("@maria_g", True, "public")
-    assert (dm.channel, dm.author_handle, dm.thread_key) == ("private", "@maria_g", f"42-{brand}")
+    assert (tweet.platform_id, tweet.author_handle, tweet.addressed_to_brand, tweet.channel, tweet.author_followers) == (
+        "1790012345678901234", "@maria_g", True, "public", 340)
+    assert (dm.platform_id, dm.channel, dm.author_handle, dm.thread_key) == (
+        "1790012345678909999", "private", "@maria_g", "2244994945-1500000000000000001")
 
 
 def test_a_comment_seen_by_webhook_and_then_by_polling_is_stored_once(tmp_path: Path, database_url: str, graph_sim):
