@@ -81,11 +81,16 @@ def agents_on_shift(session: Session, config: Config, now: datetime) -> list[Age
 def choose(session: Session, config: Config, case: Case, now: datetime) -> tuple[Agent | None, str]:
     """The agent a case should go to, and why."""
     team = {a.user.id: a for a in agents(session, config, now, exclude_case_id=case.id)}
-    current = team.get(case.owner_id)
+    customer = session.get(Customer, case.customer_id)
+    return pick(team, case.owner_id, customer.owner_id if customer is not None else None)
+
+
+def pick(team: dict[int, Agent], owner_id: int | None, usual_id: int | None) -> tuple[Agent | None, str]:
+    """Keep an owner who is on shift with room, else the customer's agent, else the least-loaded agent with room."""
+    current = team.get(owner_id)
     if current is not None and current.on_shift and current.load < current.user.capacity:
         return current, "keeps its owner"
-    customer = session.get(Customer, case.customer_id)
-    usual = team.get(customer.owner_id) if customer is not None else None
+    usual = team.get(usual_id)
     if usual is not None and usual.has_room:
         return usual, "the customer's agent (one interlocutor)"
     free = [a for a in team.values() if a.has_room]
@@ -135,29 +140,41 @@ def rebalance(session: Session, config: Config, now: datetime) -> list[tuple[int
     moves: list[tuple[int, int | None, int | None]] = []
     open_cases = list(session.scalars(select(Case).where(Case.state.not_in(NOT_WORK))
                                       .order_by(Case.priority.desc(), Case.opened_at, Case.id)))
+    # One pass in memory: loads are counted once and kept up to date as cases move.
     team = {a.user.id: a for a in agents(session, config, now)}
-    # Over capacity: the owner keeps the most urgent cases and lets the others go.
-    keep: dict[int, int] = {}
+    kept: dict[int, int] = {}
+    to_move: list[Case] = []
     for case in open_cases:
         agent = team.get(case.owner_id)
         if agent is None or not agent.on_shift:
+            to_move.append(case)
             continue
-        keep[agent.user.id] = keep.get(agent.user.id, 0) + 1
-        if keep[agent.user.id] > agent.user.capacity:
-            case.owner_id, before = None, case.owner_id
-            session.add(CaseEvent(case_id=case.id, at=now, actor="system", from_state=case.state, to_state=case.state,
-                                  note=f"released by {agent.user.username}: over capacity ({agent.user.capacity})"))
-            moves.append((case.id, before, None))
-    session.flush()
-    for case in open_cases:
-        owner = team.get(case.owner_id)
-        if owner is not None and owner.on_shift:
-            continue
+        kept[agent.user.id] = kept.get(agent.user.id, 0) + 1
+        if kept[agent.user.id] > agent.user.capacity:  # the owner keeps the most urgent cases
+            to_move.append(case)
+    if not to_move:
+        return []
+    usual = dict(session.execute(select(Customer.id, Customer.owner_id)
+                                 .where(Customer.id.in_({c.customer_id for c in to_move}))).all())
+    for case in to_move:
         before = case.owner_id
-        assign(session, config, case, now)
-        session.flush()
-        if case.owner_id != before:
-            moves.append((case.id, before, case.owner_id))
+        if before in team:
+            team[before].load -= 1  # let it go before choosing, so its own slot does not count against it
+        agent, reason = pick(team, None, usual.get(case.customer_id))
+        if agent is None:
+            if before is not None:
+                _set_owner(session, case, None, f"unassigned: {reason}", "system", now)
+                moves.append((case.id, before, None))
+            continue
+        agent.load += 1
+        if agent.user.id != before:
+            _set_owner(session, case, agent.user, reason, "system", now)
+            moves.append((case.id, before, agent.user.id))
+        customer = session.get(Customer, case.customer_id)
+        if customer is not None:
+            customer.owner_id = agent.user.id
+            usual[case.customer_id] = agent.user.id
+    session.flush()
     return moves
 
 

@@ -13,7 +13,7 @@ from bot import audit, cases
 from bot.config import Config
 from bot.drafting import TemplateRenderer, draft_for_mention, make_draft
 from bot.errors import UserError
-from bot.models import Case, CaseEvent, Draft, Mention
+from bot.models import Case, CaseEvent, Draft, Mention, TriageResult
 from bot.triage import Triager
 
 log = logging.getLogger(__name__)
@@ -116,37 +116,41 @@ def recheck_monitored(session: Session, config: Config, renderer: TemplateRender
 
 def unanswered(session: Session, now: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Open cases whose latest customer message has neither an answer nor a recorded decision not to answer."""
+    open_cases = {c.id: c for c in session.scalars(select(Case).where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,))))}
+    if not open_cases:
+        return []
+    # Two queries for every open case at once (not two per case): their messages and their drafts.
+    latest: dict[int, Any] = {}
+    for row in session.execute(
+            select(Mention.case_id, Mention.id, Mention.created_at, Mention.fetched_at, Mention.status, Mention.text,
+                   TriageResult.needs_response)
+            .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
+            .where(Mention.case_id.in_(list(open_cases))).order_by(Mention.created_at, Mention.id)):
+        latest[row.case_id] = row
+    drafts: dict[int, list[Any]] = {}
+    for row in session.execute(select(Draft.case_id, Draft.mention_id, Draft.status, Draft.created_at, Draft.reject_reason)
+                               .where(Draft.case_id.in_(list(open_cases))).order_by(Draft.id)):
+        drafts.setdefault(row.case_id, []).append(row)
     rows = []
-    open_cases = session.scalars(select(Case).where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,)))
-                                 .order_by(Case.priority.desc(), Case.id))
-    for case in open_cases:
-        mentions = _customer_mentions(case)
-        if not mentions:
-            continue
-        latest = mentions[-1]
-        if latest.status not in ("processed",):
-            continue  # still in the pipeline, which drafts or decides
-        if latest.triage is not None and not latest.triage.needs_response:
+    for case in sorted(open_cases.values(), key=lambda c: (-(c.priority or 0.0), c.id)):
+        message = latest.get(case.id)
+        if message is None or message.status != "processed":
+            continue  # nothing yet, or still in the pipeline, which drafts or decides
+        if message.needs_response is False:
             continue  # the classifier recorded that it needs no answer
-        if case.no_reply_at is not None and case.no_reply_at >= latest.created_at:
+        if case.no_reply_at is not None and case.no_reply_at >= message.created_at:
             continue
-        answered = any(d.status in ANSWERING and (d.mention_id == latest.id or d.created_at >= latest.fetched_at)
-                       for d in case.drafts)
-        if answered:
+        own = drafts.get(case.id, [])
+        if any(d.status in ANSWERING and (d.mention_id == message.id or d.created_at >= message.fetched_at) for d in own):
             continue
-        rows.append({"case_id": case.id, "mention_id": latest.id, "platform": case.platform, "state": case.state,
-                     "written_at": latest.created_at, "text": latest.text,
-                     "why": _why(case, latest)})
+        rejected = [d for d in own if d.mention_id == message.id and d.status == "rejected"]
+        why = (f"its draft was rejected ({rejected[-1].reject_reason}) and nothing replaced it" if rejected
+               else "no draft was made for it")
+        rows.append({"case_id": case.id, "mention_id": message.id, "platform": case.platform, "state": case.state,
+                     "written_at": message.created_at, "text": message.text, "why": why})
         if len(rows) >= limit:
             break
     return rows
-
-
-def _why(case: Case, mention: Mention) -> str:
-    rejected = [d for d in case.drafts if d.mention_id == mention.id and d.status == "rejected"]
-    if rejected:
-        return f"its draft was rejected ({rejected[-1].reject_reason}) and nothing replaced it"
-    return "no draft was made for it"
 
 
 def decide_no_reply(session: Session, case_id: int, actor: str, reason: str, now: datetime) -> Case:
