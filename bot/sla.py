@@ -72,6 +72,7 @@ class Calendar:
             self.holidays = set(self.hours.holidays)
             self.opens = _parse_hhmm(self.hours.start)
             self.closes = _parse_hhmm(self.hours.end)
+            self._cache: dict[date, tuple[datetime, datetime] | None] = {}
 
     @property
     def always_open(self) -> bool:
@@ -82,11 +83,17 @@ class Calendar:
         """Opening windows as naive UTC intervals, from the local day that contains start onwards."""
         local_day = start.replace(tzinfo=timezone.utc).astimezone(self.zone).date() - timedelta(days=1)
         for offset in range(_MAX_DAYS_SCANNED):
-            day = local_day + timedelta(days=offset)
-            if day.weekday() not in self.days or day in self.holidays:
-                continue
-            yield self._utc(day, self.opens), self._utc(day, self.closes)
+            window = self._window(local_day + timedelta(days=offset))
+            if window is not None:
+                yield window
         raise ValueError("business hours never open: check sla.business_hours.days and holidays")
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
+        # Converting local opening times to UTC is the costly part; a day's window never changes.
+        if day not in self._cache:
+            open_day = day.weekday() in self.days and day not in self.holidays
+            self._cache[day] = (self._utc(day, self.opens), self._utc(day, self.closes)) if open_day else None
+        return self._cache[day]
 
     def _utc(self, day: date, moment: tuple[int, int]) -> datetime:
         hour, minute = moment
