@@ -31,7 +31,7 @@ class Daemon:
         # Several daemons may share one PostgreSQL: each account is polled, and each singleton job run, only by
         # the daemon holding its lease; the pipeline and the outbox claim their work row by row instead.
         self.leases = Leases(service.factory, service.clock, service.claimant, config.daemon.lease_seconds)
-        self.watch = DatabaseWatch(service.engine.url.render_as_string(hide_password=True))
+        self.watch = DatabaseWatch(service.engine.url.render_as_string(hide_password=True), probe=self._probe)
         self.reloader = None
         if config_path is not None:
             from bot.reload import Reloader
@@ -78,6 +78,10 @@ class Daemon:
 
     def _outbox(self) -> None:
         health.METRICS.inc("messages_sent_total", self.service.outbox.run())
+
+    def _probe(self) -> None:
+        with self.service.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     def _renew_leases(self) -> None:
         self.leases.renew()

@@ -58,8 +58,10 @@ def explain(kind: str, database: str) -> str:
 class DatabaseWatch:
     """Remembers whether the database is in trouble, so an outage is logged once and its end once."""
 
-    def __init__(self, database: str):
+    def __init__(self, database: str, probe: Callable[[], object] | None = None):
         self.database = database
+        # a step may succeed without touching the database (nothing to do): the probe confirms a recovery
+        self.probe = probe
         self.problem: str | None = None
         self.since: float | None = None
         self.errors = 0
@@ -92,6 +94,12 @@ class DatabaseWatch:
         """Record a successful database step; logs the recovery once."""
         if self.problem is None:
             return
+        if self.probe is not None:
+            try:
+                self.probe()
+            except Exception as error:  # noqa: BLE001 - still down: stay quiet
+                log.debug("database still in trouble: %s", _short(error))
+                return
         with self._lock:
             problem, since = self.problem, self.since
             self.problem, self.since = None, None
