@@ -442,7 +442,7 @@ class ConsoleConfig(Section):
     lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
     page_size: int = Field(50, ge=5, le=500, description="Drafts, cases or audit entries per page.")
     kpi_days: int = Field(30, ge=1, le=366, description="Default period of the KPI page, in days.")
-    topics_sample: int = Field(5000, ge=100, le=200000, description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).")
+    topics_sample: int = Field(2000, ge=100, le=200000, description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).")
 
 
 class Config(Section):

@@ -80,7 +80,10 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_thread", "platform", "thread_key"), Index("ix_cases_state", "state"),
-                      Index("ix_cases_opened", "opened_at"))
+                      # Covering indexes for the KPIs: they read these columns without touching the rows.
+                      Index("ix_cases_opened", "opened_at", "level", "first_response_due_at", "first_response_at",
+                            "resolution_due_at", "resolved_at", "paused_seconds"),
+                      Index("ix_cases_resolved", "resolved_at", "closed_at"), Index("ix_cases_updated", "updated_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -131,7 +134,7 @@ class Mention(Base):
 
     __tablename__ = "mentions"
     __table_args__ = (UniqueConstraint("platform", "platform_id"), Index("ix_mentions_thread", "platform", "thread_key"),
-                      Index("ix_mentions_created", "created_at"))
+                      Index("ix_mentions_created", "created_at"), Index("ix_mentions_case_channel", "case_id", "channel"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
@@ -342,6 +345,26 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     user: Mapped[User] = relationship()
+
+
+class KpiVolume(Base):
+    """Triaged mentions per day, platform, category, sentiment and level: a rollup that keeps the KPI page fast."""
+
+    __tablename__ = "kpi_volume"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(10), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KpiWatermark(Base):
+    """How far a KPI rollup has counted (the last triage result id it includes)."""
+
+    __tablename__ = "kpi_watermarks"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LabelledExample(Base):

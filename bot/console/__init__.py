@@ -121,10 +121,7 @@ def create_app(service) -> FastAPI:
             return JSONResponse({"detail": _validation_text(exc)}, status_code=422)
         return _error_page(console, request, 422, _validation_text(exc))
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    _mount_health(app, service)
     return app
 
 
@@ -142,6 +139,18 @@ def _error_page(console: Console, request: Request, status: int, message: str) -
                                "brand": console.service.config.brand.name, "message": message, "status": status,
                                "nav": "", "csrf_field": "csrf_token"}
     return console.templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+def _mount_health(app: FastAPI, service) -> None:
+    """/healthz and /metrics for monitoring (bot.health), without a login; a bare /healthz when it is absent."""
+    try:
+        from bot.health import build_router
+    except ImportError:
+        @app.get("/healthz", include_in_schema=False)
+        def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+        return
+    app.include_router(build_router(service))
 
 
 def _mount_webhooks(app: FastAPI, service) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import approval, audit, cases, learning
+from bot import approval, audit, cases, kpis, learning
 from bot.checks import run_checks
 from bot.db import transaction
 from bot.drafting import make_draft, supersede_pending
@@ -79,8 +79,10 @@ def correct_triage(session: Session, mention_id: int, head: str, label: str, act
     before = str(getattr(triage, head)).lower()
     if before == label:
         return
+    counted = (triage.category, triage.sentiment, triage.level)
     setattr(triage, head, label == "true" if head == "needs_response" else label)
     triage.corrected_by = actor
+    kpis.triage_changed(session, mention, triage, counted)
     learning.record_correction(session, mention, head, label, actor, now)
     audit.record(session, now, actor, "triage_correction", "mention", mention.id, head=head, before=before, after=label)
 

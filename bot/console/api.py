@@ -429,6 +429,8 @@ def build_api(service) -> APIRouter:
     def get_kpis(days: int = Query(30, ge=1, le=366), who: Viewer = Depends(caller("view"))) -> KpisOut:
         period = kpis.Period.last_days(now(), days)
         with transaction(service.factory) as session:
+            kpis.refresh_volume(session, now())
+        with transaction(service.factory) as session:
             summary = kpis.summary(session, period, now())
             volume = kpis.volume_per_day(session, period)
             topics = kpis.top_topics(session, period, sample=service.config.console.topics_sample,

@@ -315,11 +315,16 @@ def build_router(console) -> APIRouter:
                 pass
         return kpis.Period.last_days(service.clock.now(), days or service.config.console.kpi_days)
 
+    def refresh_rollup() -> None:
+        with transaction(service.factory) as session:
+            kpis.refresh_volume(session, service.clock.now())
+
     @router.get("/kpis")
     def kpis_page(request: Request, days: int | None = Query(None, ge=1, le=366), start: str = "", end: str = "",
                   who: Viewer = Depends(viewer)) -> Response:
         period = _period(days, start, end)
         now = service.clock.now()
+        refresh_rollup()
         with transaction(service.factory) as session:
             volume = kpis.volume_per_day(session, period)
             summary = kpis.summary(session, period, now)
@@ -339,6 +344,7 @@ def build_router(console) -> APIRouter:
     def kpis_csv(request: Request, table: str = "volume", days: int | None = Query(None, ge=1, le=366),
                  start: str = "", end: str = "", who: Viewer = Depends(viewer)) -> Response:
         period = _period(days, start, end)
+        refresh_rollup()
         with transaction(service.factory) as session:
             body = (kpis.summary_csv(session, period, service.clock.now()) if table == "summary"
                     else kpis.volume_csv(session, period))

@@ -147,3 +147,9 @@ def test_pages_forbid_inline_scripts_and_framing(browser):
     headers = browser.get("/queue").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY"
+
+
+def test_monitoring_endpoints_answer_without_a_login(browser):
+    assert browser.get("/healthz").status_code == 200
+    metrics = browser.get("/metrics")
+    assert metrics.status_code == 200 and "text/plain" in metrics.headers["content-type"]

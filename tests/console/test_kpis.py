@@ -6,6 +6,7 @@ import io
 from datetime import datetime
 
 from bot import kpis
+from bot.models import Mention
 
 
 def period(desk, days: int = 7) -> kpis.Period:
@@ -108,3 +109,33 @@ def test_the_kpi_page_draws_charts_and_exports_csv(browser, console):
     assert exported.headers["content-type"].startswith("text/csv")
     assert "attachment" in exported.headers["content-disposition"]
     assert "first_response_median_seconds" in exported.text
+
+
+def test_the_volume_rollup_agrees_with_counting_directly_through_refreshes_and_corrections(desk):
+    from bot.console import actions
+    for n in range(4):
+        desk.mention(f"@acme my internet is down in street {n}, not working", id=f"d-{n}", author=f"@u{n}")
+    desk.mention("@acme thanks, lovely service!", id="p-1", author="@zoe")
+    desk.poll()
+    days = period(desk)
+
+    def direct(session):
+        return sorted(kpis._volume_direct(session, days))
+
+    with desk.session() as session:
+        assert kpis.refresh_volume(session, desk.clock.now()) == 0  # too fresh: counted live, not yet rolled up
+        assert sorted(kpis.volume_rows(session, days)) == direct(session)
+    desk.clock.advance(minutes=11)
+    with desk.session() as session:
+        assert kpis.refresh_volume(session, desk.clock.now()) == 5
+        assert kpis.refresh_volume(session, desk.clock.now()) == 0  # nothing is counted twice
+    desk.mention("@acme my router is dead, not working", id="d-9", author="@late")
+    desk.poll()
+    with desk.session() as session:
+        mention_id = session.query(Mention).filter_by(platform_id="p-1").one().id
+        actions.correct_triage(session, mention_id, "category", "suggestion", "maria", desk.clock.now())
+    with desk.session() as session:
+        rows = sorted(kpis.volume_rows(session, days))
+        assert rows == direct(session)
+        assert sum(r[-1] for r in rows) == 6
+        assert any(r[2] == "suggestion" for r in rows)

@@ -87,6 +87,20 @@ def upgrade() -> None:
     with op.batch_alter_table('console_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_console_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('kpi_volume',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('category', sa.String(length=20), nullable=False),
+    sa.Column('sentiment', sa.String(length=10), nullable=False),
+    sa.Column('level', sa.String(length=20), nullable=False),
+    sa.Column('mentions', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'platform', 'category', 'sentiment', 'level', name=op.f('pk_kpi_volume'))
+    )
+    op.create_table('kpi_watermarks',
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('last_id', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_kpi_watermarks'))
+    )
     op.create_table('customers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('display_name', sa.String(length=200), nullable=True),
@@ -131,7 +145,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_cases_state', ['state'], unique=False)
         batch_op.create_index('ix_cases_thread', ['platform', 'thread_key'], unique=False)
-        batch_op.create_index('ix_cases_opened', ['opened_at'], unique=False)
+        batch_op.create_index('ix_cases_opened', ['opened_at', 'level', 'first_response_due_at', 'first_response_at', 'resolution_due_at', 'resolved_at', 'paused_seconds'], unique=False)
+        batch_op.create_index('ix_cases_resolved', ['resolved_at', 'closed_at'], unique=False)
+        batch_op.create_index('ix_cases_updated', ['updated_at'], unique=False)
 
     op.create_table('identities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -197,6 +213,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mentions_status'), ['status'], unique=False)
         batch_op.create_index('ix_mentions_thread', ['platform', 'thread_key'], unique=False)
         batch_op.create_index('ix_mentions_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_mentions_case_channel', ['case_id', 'channel'], unique=False)
 
     op.create_table('drafts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -387,6 +404,7 @@ def downgrade() -> None:
 
     op.drop_table('drafts')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
+        batch_op.drop_index('ix_mentions_case_channel')
         batch_op.drop_index('ix_mentions_created')
         batch_op.drop_index('ix_mentions_thread')
         batch_op.drop_index(batch_op.f('ix_mentions_status'))
@@ -404,6 +422,8 @@ def downgrade() -> None:
 
     op.drop_table('identities')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_updated')
+        batch_op.drop_index('ix_cases_resolved')
         batch_op.drop_index('ix_cases_opened')
         batch_op.drop_index('ix_cases_thread')
         batch_op.drop_index('ix_cases_state')
@@ -411,6 +431,8 @@ def downgrade() -> None:
 
     op.drop_table('cases')
     op.drop_table('customers')
+    op.drop_table('kpi_watermarks')
+    op.drop_table('kpi_volume')
     with op.batch_alter_table('console_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_console_sessions_user_id'))
 
