@@ -215,3 +215,25 @@ def test_a_webhook_that_fails_is_retried_and_still_posted_once(tmp_path, databas
             assert (alert.webhook_status, alert.webhook_attempts) == ("sent", 2)
     finally:
         desk.service.engine.dispose()
+
+
+def test_past_the_24_hour_maximum_a_further_alert_fires_and_a_reopened_case_starts_a_new_cycle(desk):
+    desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
+    desk.poll()
+    desk.clock.set(datetime(2026, 1, 6, 9, 0))
+    sla.run(desk.service)
+    case = desk.case_of("t-1")
+    assert sorted((clock, kind) for _c, clock, kind, _at in alerts(desk)) == [
+        ("first_response", "breach"), ("first_response", "maximum"), ("resolution", "breach")]
+
+    desk.approve(desk.drafts()[0].id)
+    desk.approve(desk.resolve(case.id, summary="the line was repaired").id)
+    desk.clock.advance(days=1)
+    desk.mention("@acme it's down again, still not working", id="t-2", thread="t-1", in_reply_to="t-1")
+    desk.poll()
+    assert desk.case_of("t-2").reopen_count == 1
+    desk.clock.advance(minutes=30)
+    sla.run(desk.service)
+    assert [(clock, kind) for _c, clock, kind, _at in alerts(desk)[3:]] == [("first_response", "breach")]
+    with desk.session() as session:
+        assert [(a["clock"], a["kind"]) for a in sla.open_alerts(session)] == [("first_response", "breach")]
