@@ -277,6 +277,13 @@ class SlaConfig(Section):
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the webhook to answer.")
     webhook_max_attempts: int = Field(5, ge=1, le=50, description="Attempts to post one alert before it is marked failed.")
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, url: str | None) -> str | None:
+        if url and not re.match(r"https?://[^\s/]+", url):
+            raise ValueError("must be an http:// or https:// URL")
+        return url or None
+
     def resolved_webhook_url(self) -> str | None:
         """The webhook URL, from the environment variable when one is named and set."""
         if self.webhook_url_env and os.environ.get(self.webhook_url_env):

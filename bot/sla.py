@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -324,6 +324,14 @@ def status_summary(session: Session, config: Config, now: datetime) -> dict[str,
     hidden = len(breaches) + len(warnings) - len(lines)
     if hidden > 0:
         lines.append(f"… and {hidden} more SLA alert(s)")
+    undelivered = dict(session.execute(select(SlaAlert.webhook_status, func.count(SlaAlert.id))
+                                       .where(SlaAlert.webhook_status.in_(("failed", "sending")))
+                                       .group_by(SlaAlert.webhook_status)).all())
+    if undelivered.get("failed"):
+        lines.append(f"{undelivered['failed']} SLA alert(s) could not be posted to the webhook (see sla_alerts.webhook_error)")
+    if undelivered.get("sending"):
+        lines.append(f"{undelivered['sending']} SLA alert(s) were being posted when a daemon stopped; not retried, "
+                     f"to avoid posting twice")
     return {"breaches": len(breaches), "warnings": len(warnings),
             "running_clocks": sum(1 for c in clocks if not c["paused"]),
             "paused_clocks": sum(1 for c in clocks if c["paused"]),

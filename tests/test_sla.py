@@ -237,3 +237,26 @@ def test_past_the_24_hour_maximum_a_further_alert_fires_and_a_reopened_case_star
     assert [(clock, kind) for _c, clock, kind, _at in alerts(desk)[3:]] == [("first_response", "breach")]
     with desk.session() as session:
         assert [(a["clock"], a["kind"]) for a in sla.open_alerts(session)] == [("first_response", "breach")]
+
+
+def test_a_webhook_that_keeps_failing_gives_up_and_says_so_in_status(tmp_path, database_url, webhook):
+    handler, url = webhook
+    handler.statuses.extend([500, 503])
+    desk = Desk(tmp_path, database_url, clock=FrozenClock(MONDAY_9), sla={"webhook_url": url, "webhook_max_attempts": 2})
+    try:
+        desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
+        desk.poll()
+        desk.clock.set(datetime(2026, 1, 5, 9, 31))
+        for _ in range(4):
+            sla.run(desk.service)
+        assert len(handler.received) == 2
+        assert "1 SLA alert(s) could not be posted to the webhook" in " ".join(collect(desk.service)["alerts"])
+    finally:
+        desk.service.engine.dispose()
+
+
+def test_the_webhook_url_must_be_http():
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="sla.webhook_url"):
+        parse_config({"sla": {"webhook_url": "hooks.slack.com/services/x"}})
