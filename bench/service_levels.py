@@ -23,7 +23,6 @@ from bot import assignment, db, eta, followups, report, sla  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.db import transaction  # noqa: E402
 from bot.models import Account, Case, Customer, Draft, Identity, Mention, TriageResult, User  # noqa: E402
-from bot import sla as sla_clocks  # noqa: E402
 
 NOW = datetime(2026, 1, 7, 15, 0)
 STATES = ["new", "awaiting_approval", "answered_public", "moved_private", "waiting_on_customer", "resolved", "monitoring"]
@@ -54,7 +53,7 @@ def fill(factory, config, cases: int, agents: int) -> None:
                         updated_at=opened, last_customer_message_at=opened, paused_seconds=0.0, reopen_count=0,
                         owner_id=rng.choice(team).id if state != "monitoring" else None,
                         waiting_since=opened + timedelta(minutes=30) if state == "waiting_on_customer" else None)
-            sla_clocks.start_clocks(case, opened, level, config.sla)
+            sla.start_clocks(case, opened, level, config.sla)
             if state in ("answered_public", "moved_private", "waiting_on_customer", "resolved"):
                 case.first_response_at = opened + timedelta(minutes=rng.randint(5, 90))
             if state == "resolved":
