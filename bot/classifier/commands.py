@@ -92,8 +92,10 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
             examples.extend(found)
         for head, path in zip(heads, data_files):
             examples.extend(load_training_file(path, head, _head_labels(config, head)))
-        if not examples:
-            raise click.ClickException("nothing to train on: no seeds, no recorded examples, no --data")
+        missing = [head for head in BUILTIN_HEADS if head not in {e.head for e in examples}]
+        if missing:
+            raise click.ClickException(f"no examples for the built-in head(s) {', '.join(missing)}, which triage needs; "
+                                       "train with the seeds (drop --no-seeds) or add their --head/--data files")
         encoder = build_encoder(config.triage)
         label_sets = {h: labels for h in {e.head for e in examples} if (labels := _head_labels(config, h))}
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

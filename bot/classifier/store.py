@@ -186,6 +186,9 @@ def model_for(config: "Config", encoder: Encoder, model_dir: str | None = None) 
         return default_model(config, encoder)
     directory = Path(model_dir)
     model = _cached(f"dir|{directory.resolve()}|{_mtime(directory)}", lambda: load_model(directory))
+    missing = [head for head in BUILTIN_HEADS if head not in model.heads]
+    if missing:
+        raise ModelError(f"{directory} lacks the built-in head(s) {', '.join(missing)}; retrain it with the seeds")
     if model.encoder != encoder.name:
         raise ModelError(f"{directory} was trained for encoder {model.encoder!r} but triage.encoder gives "
                          f"{encoder.name!r}; retrain it or change triage.encoder")
