@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -125,18 +126,28 @@ class UseEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:  # the token projection cache is shared state
             token_ids = self.tokenize(texts)
-            if self._blas is None or sum(map(len, token_ids)) >= SMALL_PASS_TOKENS:
-                return self._encode(token_ids)
-            # Splitting a small product across BLAS threads costs more than it saves (and far more when
-            # other processes share the cores), so a short pass runs on one thread.
-            previous = self._blas.num_threads
-            self._blas.set_num_threads(1)
-            try:
-                return self._encode(token_ids)
-            finally:
-                self._blas.set_num_threads(previous)
+            # Splitting a small product across BLAS threads costs more than it saves (far more when other
+            # processes share the cores): short passes and the per-sentence layers run on one thread.
+            with self._blas_threads(None if sum(map(len, token_ids)) >= SMALL_PASS_TOKENS else 1):
+                pooled = self._pool(token_ids)
+            with self._blas_threads(1):
+                return self._sentence_layers(pooled)
 
-    def _encode(self, token_ids: list[list[int]]) -> np.ndarray:
+    @contextmanager
+    def _blas_threads(self, threads: int | None) -> Iterator[None]:
+        """Run the block with this many BLAS threads (None: leave them as they are)."""
+        if threads is None or self._blas is None:
+            yield
+            return
+        previous = self._blas.num_threads
+        self._blas.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            self._blas.set_num_threads(previous)
+
+    def _pool(self, token_ids: list[list[int]]) -> np.ndarray:
+        """The pooled token features of every text, in forward passes of at most TOKEN_BUDGET tokens."""
         pooled = np.empty((len(token_ids), _USE_DIM), dtype=np.float32)
         group: list[list[int]] = []
         group_tokens, first = 0, 0
@@ -147,7 +158,7 @@ class UseEncoder:
             group.append(ids)
             group_tokens += len(ids)
         self._pool_tokens(group, group_tokens, pooled[first:])
-        return self._sentence_layers(pooled)
+        return pooled
 
     def _pool_tokens(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
         """Token embeddings, the three n-gram convolutions and the length-normalised sum per sentence."""
