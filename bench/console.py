@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot import kpis, users  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
@@ -146,7 +146,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--pending", type=int, default=2_000, help="drafts waiting for approval")
-    parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--database-url", default=None,
+                        help="default: a new SQLite file in a temporary folder; a database that has mentions is reused")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
@@ -155,9 +156,14 @@ def main() -> int:
     config = parse_config({"data_dir": str(folder), "storage": {"url": url, "url_env": None}})
     service = Service(config, clock=FrozenClock(NOW))
     service.upgrade()
-    began = time.perf_counter()
-    fill(service, args.mentions, args.pending)
-    print(f"filled {args.mentions:,} mentions in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
+    with transaction(service.factory) as session:
+        present = session.scalar(select(func.count(Mention.id))) or 0
+    if present:
+        print(f"reusing {present:,} mentions already in {url}")
+    else:
+        began = time.perf_counter()
+        fill(service, args.mentions, args.pending)
+        print(f"filled {args.mentions:,} mentions in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
 
     period = kpis.Period.last_days(NOW, config.console.kpi_days)
     began = time.perf_counter()

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert
@@ -20,7 +21,6 @@ VOLUME = "volume"
 # Triage results younger than this stay out of the rollup and are counted live: a transaction still open in
 # another daemon may hold a lower id that commits later, and it must not be skipped.
 SETTLE = timedelta(minutes=10)
-BUCKET_SECONDS = 10
 FINISHED = ("resolved", "closed_public")
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 HANDLE_OR_URL = re.compile(r"(@\w+|#\w+|https?://\S+)")
@@ -150,13 +150,21 @@ def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, s
     if not _aligned(period):
         return _volume_direct(session, period)
     # Whole days: the rollup, plus the triage results it does not hold yet, plus mentions not triaged yet.
-    last = _watermark(session)
     first_day, last_day = period.start.date().isoformat(), (period.end - timedelta(days=1)).date().isoformat()
     counts: Counter[tuple[str, str, str, str, str]] = Counter()
     for row in session.execute(select(KpiVolume.day, KpiVolume.platform, KpiVolume.category, KpiVolume.sentiment,
                                       KpiVolume.level, KpiVolume.mentions)
                                .where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)):
         counts[tuple(row[:5])] += int(row[5])
+    for row in _volume_live(session, period):
+        counts[tuple(row[:5])] += row[5]
+    return [(*key, n) for key, n in counts.items() if n]
+
+
+def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, str, str, int]]:
+    """What the rollup does not hold yet: triage results past its watermark, and mentions not triaged yet."""
+    last = _watermark(session)
+    counts: Counter[tuple[str, str, str, str, str]] = Counter()
     day = _day(session, Mention.created_at)
     tail = (select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
             .select_from(TriageResult).join(Mention, Mention.id == TriageResult.mention_id)
@@ -258,17 +266,32 @@ def rebuild_volume(session: Session, now: datetime) -> int:
 def volume_per_day(session: Session, period: Period,
                    rows: list[tuple[str, str, str, str, str, int]] | None = None) -> dict[str, dict[str, dict[str, int]]]:
     """For each dimension (platform, category, sentiment, level): {value: {day: mentions}}."""
-    rows = volume_rows(session, period) if rows is None else rows
     result: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int)) for d in DIMENSIONS}
+    if rows is None and _aligned(period):
+        # Each dimension summed by the database from the rollup (a few hundred rows), then the live part on top.
+        first_day, last_day = period.start.date().isoformat(), (period.end - timedelta(days=1)).date().isoformat()
+        for dimension in DIMENSIONS:
+            column = getattr(KpiVolume, dimension)
+            for day, value, count in session.execute(
+                    select(KpiVolume.day, column, func.sum(KpiVolume.mentions))
+                    .where(KpiVolume.day >= first_day, KpiVolume.day <= last_day).group_by(KpiVolume.day, column)):
+                result[dimension][value][day] += int(count)
+        rows = _volume_live(session, period)
+    elif rows is None:
+        rows = volume_rows(session, period)
     for day, *values, count in rows:
         for dimension, value in zip(DIMENSIONS, values):
             result[dimension][value][day] += count
-    return {d: {v: dict(days) for v, days in sorted(by.items())} for d, by in result.items()}
+    return {d: {v: {day: n for day, n in days.items() if n} for v, days in sorted(by.items()) if any(days.values())}
+            for d, by in result.items()}
 
 
 def _percentiles(session: Session, expression: ColumnElement[float], *where: Any) -> Durations:
-    # A histogram of 10-second buckets made by the database: one pass over a covering index, few rows back.
-    bucket = func.round(expression / BUCKET_SECONDS)
+    # A histogram made by the database in one pass over a covering index: 10-second buckets under ten minutes,
+    # minutes under six hours, ten minutes beyond (the console shows no finer than that), so few rows come back.
+    bucket = sql_case((expression < 600, func.round(expression / 10) * 10),
+                      (expression < 21600, func.round(expression / 60) * 60),
+                      else_=func.round(expression / 600) * 600)
     rows = session.execute(select(bucket, func.count()).select_from(Case).where(*where).group_by(bucket)
                            .order_by(bucket)).all()
     count = sum(int(n) for _, n in rows)
@@ -281,8 +304,8 @@ def _percentiles(session: Session, expression: ColumnElement[float], *where: Any
         for value, n in rows:
             seen += int(n)
             if seen > rank:
-                return float(max(0, int(value or 0) * BUCKET_SECONDS))
-        return float(max(0, int(rows[-1][0] or 0) * BUCKET_SECONDS))
+                return float(max(0, round(value or 0)))
+        return float(max(0, round(rows[-1][0] or 0)))
 
     return Durations(count, at(0.5), at(0.9))
 
@@ -330,7 +353,6 @@ def _case_figures(session: Session, period: Period, now: datetime) -> tuple[int,
 
 
 def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    from sqlalchemy import case as sql_case
     return sql_case((condition, 1), else_=0)
 
 

@@ -249,6 +249,17 @@ def audit_for_case(session: Session, case: Case, limit: int = 100) -> list[Audit
     return list(session.scalars(select(AuditEntry).where(condition).order_by(AuditEntry.at, AuditEntry.id).limit(limit)))
 
 
+def sla_alerts(session: Session, case: Case) -> list[Any]:
+    """The SLA warnings and breaches raised for a case's current cycle (bot/sla.py), newest first."""
+    try:
+        from bot.models import SlaAlert
+    except ImportError:  # the SLA alerts feature is not installed
+        return []
+    return list(session.scalars(select(SlaAlert).where(SlaAlert.case_id == case.id,
+                                                       SlaAlert.cycle == (case.reopen_count or 0))
+                                .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())))
+
+
 def sent_count(session: Session) -> int:
     """Replies posted so far."""
     return session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent")) or 0

@@ -238,7 +238,7 @@ def build_router(console) -> APIRouter:
                           owner=queries.owners(session, {case.owner_id}).get(case.owner_id),
                           customer=queries.case_customers(session, {case.customer_id}).get(case.customer_id),
                           history=queries.customer_history(session, case.customer_id, exclude_case=case.id),
-                          audit=queries.audit_for_case(session, case),
+                          audit=queries.audit_for_case(session, case), alerts=queries.sla_alerts(session, case),
                           users=list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))),
                           finished=case.state in case_rules.FINISHED, here=f"/cases/{case.id}")
 

@@ -97,3 +97,16 @@ def test_the_accounts_page_shows_each_accounts_health_and_budget(browser, consol
     browser.login("alex")
     page = browser.get("/accounts").text
     assert "brand" in page and "health-ok" in page and "API calls / hour" in page
+
+
+def test_sla_warnings_and_breaches_show_on_the_case(browser, console):
+    from bot import sla
+    console.mention("@acme my internet is down since this morning, not working", id="d-1")
+    console.poll()
+    console.clock.advance(hours=2)
+    sla.run(console.service)
+    case = console.case_of("d-1")
+    browser.login("alex")
+    page = browser.get(f"/cases/{case.id}").text
+    assert "SLA breach (first response" in page
+    assert "overdue by" in page
