@@ -36,7 +36,17 @@ class ConsoleServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start serving; raises RuntimeError when the port cannot be used."""
-        self.thread = threading.Thread(target=self.server.run, name="console", daemon=True)
+        # Bind here, in the caller's thread, so a busy port is a clear error rather than a dying thread.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, self.port))
+        except OSError as exc:
+            listener.close()
+            raise RuntimeError(f"the console cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        listener.listen(128)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listener]}, name="console",
+                                       daemon=True)
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -64,7 +74,13 @@ def serve_with(daemon) -> dict[str, ConsoleServer]:
         from bot.console import create_app
 
         server = ConsoleServer(create_app(daemon.service), config.host, config.port)
-        server.start()
+        try:
+            server.start()
+        except RuntimeError as exc:
+            # Listening, triage and sending go on without the console; the log says what to fix.
+            log.error("console not started: %s; change console.port or stop what uses it, then restart", exc)
+            server.stop()
+            return
         holder["server"] = server
         log.info("console: open %s in a browser", server.url)
 
