@@ -428,6 +428,16 @@ class DaemonConfig(Section):
     watch_config: bool = Field(True, description="Reload config.yaml when the file changes (SIGHUP always reloads); a bad file keeps the old config.")
 
 
+class SimulatorsConfig(Section):
+    """Local fake X and Graph APIs run inside the service: the demo, and trying it without credentials."""
+
+    enabled: bool = Field(False, description="Run the X and Graph API simulators in the daemon and demo, and give their accounts the simulators' tokens.")
+    host: str = Field("127.0.0.1", description="Address the simulators listen on (keep it on loopback).")
+    x_port: int = Field(8701, ge=1, le=65535, description="Port of the simulated X API.")
+    graph_port: int = Field(8702, ge=1, le=65535, description="Port of the simulated Graph API.")
+    scenario: str | None = Field("bot/data/demo_mentions.jsonl", description="JSONL of mentions the simulators start with (relative to the project); empty to start empty.")
+
+
 class LoggingConfig(Section):
     """What the daemon logs and how."""
 
@@ -471,6 +481,7 @@ class Config(Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="How the daemon schedules its work.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="What the daemon logs and how.")
+    simulators: SimulatorsConfig = Field(default_factory=SimulatorsConfig, description="Local fake X and Graph APIs for the demo.")
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="The community managers' web console.")
 
     @model_validator(mode="after")

@@ -34,7 +34,7 @@ class GraphSimulator(Simulator):
 
     def __init__(self, *, page_id: str = "100200300400500", page_name: str = "Acme",
                  page_tokens: tuple[str, ...] = ("sim-page-token",), clock: Callable[[], datetime] | None = None,
-                 calls_per_hour: int = 4800):
+                 calls_per_hour: int = 4800, first_id: int | None = None):
         super().__init__(clock)
         self.page_id = page_id
         self.page_name = page_name
@@ -45,7 +45,7 @@ class GraphSimulator(Simulator):
         self.comments: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
-        self._seq = itertools.count(int(time.time()) % 100000 * 1000 + 1)
+        self._seq = itertools.count(first_id or int(time.time()) % 100000 * 1000 + 1)
         self._calls: list[float] = []
 
     # -- seeding ----------------------------------------------------------

@@ -28,7 +28,7 @@ class XSimulator(Simulator):
 
     def __init__(self, *, brand_username: str = "acme", brand_user_id: str = "1500000000000000001",
                  bearer_tokens: tuple[str, ...] = ("sim-bearer",), access_tokens: tuple[str, ...] = ("sim-access",),
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, first_id: int | None = None):
         super().__init__(clock)
         self.brand_user_id = brand_user_id
         self.bearer_tokens = set(bearer_tokens)
@@ -37,7 +37,8 @@ class XSimulator(Simulator):
         self.users: dict[str, dict[str, Any]] = {}
         self.tweets: dict[str, dict[str, Any]] = {}
         self.dm_events: dict[str, dict[str, Any]] = {}
-        self._ids = itertools.count(1790000000000000000 + int(time.time()) % 100000 * 1000)
+        # ids grow with time so a restarted simulator never reuses one; a fixed first_id makes seeding repeatable
+        self._ids = itertools.count(first_id or 1790000000000000000 + int(time.time()) % 100000 * 1000)
         self._windows: dict[str, tuple[float, int]] = {}
         self.add_user(brand_username, "Acme Support", followers=120000, user_id=brand_user_id)
 
