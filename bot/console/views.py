@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot import approval, cases as case_rules, kpis, users
+from bot import approval, audit, cases as case_rules, kpis, users
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
@@ -384,19 +384,47 @@ def build_router(console) -> APIRouter:
 
     @router.post("/users/{user_id}")
     def users_update(request: Request, user_id: int, role: str = Form(""), active: str = Form(""),
-                     password: str = Form(""), who: Viewer = Depends(allowed("manage_users"))) -> Response:
+                     password: str = Form(""), on_shift: str = Form(""), capacity: str = Form(""),
+                     who: Viewer = Depends(allowed("manage_users"))) -> Response:
         def work(session):
             user = session.get(User, user_id)
             if user is None:
                 raise UserError(f"there is no user {user_id}")
             users.update_user(session, user, service.clock.now(), who.username, role=role or None,
                               active=None if active == "" else active == "true")
+            _shift_and_capacity(session, user, on_shift, capacity, who.username)
             if password:
                 users.set_password(session, user, password, service.clock.now(), who.username)
         response = _user_action(request, "User updated.", work)
         if active == "false" or password:
             sessions.end_all_for(user_id)
         return response
+
+    def _shift_and_capacity(session, user: User, on_shift: str, capacity: str, actor: str) -> None:
+        """Who takes new cases (bot/assignment.py): on shift or not, and how many open cases at most."""
+        changes: dict[str, Any] = {}
+        if on_shift in ("true", "false") and (on_shift == "true") != user.on_shift:
+            changes["on_shift"] = on_shift == "true"
+        if capacity.strip():
+            if not capacity.strip().isdigit():
+                raise UserError("capacity is a whole number of open cases")
+            if int(capacity) != user.capacity:
+                changes["capacity"] = int(capacity)
+        if not changes:
+            return
+        try:
+            from bot import assignment
+        except ImportError:
+            assignment = None
+        if assignment is not None and "on_shift" in changes:
+            assignment.set_on_shift(session, user.username, changes["on_shift"])
+        elif "on_shift" in changes:
+            user.on_shift = changes["on_shift"]
+        if assignment is not None and "capacity" in changes:
+            assignment.set_capacity(session, user.username, changes["capacity"])
+        elif "capacity" in changes:
+            user.capacity = changes["capacity"]
+        audit.record(session, service.clock.now(), actor, "user_update", "user", user.id, **changes)
 
     @router.get("/me")
     def me_page(request: Request, who: Viewer = Depends(viewer)) -> Response:

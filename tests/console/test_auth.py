@@ -153,3 +153,15 @@ def test_monitoring_endpoints_answer_without_a_login(browser):
     assert browser.get("/healthz").status_code == 200
     metrics = browser.get("/metrics")
     assert metrics.status_code == 200 and "text/plain" in metrics.headers["content-type"]
+
+
+def test_an_admin_puts_a_person_off_shift_and_changes_their_capacity(browser, console):
+    browser.login("root")
+    with console.session() as session:
+        alex = session.query(User).filter_by(username="alex").one().id
+    page = browser.post(f"/users/{alex}", {"role": "agent", "active": "true", "on_shift": "false", "capacity": "4"})
+    assert "User updated." in page.text
+    with console.session() as session:
+        user = session.get(User, alex)
+        assert (user.on_shift, user.capacity) == (False, 4)
+        assert session.query(AuditEntry).filter_by(action="user_update", object_id=alex).count() == 1

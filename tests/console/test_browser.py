@@ -103,6 +103,11 @@ def test_an_approver_approves_edits_and_rejects_drafts_and_the_sandbox_posts_the
     rejected = served.draft(draft.id)
     assert rejected.status == "rejected" and rejected.reject_reason == "a joke, not a customer"
 
+    draft = open_draft(page, served, "h-1")
+    page.keyboard.press("a")  # one key approves the draft on screen
+    page.wait_for_selector(".flash-ok")
+    assert served.draft(draft.id).status == "sent" and len(served.posted()) == 3
+
     page.goto(served.url + "/audit")
     actions = page.locator("table.audit tbody tr td:nth-child(3)").all_inner_texts()
     assert {"approve", "edit and approve", "reject", "send"} <= set(actions)
