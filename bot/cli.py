@@ -125,34 +125,64 @@ def db_upgrade(obj: Context) -> None:
 @handle_errors
 def run(obj: Context) -> None:
     """Run the always-on daemon until SIGTERM or Ctrl-C."""
-    from bot.daemon import Daemon
-
-    daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
-    console_config = obj.config.console
-    if console_config.enabled:
-        from bot.console.server import serve_with
-        serve_with(daemon)
-        out.print(f"console: http://{console_config.host}:{console_config.port}/ (log in with a user from "
-                  "`python -m bot user add`)")
-    daemon.run_forever()
+    _run_daemon(obj, _start_simulators(obj))
 
 
 @main.command()
 @click.option("--fresh/--keep", default=True, help="Start from an empty demo database (default) or keep the existing one.")
+@click.option("--once", is_flag=True, help="Set up, fetch and triage the scenario, then exit instead of running the daemon.")
 @click.pass_obj
 @handle_errors
-def demo(obj: Context, fresh: bool) -> None:
-    """Replay the bundled scenario into a SQLite database and leave drafts waiting for approval."""
+def demo(obj: Context, fresh: bool, once: bool) -> None:
+    """The bundled scenario through the simulated X and Facebook: drafts wait for approval, the daemon runs."""
     from bot.demo import run_demo
 
-    run_demo(obj, fresh=fresh, console=out)
-    _demo_user(obj)
+    simulators = _start_simulators(obj)
+    try:
+        run_demo(obj, fresh=fresh, console=out, simulators=simulators)
+        _demo_user(obj, serving=not once)
+    except BaseException:
+        if simulators is not None:
+            simulators.stop()
+        raise
+    if once:
+        if simulators is not None:
+            simulators.stop()
+        return
+    out.print("\nThe daemon is running (Ctrl-C stops it); replies appear below as the simulated platforms receive them.")
+    _run_daemon(obj, simulators)
+
+
+def _start_simulators(obj: Context):
+    """The embedded simulators, started and seeded, when the config runs them."""
+    if not obj.config.simulators.enabled:
+        return None
+    from bot.simulators.embedded import EmbeddedSimulators
+
+    return EmbeddedSimulators(obj.config).start()
+
+
+def _run_daemon(obj: Context, simulators=None) -> None:
+    """Run the daemon with the console and, when given, the simulators and an echo of what they receive."""
+    from bot.daemon import Daemon
+
+    daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
+    if simulators is not None:
+        daemon.on_stop.append(simulators.stop)
+        daemon.add_job("simulator echo", lambda: [out.print(_escape(line)) for line in simulators.new_posts()], 1.0,
+                       exclusive=False)
+    console_config = obj.config.console
+    if console_config.enabled:
+        from bot.console.server import serve_with
+        serve_with(daemon)
+        out.print(f"console: http://{console_config.host}:{console_config.port}/")
+    daemon.run_forever()
 
 
 DEMO_USER = "demo"
 
 
-def _demo_user(obj: Context) -> None:
+def _demo_user(obj: Context, serving: bool = True) -> None:
     """Create (or reset) the demo's console user and print how to log in."""
     import secrets
 
@@ -168,7 +198,8 @@ def _demo_user(obj: Context) -> None:
         else:
             users.set_password(session, user, password, now, "demo")
     console = obj.config.console
-    out.print(f"\n[bold]Console[/bold]: run `python -m bot run`, open http://{console.host}:{console.port}/ and log in "
+    where = "" if serving else "run `python -m bot run`, "
+    out.print(f"\n[bold]Console[/bold]: {where}open http://{console.host}:{console.port}/ and log in "
               f"as [bold]{DEMO_USER}[/bold] with password [bold]{password}[/bold] (an admin; a new password each demo run)")
 
 
@@ -469,6 +500,11 @@ from bot.simulators.command import simulate  # noqa: E402 - the simulators live 
 
 main.add_command(simulate)
 
+from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it
+
+main.add_command(train)
+main.add_command(evaluate)
+
 
 # --- Service levels: agents and shifts, reports, the evaluation form --------------------------------------------
 
@@ -622,8 +658,3 @@ def score(obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: 
             out.print(table)
         out.print(f"{waiting} sent repl(y/ies) not scored yet")
 # --- end of service-level commands
-
-from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it
-
-main.add_command(train)
-main.add_command(evaluate)

@@ -1,7 +1,8 @@
-"""The demo: replay the bundled scenario into SQLite and leave triaged cases and drafts waiting for approval."""
+"""The demo: the bundled scenario on the simulated X and Facebook (or a replay file), triaged into SQLite."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 from rich.console import Console
 from rich.table import Table
@@ -12,6 +13,8 @@ from bot.db import transaction
 from bot.errors import UserError
 from bot.models import Account, Case, Draft, Mention
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
@@ -20,15 +23,22 @@ def _sqlite_file(url: str) -> Path | None:
     return None
 
 
-def run_demo(obj, fresh: bool, console: Console) -> dict[str, int]:
-    """Set up the database, replay every demo mention through the pipeline, and print what to do next."""
+def _talks_to_a_real_platform(account) -> bool:
+    """True for an x or facebook account whose API is not a simulator on this machine."""
+    if account.platform == "replay":
+        return False
+    return urlparse(account.api_base_url or "").hostname not in LOOPBACK
+
+
+def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, int]:
+    """Set up the database, take every demo mention through the pipeline, and print what to do next."""
     config = obj.config
-    live = [a.name for a in config.accounts if a.enabled and a.platform != "replay"]
+    live = [a.name for a in config.accounts if a.enabled and _talks_to_a_real_platform(a)]
     if live:
-        raise UserError(f"the demo replays bundled mentions; this config listens to real accounts ({', '.join(live)}). "
+        raise UserError(f"the demo uses bundled mentions; this config listens to real accounts ({', '.join(live)}). "
                         "Run it with the default config.yaml.")
     if not any(a.enabled for a in config.accounts):
-        raise UserError("the config has no enabled replay account for the demo to read")
+        raise UserError("the config has no enabled account for the demo to read (a replay file or the simulators)")
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     database = _sqlite_file(config.database_url())
     if fresh and database is not None and database.exists():
@@ -40,7 +50,7 @@ def run_demo(obj, fresh: bool, console: Console) -> dict[str, int]:
     service = obj.service
     service.upgrade()
     service.sync_accounts()
-    with console.status("replaying the demo scenario…"):
+    with console.status("fetching the demo scenario through the listeners…"):
         for _ in range(1000):
             stored = sum(service.poll_account(name).stored for name in service.pollers)
             if not stored:
@@ -64,13 +74,15 @@ def run_demo(obj, fresh: bool, console: Console) -> dict[str, int]:
     for level in ("private", "investigate", "self_service", "monitor"):
         table.add_row(level, str(by_level.get(level, 0)))
     console.print(table)
-    console.print("\n[bold]What to do next[/bold]")
-    console.print("  python -m bot queue                       # drafts, highest priority first")
+    if simulators is not None:
+        console.print(f"The simulated X API is at {simulators.x.url} and the Graph API at {simulators.graph.url}: "
+                      "approved replies go through the real X and Facebook client code and land in their threads.")
+    console.print("\n[bold]What to do next[/bold] (in another terminal, from this folder)")
+    console.print("  .venv/bin/python -m bot queue                 # drafts, highest priority first")
     if top_id:
-        console.print(f"  python -m bot show {top_case:<22} # the case behind the top draft: thread, triage, reasons")
-        console.print(f"  python -m bot approve {top_id:<19} # send it through the sandbox responder")
-        console.print(f"  python -m bot resolve {top_case} --summary \"…\"   # resolve it: drafts the positive public close")
-    console.print("  python -m bot reject DRAFT --reason \"…\"   # reject a draft")
-    console.print("  python -m bot status                      # accounts and work at a glance")
-    console.print("  python -m bot run                         # the always-on daemon (Ctrl-C stops it)")
+        console.print(f"  .venv/bin/python -m bot show {top_case:<18} # the case behind the top draft: thread, triage, reasons")
+        console.print(f"  .venv/bin/python -m bot approve {top_id:<15} # approve and send it")
+        console.print(f"  .venv/bin/python -m bot resolve {top_case} --summary \"…\"  # resolve: drafts the positive public close")
+    console.print("  .venv/bin/python -m bot reject DRAFT --reason \"…\"")
+    console.print("  .venv/bin/python -m bot status                # accounts and work at a glance")
     return counts

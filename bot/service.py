@@ -37,6 +37,9 @@ class Service:
                  triager: Triager | None = None, worker: str = "daemon"):
         self.config = config
         self.clock = clock or SystemClock()
+        if config.simulators.enabled:
+            from bot.simulators.embedded import use_simulator_tokens
+            use_simulator_tokens(config)
         self.engine = engine or db.make_engine(config.database_url(), echo=config.storage.echo_sql)
         self.factory: sessionmaker[Session] = db.session_factory(self.engine)
         self._triager = triager

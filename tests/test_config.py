@@ -19,10 +19,12 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_bundled_config_is_valid_and_replays_the_demo():
+def test_the_bundled_config_is_valid_and_runs_the_demo_on_the_simulators():
     config = load_config(ROOT / "config.yaml")
-    [demo] = config.accounts
-    assert demo.platform == "replay" and Path(demo.path).exists()
+    assert config.simulators.enabled
+    assert {a.platform for a in config.accounts} == {"x", "facebook"}
+    ports = {config.simulators.x_port, config.simulators.graph_port}
+    assert {int(a.api_base_url.rsplit(":", 1)[1]) for a in config.accounts} == ports
     assert config.storage.url.startswith("sqlite:///")
 
 

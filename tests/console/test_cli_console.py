@@ -22,7 +22,7 @@ def test_the_demo_creates_a_console_user_and_prints_how_to_log_in(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
 
-    result = CliRunner().invoke(main, ["--config", str(path), "demo"])
+    result = CliRunner().invoke(main, ["--config", str(path), "demo", "--once"])
 
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8799/" in result.output

@@ -1,0 +1,78 @@
+"""The demo a newcomer runs: the bundled scenario through the simulated X and Facebook, replies landing in threads."""
+from __future__ import annotations
+
+import re
+
+import yaml
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.cli import main
+from bot.config import DEFAULT_CONFIG_PATH, load_config
+from bot.console.server import free_port
+from bot.models import Mention
+
+
+def demo_config(tmp_path, database_url):
+    """The bundled config.yaml with the data folder, database and simulator ports of this test."""
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+    x_port, graph_port = free_port(), free_port()
+    data["data_dir"] = str(tmp_path / "data")
+    data["storage"] = {"url": database_url, "url_env": None}
+    data["simulators"].update({"x_port": x_port, "graph_port": graph_port})
+    data["accounts"][0]["api_base_url"] = f"http://127.0.0.1:{x_port}"
+    data["accounts"][1]["api_base_url"] = f"http://127.0.0.1:{graph_port}"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and_leaves_drafts(tmp_path, database_url):
+    path = demo_config(tmp_path, database_url)
+
+    result = CliRunner().invoke(main, ["--config", str(path), "demo", "--once"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    found = re.search(r"(\d+) mentions → (\d+) cases, (\d+) drafts waiting", result.output)
+    assert found, result.output
+    mentions, cases, drafts = map(int, found.groups())
+    assert mentions == 60 and cases >= 30 and drafts >= 20
+    assert "log in as demo with password" in result.output
+
+    from bot.service import Service
+    service = Service(load_config(path))
+    with service.factory() as session:
+        platforms = set(session.scalars(select(Mention.platform)))
+        streams = set(session.scalars(select(Mention.stream)))
+    assert platforms == {"x", "facebook"}
+    assert {"mentions", "search", "direct_messages", "comments", "messenger"} <= streams
+    service.engine.dispose()
+
+
+def test_an_approved_demo_reply_lands_in_the_simulated_x_thread(tmp_path, database_url):
+    from bot.models import Draft
+    from bot.service import Service
+    from bot.simulators.embedded import EmbeddedSimulators
+
+    path = demo_config(tmp_path, database_url)
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(path), "demo", "--once"]).exit_code == 0
+    config = load_config(path)
+    service = Service(config)
+    with service.factory() as session:
+        draft = session.scalar(select(Draft).join(Mention, Draft.mention_id == Mention.id)
+                               .where(Draft.status == "pending", Draft.kind == "acknowledgement",
+                                      Mention.platform == "x").order_by(Draft.priority.desc()))
+        answered = draft.mention.platform_id
+    service.engine.dispose()
+
+    simulators = EmbeddedSimulators(config).start()  # the same seeded ids: the platform the demo read
+    try:
+        result = runner.invoke(main, ["--config", str(path), "approve", str(draft.id)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        [posted] = simulators.x.brand_posts()
+        assert posted["in_reply_to_tweet_id"] == answered
+        assert posted["text"] == draft.text
+        assert simulators.new_posts()[0].startswith("[X simulator] tweet")
+    finally:
+        simulators.stop()
