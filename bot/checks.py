@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from bot.config import ChecksConfig
 from bot.language import detect_language
+from bot.platforms.x_text import x_length
 
 URL = re.compile(r"https?://\S+")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
@@ -15,7 +16,6 @@ CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 HANDLES = re.compile(r"^(?:@\w+\s*)+")
 SENTENCE_END = re.compile(r"[.!?¡¿]+(?:\s|$)")
 ETA_WORDS = re.compile(r"\d+\s*(?:min|minute|minuto|hour|hora|h\b|day|día|dia)", re.IGNORECASE)
-X_URL_LENGTH = 23
 PUBLIC_KINDS = ("reply", "acknowledgement", "invitation", "close")
 # Kinds that answer the customer's complaint directly and so should open with empathy.
 EMPATHY_KINDS = ("reply", "acknowledgement", "invitation", "private_message", "follow_up")
@@ -93,9 +93,9 @@ def find_personal_data(text: str, config: ChecksConfig | None = None) -> list[st
 
 
 def platform_length(text: str, platform: str) -> int:
-    """Length the way the platform counts it (on X every link counts as 23 characters)."""
+    """Length the way the platform counts it (on X: links count 23, CJK and emoji count 2)."""
     if platform in ("x", "replay"):
-        return len(URL.sub("x" * X_URL_LENGTH, text))
+        return x_length(text)
     return len(text)
 
 
