@@ -1,0 +1,278 @@
+"""Load benchmark: mentions through the X simulator and the whole pipeline on PostgreSQL, with one and two daemons.
+
+    export BOT_TEST_DATABASE_URL="$(.ci/postgres.sh)"
+    .venv/bin/python bench/load.py --mentions 1000000 --daemons 1 2
+
+For each daemon count: a fresh database, an X simulator where `--authors` customers keep writing posts that mention
+the brand (a couple of thousand ahead of what is stored, up to `--mentions`), and that many real daemons (`python -m bot run`) draining it: poll, store,
+triage, case, draft, auto-approve the replies the config lets through, send them to the simulator. A person
+approves the rest, so those drafts stay in the queue, as on a busy day. Printed per run: mentions per second (from
+the first mention stored to the last one processed), replies sent, the database size, the p95 of the console's
+queue query (first page, the default filters) at that size, and each daemon's peak RSS.
+
+The simulator is indexed for the load (mentions found by id range, no duplicate-content scan); everything else is
+the code that runs in production. Triage dominates on a small machine: the multilingual encoder runs on the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import bisect
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.console.queries import QueueFilters, queue  # noqa: E402
+from bot.db import make_engine, session_factory, upgrade  # noqa: E402
+from bot.models import Draft, Mention, OutboxMessage  # noqa: E402
+from bot.simulators import X_ENV, XSimulator, x_account  # noqa: E402
+from bot.simulators.base import Reply, Request  # noqa: E402
+
+TEXTS = ["@acme my order {n} never arrived and nobody answers, really disappointed",
+         "@acme how do I export my invoices to CSV? (team {n})",
+         "@acme the app crashes every time I open it since update {n}",
+         "@acme thanks, version {n} is much faster!",
+         "@acme ¿cómo cambio la dirección de envío del pedido {n}?",
+         "@acme where can I download my receipt for order {n}?",
+         "@acme is there an outage? nothing loads in region {n}"]
+AHEAD = 2000  # posts written ahead of what the daemons have stored: they always have work waiting
+
+
+class IndexedXSimulator(XSimulator):
+    """The X simulator with the brand's mentions kept in id order, so a million of them page as fast as ten."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.mention_ids: list[int] = []
+        self.limits = {bucket: 10**9 for bucket in self.limits}
+
+    def customers(self, authors: int) -> None:
+        """Create the customers who will write."""
+        self.author_ids = [self.add_user(f"customer{n}", f"Customer {n}", followers=20 + n % 5000)
+                           for n in range(authors)]
+        self.written = 0
+
+    def write(self, count: int) -> None:
+        """count more customers' posts mentioning the brand, as they would arrive live."""
+        brand = self.users[self.brand_user_id]["username"]
+        mention = {"username": brand, "id": self.brand_user_id, "start": 0, "end": len(brand) + 1}
+        created = self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        with self.lock:
+            for n in range(self.written, self.written + count):
+                tweet_id = self.next_id()
+                self.tweets[tweet_id] = {
+                    "id": tweet_id, "text": TEXTS[n % len(TEXTS)].format(n=n), "conversation_id": tweet_id,
+                    "author_id": self.author_ids[n % len(self.author_ids)], "created_at": created, "lang": "en",
+                    "edit_history_tweet_ids": [tweet_id], "entities": {"mentions": [mention]},
+                    "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0}}
+                self.mention_ids.append(int(tweet_id))
+            self.written += count
+
+    def _mentions(self, request: Request, user_id: str) -> Reply:
+        query = request.query
+        low = int(query.get("since_id") or 0)
+        high = int(query.get("until_id") or 10**30)
+        token = query.get("pagination_token") or query.get("next_token")
+        if token:
+            import base64
+            high = min(high, int(base64.urlsafe_b64decode(token.encode()).decode()))
+        size = max(1, min(100, int(query.get("max_results", 10))))
+        with self.lock:
+            left = bisect.bisect_right(self.mention_ids, low)
+            right = bisect.bisect_left(self.mention_ids, high)
+            newest = self.mention_ids[max(left, right - size - 1):right]
+            items = [self.tweets[str(i)] for i in newest]
+        return self._page(items, request)
+
+    def _post_tweet(self, request: Request) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        text_ = body.get("text") or ""
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        with self.lock:  # no duplicate-content scan: thousands of customers get the same kind of answer
+            tweet_id = self.next_id()
+            self.tweets[tweet_id] = {"id": tweet_id, "text": text_, "author_id": self.brand_user_id,
+                                     "conversation_id": self.tweets[reply_to]["conversation_id"] if reply_to else tweet_id,
+                                     "created_at": "2026-01-01T00:00:00.000Z", "edit_history_tweet_ids": [tweet_id]}
+            self.posted.append({"kind": "tweet", "id": tweet_id, "text": text_, "in_reply_to_tweet_id": reply_to})
+        return Reply(201, {"data": {"id": tweet_id, "text": text_, "edit_history_tweet_ids": [tweet_id]}})
+
+
+def server_url(arguments: argparse.Namespace) -> str:
+    url = arguments.database_url or os.environ.get("BOT_TEST_DATABASE_URL")
+    if not url:
+        url = subprocess.run([str(ROOT / ".ci" / "postgres.sh")], check=True, capture_output=True, text=True).stdout.strip()
+    if make_url(url).get_backend_name() != "postgresql":
+        sys.exit("bench/load.py measures PostgreSQL: give --database-url postgresql+psycopg://…")
+    return url
+
+
+def create_database(url: str) -> str:
+    name = f"load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: str, url: str) -> None:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def write_config(path: Path, url: str, sim: XSimulator, data_dir: Path) -> None:
+    account = x_account(sim, poll_interval_seconds=1, listen=["mentions"]).model_dump(exclude_none=True,
+                                                                                     exclude_defaults=True)
+    account.update({"name": "acme-x", "platform": "x", "user_id": sim.brand_user_id})
+    config = {
+        "data_dir": str(data_dir), "storage": {"url": url, "url_env": None}, "accounts": [account],
+        # simple questions and praise go out on their own; complaints and private matters wait for a person
+        "approval": {"auto_approve": [{"kind": "reply", "min_confidence": 0.0, "levels": ["self_service", "monitor"]}]},
+        "daemon": {"jitter_seconds": 0, "outbox_interval_seconds": 1, "lease_seconds": 10},
+        "outbox": {"batch_size": 200},
+        "console": {"enabled": False},
+        "logging": {"level": "WARNING"},
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def queue_p95(factory, runs: int) -> float:
+    """p95 in ms of the console's queue query (first page, pending drafts, default order)."""
+    timings = []
+    for _ in range(runs):
+        with factory() as session:
+            started = time.perf_counter()
+            queue(session, QueueFilters(), page=1, size=50)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+
+
+def run_once(server: str, daemons: int, mentions: int, authors: int, workdir: Path, timeout: float,
+             queue_runs: int) -> dict[str, Any]:
+    url = create_database(server)
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    sim = IndexedXSimulator()
+    sim.customers(authors)
+    sim.start()
+    config = workdir / f"config-{daemons}.yaml"
+    write_config(config, url, sim, workdir / "data")
+    env = {**os.environ, **X_ENV, "PYTHONUNBUFFERED": "1"}
+    env.pop("BOT_DATABASE_URL", None)
+    processes = [subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env,
+                                  stdout=(workdir / f"daemon-{daemons}-{n}.log").open("w"), stderr=subprocess.STDOUT)
+                 for n in range(daemons)]
+    peaks = [0.0] * daemons
+    first_stored = last_done = None
+    done = 0
+    shown = time.monotonic()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            for n, process in enumerate(processes):
+                if process.poll() is not None:
+                    raise RuntimeError(f"daemon {n} exited with {process.returncode}; see {workdir}")
+                peaks[n] = max(peaks[n], peak_rss_mib(process.pid))
+            with factory() as session:
+                stored = session.scalar(select(func.count(Mention.id)))
+                if not sim.written:  # the listener's first poll starts from the newest post: begin with one
+                    sim.write(1)
+                elif stored and sim.written < mentions and sim.written - stored < AHEAD:  # customers keep writing
+                    sim.write(min(AHEAD, mentions - sim.written))
+                done = session.scalar(select(func.count(Mention.id)).where(Mention.status != "new"))
+                sending = session.scalar(select(func.count(OutboxMessage.id))
+                                         .where(OutboxMessage.status.in_(("queued", "sending", "unknown"))))
+            now = time.monotonic()
+            if stored and first_stored is None:
+                first_stored = now
+            if done >= mentions and not sending:
+                last_done = now
+                break
+            if now - shown > 15:
+                shown = now
+                print(f"  {daemons} daemon(s): {stored} stored, {done} processed", file=sys.stderr)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                peaks[processes.index(process)] = max(peaks[processes.index(process)], peak_rss_mib(process.pid))
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sim.stop()
+    with factory() as session:
+        size = session.scalar(text("SELECT pg_database_size(current_database())"))
+        pending = session.scalar(select(func.count(Draft.id)).where(Draft.status == "pending"))
+        sent = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent"))
+        session.execute(text("ANALYZE"))
+    p95 = queue_p95(factory, queue_runs)
+    engine.dispose()
+    elapsed = (last_done or time.monotonic()) - (first_stored or time.monotonic())
+    result = {"daemons": daemons, "mentions": mentions, "processed": done, "complete": last_done is not None,
+              "seconds": elapsed, "per_second": done / elapsed if elapsed > 0 else float("nan"), "sent": sent,
+              "posted": len(sim.posted), "pending_drafts": pending, "db_mib": size / 2**20, "queue_p95_ms": p95,
+              "peak_rss_mib": peaks, "url": url}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mentions", type=int, default=10000, help="Mentions the customers write in all (default 10000).")
+    parser.add_argument("--daemons", type=int, nargs="+", default=[1, 2], help="Daemon counts to run (default: 1 2).")
+    parser.add_argument("--authors", type=int, default=2000, help="Distinct customers writing (default 2000).")
+    parser.add_argument("--database-url", default=None, help="A PostgreSQL server URL (a database is created per run); "
+                                                             "default BOT_TEST_DATABASE_URL, else .ci/postgres.sh.")
+    parser.add_argument("--timeout", type=float, default=3600, help="Give up a run after this many seconds.")
+    parser.add_argument("--queue-runs", type=int, default=50, help="Queue queries timed for the p95 (default 50).")
+    parser.add_argument("--keep", action="store_true", help="Keep the databases (their URLs are printed).")
+    arguments = parser.parse_args()
+    server = server_url(arguments)
+    workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"mention-desk-load-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"load: {arguments.mentions} mentions from {arguments.authors} customers, X simulator, PostgreSQL; "
+          f"logs in {workdir}")
+    rows = []
+    for daemons in arguments.daemons:
+        result = run_once(server, daemons, arguments.mentions, arguments.authors, workdir, arguments.timeout,
+                          arguments.queue_runs)
+        rows.append(result)
+        if not arguments.keep:
+            drop_database(server, result["url"])
+        status = "" if result["complete"] else f" (INCOMPLETE after {arguments.timeout:.0f} s)"
+        print(f"{daemons} daemon(s): {result['processed']} mentions in {result['seconds']:.1f} s = "
+              f"{result['per_second']:.1f} mentions/s{status}; {result['sent']} replies sent "
+              f"({result['posted']} posts on the simulator), {result['pending_drafts']} drafts waiting; "
+              f"database {result['db_mib']:.1f} MiB; queue query p95 {result['queue_p95_ms']:.1f} ms; peak RSS "
+              + ", ".join(f"{peak:.0f} MiB" for peak in result["peak_rss_mib"])
+              + (f"; kept {result['url']}" if arguments.keep else ""))
+
+
+if __name__ == "__main__":
+    main()
