@@ -72,7 +72,6 @@ def create_app(service) -> FastAPI:
     """The console and its JSON API over a service; mounts the platform webhooks when that module exists."""
     from bot.console.api import build_api
     from bot.console.views import build_router, local_path
-    from bot.health import build_router as health_router
 
     console = Console(service)
     app = FastAPI(title="mention-desk console API", version="1",
@@ -84,7 +83,6 @@ def create_app(service) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_router(console))
     app.include_router(build_api(service))
-    app.include_router(health_router(service))  # /healthz and /metrics (bot/health.py)
     _mount_webhooks(app, service)
 
     @app.middleware("http")
