@@ -209,13 +209,14 @@ def refresh_volume(session: Session, now: datetime) -> int:
     if not top:
         return 0
     # Claim the range first: a concurrent refresh of the same range then changes nothing.
+    # RETURNING says whether this statement made the change (rowcount is not reliable for upserts everywhere).
     if last == 0 and session.get(KpiWatermark, VOLUME) is None:
-        claimed = session.execute(dialect_insert(session, KpiWatermark).values(name=VOLUME, last_id=top)
-                                  .on_conflict_do_nothing(index_elements=["name"])).rowcount
+        claimed = session.scalar(dialect_insert(session, KpiWatermark).values(name=VOLUME, last_id=top)
+                                 .on_conflict_do_nothing(index_elements=["name"]).returning(KpiWatermark.name))
     else:
-        claimed = session.execute(update(KpiWatermark).where(KpiWatermark.name == VOLUME, KpiWatermark.last_id == last)
-                                  .values(last_id=top)).rowcount
-    if claimed != 1:
+        claimed = session.scalar(update(KpiWatermark).where(KpiWatermark.name == VOLUME, KpiWatermark.last_id == last)
+                                 .values(last_id=top).returning(KpiWatermark.name))
+    if claimed is None:
         return 0
     day = _day(session, Mention.created_at)
     rows = session.execute(select(day, Mention.platform, TriageResult.category, TriageResult.sentiment,
