@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -172,4 +172,4 @@ def _mount_webhooks(app: FastAPI, service) -> None:
     app.include_router(build_webhook_router(service.config, ingest))
 
 
-__all__ = ["create_app", "HTTPException"]
+__all__ = ["create_app"]

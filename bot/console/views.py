@@ -1,13 +1,13 @@
 """The console's HTML pages: queue, cases, customers, KPIs, accounts, users, audit, settings, login."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 import yaml
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from bot import approval, audit, cases as case_rules, kpis, users
@@ -491,8 +491,3 @@ def _next(back: str) -> str:
 async def _run_sync(work: Callable[[], Response]) -> Response:
     from starlette.concurrency import run_in_threadpool
     return await run_in_threadpool(work)
-
-
-def now_text(value: datetime | None) -> str:
-    """A time as the console shows it."""
-    return f"{value:%Y-%m-%d %H:%M}" if value else "—"
