@@ -80,10 +80,22 @@ class Poller:
             row.health, row.health_detail, row.last_error = accounts.HEALTH_OK, None, None
             row.rate_limited_until = row.next_poll_at = None
             row.api_calls = (row.api_calls or 0) + getattr(self.listener, "calls_made", lambda: 0)()
+            slower = self._slow_down_seconds()
+            if slower:
+                # Close to the platform's limit: poll less often now rather than hit a 429 later.
+                row.next_poll_at = now + timedelta(seconds=slower)
+                row.health_detail = f"near the rate limit: polling every {slower:.0f} s until the window resets"
         if recovered:
             log.info("account %s recovered: polling normally again", self.account.name)
         result.fetched, result.stored = len(mentions), len(stored)
         return result
+
+    def _slow_down_seconds(self) -> float | None:
+        """The listener's longer interval near a rate limit, when it is longer than the configured one."""
+        suggested = getattr(self.listener, "suggested_interval", lambda: None)()
+        if suggested and suggested > self.account.poll_interval_seconds:
+            return float(suggested)
+        return None
 
     def _waiting_reason(self, row: Account) -> str | None:
         now = self.clock.now()
@@ -95,7 +107,7 @@ class Poller:
         if row.rate_limited_until and row.rate_limited_until > now:
             return f"rate-limited until {row.rate_limited_until:%H:%M:%S}"
         if row.next_poll_at and row.next_poll_at > now:
-            return f"backing off until {row.next_poll_at:%H:%M:%S}"
+            return f"waiting until {row.next_poll_at:%H:%M:%S}"
         return None
 
     def _transient(self, result: PollResult, exc: TransientError) -> PollResult:

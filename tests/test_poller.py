@@ -74,3 +74,24 @@ def test_repeated_auth_failures_stop_polling_until_the_token_changes(desk):
     token["value"] = "token-v2"
     assert poller.poll().error is None
     assert account(desk).health == "ok"
+
+
+class NearTheLimit(Flaky):
+    """A listener whose platform says the rate-limit window is nearly spent."""
+
+    def suggested_interval(self):
+        return 900.0
+
+
+def test_near_the_rate_limit_the_poller_slows_down_before_hitting_it(desk):
+    listener = NearTheLimit()
+    poller = poller_for(desk, listener)
+
+    assert poller.poll().error is None
+    desk.clock.advance(seconds=60)
+    assert poller.poll().skipped.startswith("waiting until")
+    assert listener.calls == 1
+    assert "near the rate limit" in account(desk).health_detail
+    desk.clock.advance(seconds=841)
+    assert poller.poll().skipped is None
+    assert listener.calls == 2
