@@ -18,7 +18,7 @@ from bot import approval, cases, db
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.db import transaction
 from bot.errors import UserError
-from bot.models import Account, Case, Draft
+from bot.models import Case, Draft
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+import logging
+from typing import Any, Callable, Literal, Protocol
+
+from bot.errors import AuthError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,3 +45,33 @@ class Listener(Protocol):
     def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """New mentions since cursor, and the cursor to store once they are saved."""
         ...
+
+
+StreamJob = Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]
+
+
+def fetch_streams(account_name: str, jobs: list[tuple[str, StreamJob]],
+                  cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+    """Poll each stream from its own part of the cursor; one stream's trouble holds back neither the others nor their cursors."""
+    cursor = dict(cursor or {})
+    mentions: list[IncomingMention] = []
+    seen: set[str] = set()
+    errors: list[TransientError] = []
+    for key, job in jobs:
+        try:
+            found, state = job(dict(cursor.get(key) or {}))
+        except AuthError:
+            raise
+        except (TransientError, PermanentError) as exc:
+            log.warning("account %s: %s", account_name, exc)  # this stream's cursor stays where it was
+            errors.append(exc if isinstance(exc, TransientError) else TransientError(str(exc)))
+            continue
+        for mention in found:  # a mention can come through two streams (mentions and search)
+            if mention.platform_id not in seen:
+                seen.add(mention.platform_id)
+                mentions.append(mention)
+        cursor[key] = state
+    if jobs and len(errors) == len(jobs):
+        waits = [e.retry_after for e in errors if e.retry_after]
+        raise TransientError(str(errors[0]), retry_after=min(waits) if waits else None)
+    return mentions, cursor

@@ -7,9 +7,8 @@ from typing import Any, Callable
 
 from bot.clock import Clock, SystemClock
 from bot.config import AccountConfig, BrandConfig
-from bot.errors import AuthError, PermanentError, TransientError
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention
+from listeners.base import IncomingMention, fetch_streams
 from listeners.twitter import MalformedItem, parse_time
 
 log = logging.getLogger(__name__)
@@ -46,30 +45,13 @@ class FacebookListener:
 
     def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """New comments, visitor posts, tags and Messenger messages since cursor, and the cursor to store after."""
-        cursor = dict(cursor or {})
         jobs: dict[str, Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]] = {
             "comments": self._fetch_comments,
             "visitor_posts": lambda state: self._fetch_posts("visitor_posts", state),
             "tagged": lambda state: self._fetch_posts("tagged", state),
             "messenger": self._fetch_messenger,
         }
-        mentions: list[IncomingMention] = []
-        errors: list[TransientError] = []
-        for stream in self.streams:
-            try:
-                found, state = jobs[stream](dict(cursor.get(stream) or {}))
-            except AuthError:
-                raise
-            except (TransientError, PermanentError) as exc:
-                log.warning("account %s: %s", self.account.name, exc)
-                errors.append(exc if isinstance(exc, TransientError) else TransientError(str(exc)))
-                continue
-            mentions.extend(found)
-            cursor[stream] = state
-        if errors and len(errors) == len(self.streams):
-            waits = [e.retry_after for e in errors if e.retry_after]
-            raise TransientError(str(errors[0]), retry_after=max(waits) if waits else None)
-        return mentions, cursor
+        return fetch_streams(self.account.name, [(stream, jobs[stream]) for stream in self.streams], cursor)
 
     def calls_made(self) -> int:
         """API calls made since the last time this was asked (the poller adds them to the account's count)."""

@@ -8,9 +8,9 @@ from typing import Any, Callable
 
 from bot.clock import Clock, to_utc_naive
 from bot.config import AccountConfig, BrandConfig
-from bot.errors import AuthError, PermanentError, TransientError
+from bot.errors import TransientError
 from bot.platforms.x_client import XClient
-from listeners.base import IncomingMention
+from listeners.base import IncomingMention, fetch_streams
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,6 @@ class XListener:
     # -- the protocol ----------------------------------------------------
     def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """New mentions, search results and DMs since cursor, and the cursor to store once they are saved."""
-        cursor = dict(cursor or {})
-        mentions: list[IncomingMention] = []
-        errors: list[TransientError] = []
         jobs: list[tuple[str, Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]]] = []
         if "mentions" in self.streams:
             jobs.append(("mentions", self._fetch_mentions))
@@ -86,23 +83,7 @@ class XListener:
                 jobs.append((f"search:{query}", lambda state, q=query: self._fetch_search(q, state)))
         if "direct_messages" in self.streams:
             jobs.append(("dm", self._fetch_dms))
-        for key, job in jobs:
-            try:
-                found, state = job(dict(cursor.get(key) or {}))
-            except AuthError:
-                raise
-            except (TransientError, PermanentError) as exc:
-                # Other streams' results still count; this stream's cursor stays where it was.
-                log.warning("account %s: %s", self.account.name, exc)
-                errors.append(exc if isinstance(exc, TransientError) else TransientError(str(exc)))
-                continue
-            known = {m.platform_id for m in mentions}
-            mentions.extend(m for m in found if m.platform_id not in known)  # a mention also found by search
-            cursor[key] = state
-        if errors and len(errors) == len(jobs):
-            waits = [e.retry_after for e in errors if e.retry_after]
-            raise TransientError(str(errors[0]), retry_after=min(waits) if waits else None)
-        return mentions, cursor
+        return fetch_streams(self.account.name, jobs, cursor)
 
     def calls_made(self) -> int:
         """API calls made since the last time this was asked (the poller adds them to the account's count)."""

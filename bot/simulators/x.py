@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from bot.platforms.x_text import X_MAX_LENGTH, x_length
-from bot.simulators.base import Fault, Reply, Request, Simulator, epoch
+from bot.simulators.base import Fault, Reply, Request, Simulator
 
 WINDOW_SECONDS = 15 * 60
 # Requests per 15-minute window, per endpoint, as X documents them for the Basic tier (roughly).
