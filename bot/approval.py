@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import audit, learning, outbox, policy
-from bot.checks import failing, run_checks
+from bot.checks import check_draft, failing
 from bot.config import Config
 from bot.errors import UserError
 from bot.models import Draft, TriageResult
@@ -45,8 +45,7 @@ def approve(session: Session, config: Config, draft_id: int, actor: str, now: da
         if not text.strip():
             raise UserError("the new text is empty")
         draft.text = text.strip()
-        draft.checks = [c.as_dict() for c in run_checks(draft.text, draft.kind, draft.channel, draft.case.platform,
-                                                         draft.case.category or "other", config.checks, draft.language)]
+        draft.checks = check_draft(config, draft)
     failed = failing(draft.checks)
     if failed and not (override_reason and override_reason.strip()):
         names = "; ".join(f"{c['name']}: {c['message']}" for c in failed)

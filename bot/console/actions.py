@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import approval, audit, cases, kpis, learning
-from bot.checks import run_checks
+from bot.checks import check_draft
 from bot.db import transaction
 from bot.drafting import make_draft, supersede_pending
 from bot.errors import UserError
@@ -50,7 +50,7 @@ def approve_and_send(service, draft_id: int, actor: str, text: str | None = None
                     message.last_error, case.id, case.state)
 
 
-def save_edit(session: Session, draft_id: int, text: str, actor: str, now: datetime) -> Draft:
+def save_edit(session: Session, config, draft_id: int, text: str, actor: str, now: datetime) -> Draft:
     """Change a pending draft's text without approving it (an agent's proposal); checks run again."""
     draft = approval.get_draft(session, draft_id)
     if draft.status != "pending":
@@ -62,8 +62,7 @@ def save_edit(session: Session, draft_id: int, text: str, actor: str, now: datet
         return draft
     previous = draft.text
     draft.text = text
-    draft.checks = [c.as_dict() for c in run_checks(text, draft.kind, draft.channel, draft.case.platform,
-                                                     draft.case.category or "other")]
+    draft.checks = check_draft(config, draft)
     audit.record(session, now, actor, "edit", "draft", draft.id, case_id=draft.case_id, previous_text=previous)
     return draft
 

@@ -338,7 +338,7 @@ def build_api(service) -> APIRouter:
     @router.post("/drafts/{draft_id}/edit", response_model=DraftOut, responses=FAILS,
                  summary="Change a pending draft's text without approving it")
     def edit(draft_id: int, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
-        return act(lambda s: draft_out(actions.save_edit(s, draft_id, body.text, who.username, now())))
+        return act(lambda s: draft_out(actions.save_edit(s, service.config, draft_id, body.text, who.username, now())))
 
     @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=FAILS, summary="Reject a draft")
     def reject(draft_id: int, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:

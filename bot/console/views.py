@@ -188,7 +188,7 @@ def build_router(console) -> APIRouter:
              who: Viewer = Depends(allowed("edit"))) -> Response:
         try:
             with transaction(service.factory) as session:
-                actions.save_edit(session, draft_id, text, who.username, service.clock.now())
+                actions.save_edit(session, service.config, draft_id, text, who.username, service.clock.now())
         except UserError as exc:
             return done(request, _keep(back, draft_id), "error", str(exc))
         return done(request, _keep(back, draft_id), "ok", f"Draft {draft_id} saved; it waits for an approver.")
