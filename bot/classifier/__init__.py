@@ -1,0 +1,1 @@
+"""Triage classifier: an offline multilingual encoder, calibrated heads, training, evaluation and the model store."""

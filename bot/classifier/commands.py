@@ -1,6 +1,7 @@
 """The `train` and `evaluate` commands of `python -m bot`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -114,6 +115,7 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
     except (TrainingDataError, TrainingError, EncoderError, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     target = Path(model_dir) if model_dir else default_model_dir(config)
+    model.meta["fingerprint"] = hashlib.sha256(json.dumps(model.meta, sort_keys=True).encode()).hexdigest()[:16]
     save_model(model, target)
     counts = {head: sum(labels.values()) for head, labels in model.meta["examples"].items()}
     err.print(f"trained {len(model.heads)} head(s) on {model.meta['texts']} text(s) in {model.meta['train_seconds']} s "
@@ -127,10 +129,15 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
 @click.option("--head", required=True, metavar="NAME", help="The head to measure (category, sentiment, level, …).")
 @click.option("--data", "data_file", required=True, metavar="FILE.jsonl", help="JSONL of {\"text\", \"label\"} lines.")
 @click.option("--model-dir", default=None, metavar="DIR", help="A trained model (default: triage.model_dir, else the default model).")
+@click.option("--with-rules", is_flag=True,
+              help="Measure the whole triage (model, then config rules) instead of the model's head alone.")
+@click.option("--addressed/--not-addressed", "addressed", default=None,
+              help="With --with-rules: treat every text as addressed to the brand (or not); default: unknown.")
 @click.pass_obj
-def evaluate(obj, head: str, data_file: str, model_dir: str | None) -> None:
+def evaluate(obj, head: str, data_file: str, model_dir: str | None, with_rules: bool, addressed: bool | None) -> None:
     """Print per-class precision, recall, F1 and macro F1 of one head on a labelled file, as JSON."""
-    from bot.classifier.evaluation import evaluate_head
+    from bot.classifier.evaluation import evaluate_head, evaluate_triage
+    from bot.classifier.triager import ClassifierTriager
 
     config = _config(obj)
     try:
@@ -139,7 +146,11 @@ def evaluate(obj, head: str, data_file: str, model_dir: str | None) -> None:
         if head not in model.heads:
             raise click.ClickException(f"the model has no head {head!r}; it has: {', '.join(model.heads)}")
         examples = load_training_file(data_file, head, model.heads[head].labels)
-        report = evaluate_head(model, encoder, head, examples, config.triage.low_confidence)
+        if with_rules:
+            triager = ClassifierTriager(config, model, encoder)
+            report = evaluate_triage(triager, head, examples, model.heads[head].labels, addressed)
+        else:
+            report = evaluate_head(model, encoder, head, examples, config.triage.low_confidence)
     except (TrainingDataError, EncoderError, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

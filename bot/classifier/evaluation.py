@@ -44,3 +44,19 @@ def evaluate_head(model: Model, encoder: Encoder, head: str, examples: list[Exam
     report["low_confidence_share"] = round(float(np.mean(confidence < low_confidence)), 4) if len(confidence) else 0.0
     report["mean_confidence"] = round(float(confidence.mean()), 4) if len(confidence) else 0.0
     return {"head": head, "model": model.label, **report}
+
+
+def evaluate_triage(triager, head: str, examples: list[Example], labels: Sequence[str],
+                    addressed_to_brand: bool | None = None) -> dict[str, Any]:
+    """How well the whole triage (model, then the config's rules) gets one field right, as a JSON-ready report."""
+    from bot.triage import TriageInput
+
+    predicted: list[str] = []
+    for start in range(0, len(examples), 256):
+        batch = examples[start:start + 256]
+        items = [TriageInput(id=str(i), text=e.text, addressed_to_brand=addressed_to_brand) for i, e in enumerate(batch)]
+        for triage in triager.triage(items):
+            value = triage.labels.get(head) if head in triage.labels else getattr(triage, head)
+            predicted.append(str(value).lower() if isinstance(value, bool) else str(value))
+    report = classification_report([e.label for e in examples], predicted, labels)
+    return {"head": head, "model": triager.name, "with_rules": True, **report}

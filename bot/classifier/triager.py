@@ -25,7 +25,7 @@ class ClassifierTriager:
         self.model = model
         self.encoder = encoder
         self.rules = Rules(config.triage, config.brand.handles)
-        self.name = model.label
+        self.name = model.label[:100]  # stored in triage_results.model (100 characters)
         names = list(model.heads)
         self._labels = {name: model.heads[name].labels for name in names}
         # All heads as one matrix product: the per-mention cost is one GEMM row, not one call per head.
@@ -38,6 +38,9 @@ class ClassifierTriager:
             self._slices[name] = slice(offset, offset + width)
             offset += width
         self._temperatures = {name: model.heads[name].temperature for name in names}
+        self._true_index = self._labels["needs_response"].index("true")
+        self._monitor_index = self._labels["level"].index("monitor")
+        self._negative_index = self._labels["sentiment"].index("negative")
 
     def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Calibrated probabilities of every head for each text."""
@@ -69,8 +72,7 @@ class ClassifierTriager:
             decided[name] = labels[index]
             confidences[name] = round(float(probabilities[name][row, index]), 3)
         # needs_response and level answer overlapping questions; both heads vote on whether to answer.
-        true_index = self._labels["needs_response"].index("true")
-        monitor_index = self._labels["level"].index("monitor")
+        true_index, monitor_index = self._true_index, self._monitor_index
         answer = 0.5 * float(probabilities["needs_response"][row, true_index]) \
             + 0.5 * (1.0 - float(probabilities["level"][row, monitor_index]))
         needs_response = answer >= 0.5
@@ -96,7 +98,7 @@ class ClassifierTriager:
                         needs_response=needs_response, mode=decided["mode"], level=level, priority=0.0,
                         reasons=reasons, labels=custom, confidences=confidences, model=self.name)
         triage = self.rules.apply(item, triage)
-        negative = float(probabilities["sentiment"][row, self._labels["sentiment"].index("negative")])
+        negative = float(probabilities["sentiment"][row, self._negative_index])
         triage.priority, explanation = score(triage.sentiment, negative, item.text, item.author_followers,
                                              item.created_at, now, self.config.triage.reach_followers_high,
                                              self.rules.is_vip(item))

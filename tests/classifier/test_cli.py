@@ -120,3 +120,16 @@ def test_evaluate_names_an_unknown_head(config_file, tmp_path):
     result = CliRunner().invoke(main, ["--config", str(config_file), "evaluate", "--head", "mood", "--data", str(data)])
     assert result.exit_code == 1
     assert "no head 'mood'" in result.output
+
+
+def test_evaluate_with_rules_measures_the_whole_triage(config_file, tmp_path):
+    data = write_jsonl(tmp_path / "level.jsonl", [
+        {"text": "@acme do you have a store in Valencia? my card was declined", "label": "private"},
+        {"text": "@acme ¿tenéis tienda en Valencia? me rechazaron la tarjeta", "label": "private"},
+    ])
+    alone = json.loads(run(config_file, "evaluate", "--head", "level", "--data", str(data)).output)
+    whole = json.loads(run(config_file, "evaluate", "--head", "level", "--data", str(data), "--with-rules",
+                           "--addressed").output)
+    assert whole["with_rules"] is True
+    assert whole["classes"]["private"]["recall"] == 1.0
+    assert whole["accuracy"] >= alone["accuracy"]
