@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 _URGENT = re.compile(r"\b(urgent|urgente|asap|now|ahora|immediately|inmediatamente|emergency|emergencia|today|hoy|"
-                     r"still|todavía|sigue|again|otra vez|hours|horas|days|días|cancel+ing|cancelar|lawyer|abogado|"
+                     r"still|todavía|sigue|again|otra vez|hours|horas|days|días|weeks|semanas|cancel+ing|cancelar|lawyer|abogado|"
                      r"stranded|tirado|outage|caído|down)\b|!{2,}", re.IGNORECASE)
 WEIGHTS = {"negativity": 0.4, "urgency": 0.25, "reach": 0.2, "age": 0.15}
 
