@@ -83,7 +83,9 @@ class Case(Base):
                       # Covering indexes for the KPIs: they read these columns without touching the rows.
                       Index("ix_cases_opened", "opened_at", "level", "first_response_due_at", "first_response_at",
                             "resolution_due_at", "resolved_at", "paused_seconds"),
-                      Index("ix_cases_resolved", "resolved_at", "closed_at"), Index("ix_cases_updated", "updated_at"))
+                      Index("ix_cases_resolved", "resolved_at", "closed_at"), Index("ix_cases_updated", "updated_at"),
+                      # Agents' loads: open cases per owner, counted at every assignment.
+                      Index("ix_cases_owner_state", "owner_id", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -148,6 +148,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_opened', ['opened_at', 'level', 'first_response_due_at', 'first_response_at', 'resolution_due_at', 'resolved_at', 'paused_seconds'], unique=False)
         batch_op.create_index('ix_cases_resolved', ['resolved_at', 'closed_at'], unique=False)
         batch_op.create_index('ix_cases_updated', ['updated_at'], unique=False)
+        batch_op.create_index('ix_cases_owner_state', ['owner_id', 'state'], unique=False)
 
     op.create_table('identities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -422,6 +423,7 @@ def downgrade() -> None:
 
     op.drop_table('identities')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_owner_state')
         batch_op.drop_index('ix_cases_updated')
         batch_op.drop_index('ix_cases_resolved')
         batch_op.drop_index('ix_cases_opened')
