@@ -42,6 +42,13 @@ class StorageConfig(Section):
     url_env: str | None = Field(None, description="Name of an environment variable that holds the database URL (wins over url when set), for passwords.")
     echo_sql: bool = Field(False, description="Log every SQL statement (debugging only).")
 
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("use a sqlite:/// or postgresql+psycopg:// URL (SQLite and PostgreSQL are supported)")
+        return url
+
 
 class BrandConfig(Section):
     """Who the brand is and how it speaks."""

@@ -51,7 +51,7 @@ def dialect_insert(session: Session, table):
     elif name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
-        raise NotImplementedError(f"{name} is not a supported database; use SQLite or PostgreSQL")
+        raise ValueError(f"{name} is not a supported database; use SQLite or PostgreSQL")
     return insert(table)
 
 

@@ -43,6 +43,7 @@ def test_an_empty_file_means_every_default(tmp_path):
      "accounts[0].poll_interval_seconds", "at least 1"),
     ("brand:\n  handles: [acme]\n", "brand.handles", "must start with '@'"),
     ("outbox:\n  max_attempts: 0\n", "outbox.max_attempts", "greater than or equal to 1"),
+    ("storage:\n  url: mysql://db/x\n", "storage.url", "SQLite and PostgreSQL are supported"),
 ])
 def test_a_wrong_setting_names_its_path_and_the_reason(tmp_path, text, path, reason):
     with pytest.raises(ConfigError) as raised:

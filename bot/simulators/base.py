@@ -5,6 +5,7 @@ import json
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,7 +50,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Simulator:
+class Simulator(ABC):
     """A fake platform API; subclasses implement route(request) -> Reply."""
 
     name = "simulator"
@@ -191,13 +192,13 @@ class Simulator:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to do
 
+    @abstractmethod
     def route(self, request: Request) -> Reply:
-        """Answer one request (subclasses)."""
-        raise NotImplementedError
+        """Answer one request (each platform's simulator)."""
 
+    @abstractmethod
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
-        """The answer for an injected rate-limit, auth or server-error fault (subclasses)."""
-        raise NotImplementedError
+        """The answer for an injected rate-limit, auth or server-error fault (each platform's simulator)."""
 
     def break_item(self, item: Any) -> Any:
         """A damaged copy of one list item, for the malformed_item fault."""
