@@ -60,16 +60,24 @@ def test_mentions_stored_before_a_crash_are_processed_after_the_restart(desk):
 def test_a_mention_that_breaks_triage_is_kept_as_failed_and_the_rest_go_on(tmp_path, database_url):
     from tests.harness import Desk
 
+    from bot.triage import build_triager
+
     class Fragile:
+        """The real classifier, except that one text makes it explode."""
+
         name = "fragile"
+
+        def __init__(self, inner):
+            self.inner = inner
 
         def triage(self, items, now=None):
             if any("boom" in i.text for i in items):
                 raise RuntimeError("model exploded")
-            from bot.lexicon import LexiconTriager
-            return LexiconTriager(desk.config).triage(items, now)
+            return self.inner.triage(items, now)
 
-    desk = Desk(tmp_path, database_url, triager=Fragile())
+    from bot.config import parse_config
+
+    desk = Desk(tmp_path, database_url, triager=Fragile(build_triager(parse_config({}))))
     desk.mention("@acme boom", id="f-1")
     desk.mention("@acme how do I pay my bill online?", id="f-2")
     desk.poll()
