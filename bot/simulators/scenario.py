@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.language import detect_language
 from bot.simulators.facebook import GraphSimulator
 from bot.simulators.x import XSimulator
 
@@ -57,7 +58,8 @@ def seed(x_sim: XSimulator, graph_sim: GraphSimulator, path: str | Path, now: da
             ids[item["id"]] = x_sim.direct_message(handle, item["text"], created_at=created)
         else:
             reply_to = ids.get(item.get("in_reply_to") or "")
-            ids[item["id"]] = x_sim.post(handle, item["text"], in_reply_to=reply_to, lang=item.get("lang") or "en",
-                                         created_at=created)
+            # X tags every post with the language it detects; a line without "lang" gets ours
+            lang = item.get("lang") or detect_language(item["text"])
+            ids[item["id"]] = x_sim.post(handle, item["text"], in_reply_to=reply_to, lang=lang, created_at=created)
         counts["x"] += 1
     return counts
