@@ -90,9 +90,13 @@ def test_rules_override_the_real_model_too(tmp_path):
     from bot.triage import build_triager
 
     triager = build_triager(parse_config({"data_dir": str(tmp_path)}))
-    plain, billing = triager.triage([TriageInput(id="1", text="@acme do you have a store in Valencia?"),
-                                     TriageInput(id="2", text="@acme do you have a store in Valencia? my card was declined")])
+    # The model alone calls the payment question self-service; the 'card' keyword raises it. (A declined card is
+    # private for the model itself, and a rule never records a level it does not raise.)
+    plain, billing, declined = triager.triage([
+        TriageInput(id="1", text="@acme do you have a store in Valencia?"),
+        TriageInput(id="2", text="@acme do you have a store in Valencia? can I pay there by card?"),
+        TriageInput(id="3", text="@acme do you have a store in Valencia? my card was declined")])
     assert plain.level == "self_service"
-    assert billing.level == "private"
+    assert billing.level == "private" and declined.level == "private"
     assert "rule: keyword 'card' → private" in billing.reasons
     assert any(reason.startswith("model: level ") for reason in billing.reasons)
