@@ -379,11 +379,13 @@ def terms(text: str, ignore: Iterable[str] = ()) -> set[str]:
 
 def top_topics(session: Session, period: Period, limit: int = 10, sample: int = 2000, examples: int = 3,
                ignore: Iterable[str] = ()) -> list[Topic]:
-    """The words most mentions of the period share (spam left out), each with a few example mentions."""
+    """The words most mentions of the period share (spam and idle chatter left out), each with a few example mentions."""
     query = (select(Mention.id, Mention.text, Mention.platform, Mention.case_id).select_from(Mention)
              .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
              .where(Mention.created_at >= period.start, Mention.created_at < period.end,
-                    func.coalesce(TriageResult.category, "pending") != "other")
+                    # spam and idle chatter (other, only monitored) teach nothing; an "other" that needs work does
+                    ~((func.coalesce(TriageResult.category, "pending") == "other")
+                      & (func.coalesce(TriageResult.level, "pending") == "monitor")))
              .order_by(Mention.created_at.desc()).limit(sample))
     ignored = {w.lower().lstrip("@") for w in ignore}
     counts: Counter[str] = Counter()
