@@ -75,3 +75,19 @@ def fetch_streams(account_name: str, jobs: list[tuple[str, StreamJob]],
         waits = [e.retry_after for e in errors if e.retry_after]
         raise TransientError(str(errors[0]), retry_after=min(waits) if waits else None)
     return mentions, cursor
+
+
+class PlatformListener:
+    """What the X and Facebook listeners share about their API client: call counts and rate-limit state."""
+
+    client: Any
+    _calls_reported: int = 0
+
+    def calls_made(self) -> int:
+        """API calls made since the last time this was asked (the poller adds them to the account's count)."""
+        calls, self._calls_reported = self.client.api_calls - self._calls_reported, self.client.api_calls
+        return calls
+
+    def rate_limit_status(self) -> dict[str, dict[str, Any]]:
+        """The platform's last rate-limit or usage headers, for status displays."""
+        return self.client.rate_limits.snapshot()

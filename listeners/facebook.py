@@ -8,7 +8,7 @@ from typing import Any, Callable
 from bot.clock import Clock, SystemClock
 from bot.config import AccountConfig, BrandConfig
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, fetch_streams
+from listeners.base import IncomingMention, PlatformListener, fetch_streams
 from listeners.twitter import MalformedItem, parse_time
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def _epoch(moment: datetime) -> int:
     return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
-class FacebookListener:
+class FacebookListener(PlatformListener):
     """Polls one Facebook Page: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "facebook"
@@ -52,15 +52,6 @@ class FacebookListener:
             "messenger": self._fetch_messenger,
         }
         return fetch_streams(self.account.name, [(stream, jobs[stream]) for stream in self.streams], cursor)
-
-    def calls_made(self) -> int:
-        """API calls made since the last time this was asked (the poller adds them to the account's count)."""
-        calls, self._calls_reported = self.client.api_calls - self._calls_reported, self.client.api_calls
-        return calls
-
-    def rate_limit_status(self) -> dict[str, dict[str, Any]]:
-        """Meta's last usage headers, for status displays."""
-        return self.client.rate_limits.snapshot()
 
     def suggested_interval(self) -> float | None:
         """A longer poll interval while Meta's usage is high, else None."""

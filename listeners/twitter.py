@@ -10,7 +10,7 @@ from bot.clock import Clock, to_utc_naive
 from bot.config import AccountConfig, BrandConfig
 from bot.errors import TransientError
 from bot.platforms.x_client import XClient
-from listeners.base import IncomingMention, fetch_streams
+from listeners.base import IncomingMention, PlatformListener, fetch_streams
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _require_str(item: dict[str, Any], key: str) -> str:
     return value
 
 
-class XListener:
+class XListener(PlatformListener):
     """Polls one X account: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "x"
@@ -84,15 +84,6 @@ class XListener:
         if "direct_messages" in self.streams:
             jobs.append(("dm", self._fetch_dms))
         return fetch_streams(self.account.name, jobs, cursor)
-
-    def calls_made(self) -> int:
-        """API calls made since the last time this was asked (the poller adds them to the account's count)."""
-        calls, self._calls_reported = self.client.api_calls - self._calls_reported, self.client.api_calls
-        return calls
-
-    def rate_limit_status(self) -> dict[str, dict[str, Any]]:
-        """The last rate-limit headers per endpoint, for status displays."""
-        return self.client.rate_limits.snapshot()
 
     def suggested_interval(self) -> float | None:
         """A longer poll interval while a rate-limit window is nearly spent, else None."""
