@@ -69,8 +69,7 @@ def loads(session: Session, exclude_case_id: int | None = None) -> dict[int, int
 def agents(session: Session, config: Config, now: datetime, exclude_case_id: int | None = None) -> list[Agent]:
     """Every user who takes cases, with their load and whether they are on shift now."""
     counts = loads(session, exclude_case_id)
-    users = session.scalars(select(User).where(User.role.in_(config.assignment.roles)).order_by(User.id))
-    return [Agent(u, counts.get(u.id, 0), is_on_shift(config, u, now)) for u in users]
+    return [Agent(u, counts.get(u.id, 0), is_on_shift(config, u, now)) for u in _takers(session, config)]
 
 
 def agents_on_shift(session: Session, config: Config, now: datetime) -> list[Agent]:
@@ -78,9 +77,56 @@ def agents_on_shift(session: Session, config: Config, now: datetime) -> list[Age
     return [a for a in agents(session, config, now) if a.on_shift]
 
 
-def choose(session: Session, config: Config, case: Case, now: datetime) -> tuple[Agent | None, str]:
+def _takers(session: Session, config: Config) -> list[User]:
+    return list(session.scalars(select(User).where(User.role.in_(config.assignment.roles)).order_by(User.id)))
+
+
+def count_on_shift(session: Session, config: Config, now: datetime) -> int:
+    """How many agents are working now (their loads are not needed for that)."""
+    return sum(is_on_shift(config, user, now) for user in _takers(session, config))
+
+
+class Roster:
+    """The team and its loads, read once for a batch of cases and kept up to date as the batch assigns them."""
+
+    def __init__(self, session: Session, config: Config, now: datetime):
+        self.config = config
+        self.now = now
+        self.users = _takers(session, config)
+        self.loads = loads(session) if self.users else {}
+        self.counted: dict[int, int | None] = {}  # case id -> the owner whose load counts it
+
+    def note(self, case: Case) -> None:
+        """Remember whom a case already in the database counted against when the loads were read."""
+        if case.id is not None and case.id not in self.counted:
+            self.counted[case.id] = case.owner_id if case.state not in NOT_WORK else None
+
+    def team(self, case: Case) -> dict[int, Agent]:
+        """Every agent by user id, with loads that leave this case out."""
+        counts = dict(self.loads)
+        owner = self.counted.get(case.id)
+        if owner is not None:
+            counts[owner] = counts.get(owner, 0) - 1
+        return {u.id: Agent(u, counts.get(u.id, 0), is_on_shift(self.config, u, self.now)) for u in self.users}
+
+    def update(self, case: Case) -> None:
+        """Count a case against its owner now (or nobody), after assign moved it or its state changed."""
+        before = self.counted.get(case.id)
+        after = case.owner_id if case.state not in NOT_WORK else None
+        if before is not None:
+            self.loads[before] = self.loads.get(before, 0) - 1
+        if after is not None:
+            self.loads[after] = self.loads.get(after, 0) + 1
+        self.counted[case.id] = after
+
+
+def choose(session: Session, config: Config, case: Case, now: datetime,
+           roster: Roster | None = None) -> tuple[Agent | None, str]:
     """The agent a case should go to, and why."""
-    team = {a.user.id: a for a in agents(session, config, now, exclude_case_id=case.id)}
+    if roster is not None:
+        team = roster.team(case)
+    else:
+        team = {a.user.id: a for a in agents(session, config, now, exclude_case_id=case.id)}
     customer = session.get(Customer, case.customer_id)
     return pick(team, case.owner_id, customer.owner_id if customer is not None else None)
 
@@ -103,11 +149,20 @@ def pick(team: dict[int, Agent], owner_id: int | None, usual_id: int | None) -> 
     return best, reason
 
 
-def assign(session: Session, config: Config, case: Case, now: datetime, actor: str = "system") -> User | None:
+def assign(session: Session, config: Config, case: Case, now: datetime, actor: str = "system",
+           roster: Roster | None = None) -> User | None:
     """Give a case that needs work its owner; returns the owner (None leaves it in the unassigned queue)."""
+    owner = _assign(session, config, case, now, actor, roster)
+    if roster is not None:
+        roster.update(case)
+    return owner
+
+
+def _assign(session: Session, config: Config, case: Case, now: datetime, actor: str,
+            roster: Roster | None) -> User | None:
     if not config.assignment.enabled or case.state in NOT_WORK:
         return None
-    agent, reason = choose(session, config, case, now)
+    agent, reason = choose(session, config, case, now, roster)
     if agent is None:
         if case.owner_id is not None and not _owner_can_keep(session, config, case, now):
             _set_owner(session, case, None, f"unassigned: {reason}", actor, now)

@@ -70,15 +70,32 @@ def find_open_thread(session: Session, mention: Mention) -> Case | None:
     return case
 
 
+def latest_cases(session: Session, threads: set[tuple[str, str]]) -> dict[tuple[str, str], Case]:
+    """find_open_thread's first answer for many threads at once: each thread's latest case, by (platform, thread key)."""
+    found: dict[tuple[str, str], Case] = {}
+    for platform in {p for p, _ in threads}:
+        keys = sorted(k for p, k in threads if p == platform)
+        for case in session.scalars(select(Case).where(Case.platform == platform, Case.thread_key.in_(keys))
+                                    .order_by(Case.id)):
+            found[(platform, case.thread_key)] = case  # ordered by id: the latest one stays
+    return found
+
+
 def attach(session: Session, mention: Mention, triage: TriageResult, sla: SlaConfig, now: datetime) -> tuple[Case, bool]:
     """Put a triaged mention in its case: join the open one, reopen a finished one, or open a new one."""
-    case = find_open_thread(session, mention)
+    return attach_to(session, find_open_thread(session, mention), mention, triage, sla, now)
+
+
+def attach_to(session: Session, case: Case | None, mention: Mention, triage: TriageResult, sla: SlaConfig,
+              now: datetime) -> tuple[Case, bool]:
+    """attach, with the mention's case (or None) already found; True when it reopened a finished case."""
     reopened = False
     if case is None:
+        # Collections start empty and loaded: a new case has nothing to fetch from the database.
         case = Case(account_id=mention.account_id, customer_id=mention.identity.customer_id, platform=mention.platform,
                     thread_key=mention.thread_key, state=NEW, level=triage.level, category=triage.category,
                     language=triage.language, priority=triage.priority, opened_at=mention.created_at, updated_at=now,
-                    paused_seconds=0.0, reopen_count=0)
+                    paused_seconds=0.0, reopen_count=0, mentions=[], drafts=[], events=[])
         session.add(case)
         session.add(CaseEvent(case=case, at=now, actor="system", from_state=None, to_state=NEW,
                               note=f"opened by mention {mention.platform_id}"))

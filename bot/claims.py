@@ -61,11 +61,37 @@ def finish_mention(session: Session, mention_id: int, worker: str, status: str, 
         raise ClaimLost(f"mention {mention_id} was taken over by another daemon")
 
 
+def hold_mentions(session: Session, ids: list[int], worker: str) -> list[int]:
+    """Lock the claimed mentions that are still this worker's until the transaction ends; returns their ids in order."""
+    held = set(session.scalars(select(Mention.id).where(Mention.id.in_(ids), Mention.claimed_by == worker,
+                                                       Mention.status == "new").with_for_update()))
+    return [i for i in ids if i in held]
+
+
+def finish_mentions(session: Session, ids: list[int], worker: str, status: str) -> None:
+    """finish_mention for many at once; raises ClaimLost (and the caller rolls back) unless every claim is still ours."""
+    if not ids:
+        return
+    result = session.execute(update(Mention).where(Mention.id.in_(ids), Mention.claimed_by == worker,
+                                                   Mention.status == "new")
+                             .values(status=status, claimed_by=None, claimed_until=None)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != len(ids):
+        raise ClaimLost(f"{len(ids) - result.rowcount} of {len(ids)} mentions were taken over by another daemon")
+
+
 def lock_thread(session: Session, platform: str, thread_key: str) -> None:
     """Serialise work on one conversation thread until the transaction ends (PostgreSQL; SQLite has one writer)."""
-    if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                        {"key": f"thread:{platform}:{thread_key}"})
+    lock_threads(session, [(platform, thread_key)])
+
+
+def lock_threads(session: Session, threads: list[tuple[str, str]]) -> None:
+    """lock_thread for several threads, always in the same (sorted) order, so two daemons never deadlock."""
+    if not is_postgresql(session) or not threads:
+        return
+    keys = sorted({f"thread:{platform}:{thread_key}" for platform, thread_key in threads})
+    session.execute(text("SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) "
+                         "FROM unnest(CAST(:keys AS text[])) AS key"), {"keys": keys})
 
 
 @dataclass(frozen=True)

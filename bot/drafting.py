@@ -8,12 +8,11 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.checks import run_checks
 from bot.config import PROJECT_ROOT, Config
-from bot.eta import Eta, estimate
+from bot.eta import Eta, Staffing, estimate
 from bot.models import Case, Draft, Identity, Mention, TriageResult
 
 BUNDLED_TEMPLATES = PROJECT_ROOT / "templates"
@@ -89,7 +88,8 @@ def template_context(config: Config, case: Case, mention: Mention | None, identi
 def supersede_pending(session: Session, case: Case, now: datetime) -> int:
     """Older pending drafts of a case give way to the ones for its newest message."""
     count = 0
-    for draft in session.scalars(select(Draft).where(Draft.case_id == case.id, Draft.status == "pending")):
+    # The case's drafts as the session sees them: those in the database and those written in this transaction.
+    for draft in [d for d in case.drafts if d.status == "pending"]:
         draft.status = "superseded"
         draft.decided_at = now
         draft.decided_by = "system"
@@ -98,14 +98,15 @@ def supersede_pending(session: Session, case: Case, now: datetime) -> int:
 
 
 def make_draft(session: Session, config: Config, renderer: TemplateRenderer, case: Case, kind: str,
-               mention: Mention | None, now: datetime, summary: str = "", eta: Eta | None = None) -> Draft:
+               mention: Mention | None, now: datetime, summary: str = "", eta: Eta | None = None,
+               team: Staffing | None = None) -> Draft:
     """Render one draft of a kind for a case and store it pending, with its quality checks."""
     triage = mention.triage if mention else None
     identity = mention.identity if mention else _latest_identity(case)
     language = reply_language(config, (triage.language if triage else case.language) or config.brand.default_language)
     category = (triage.category if triage else case.category) or "other"
     if kind == "acknowledgement" and eta is None:
-        eta = estimate(session, config, case, now)
+        eta = estimate(session, config, case, now, team)
     context = template_context(config, case, mention, identity, language, eta, summary, triage)
     template_name, text = renderer.render(kind, language, case.platform, category, context)
     channel = channel_for(kind, case)
@@ -114,7 +115,7 @@ def make_draft(session: Session, config: Config, renderer: TemplateRenderer, cas
                   text=text, original_text=text, status="pending", priority=case.priority,
                   eta_minutes=eta.minutes if eta else None, eta_explanation=eta.explanation if eta else None,
                   checks=checks, policy={}, low_confidence=bool(triage.low_confidence) if triage else False,
-                  auto_approved=False, created_at=now)
+                  auto_approved=False, created_at=now, outbox=None)
     session.add(draft)
     return draft
 
@@ -126,12 +127,20 @@ def _latest_identity(case: Case) -> Identity | None:
     return case.mentions[-1].identity if case.mentions else None
 
 
-def draft_for_mention(session: Session, config: Config, renderer: TemplateRenderer, case: Case, mention: Mention,
-                      now: datetime) -> list[Draft]:
-    """The drafts a triaged mention calls for, by its level of intervention and its channel."""
+def wants_reply(mention: Mention) -> bool:
+    """True when draft_for_mention will draft something for this triaged mention."""
     triage = mention.triage
     if triage is None or not triage.needs_response:
+        return False
+    return mention.channel == "private" or bool(DRAFTS_BY_LEVEL.get(triage.level))
+
+
+def draft_for_mention(session: Session, config: Config, renderer: TemplateRenderer, case: Case, mention: Mention,
+                      now: datetime, team: Staffing | None = None) -> list[Draft]:
+    """The drafts a triaged mention calls for, by its level of intervention and its channel."""
+    if not wants_reply(mention):
         return []
+    triage = mention.triage
     supersede_pending(session, case, now)
     if mention.channel == "private":
         kinds = ["private_message"]  # a private message is answered in private, whatever its level
@@ -139,7 +148,7 @@ def draft_for_mention(session: Session, config: Config, renderer: TemplateRender
         kinds = list(DRAFTS_BY_LEVEL.get(triage.level, []))
         if case.state == "moved_private" and triage.level == "private":
             kinds = ["private_message"]
-    return [make_draft(session, config, renderer, case, kind, mention, now) for kind in kinds]
+    return [make_draft(session, config, renderer, case, kind, mention, now, team=team) for kind in kinds]
 
 
 def draft_close(session: Session, config: Config, renderer: TemplateRenderer, case: Case, summary: str,

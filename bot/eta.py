@@ -39,17 +39,36 @@ class Eta:
         return f"{value} {day if value == 1 else days}"
 
 
-def queue_ahead(session: Session, case: Case) -> int:
-    """Open cases a person will handle before this one: more urgent, or as urgent and older."""
+@dataclass(frozen=True)
+class Staffing:
+    """Who answers and how fast: the agents on shift now and their recent pace (read once per batch of drafts)."""
+
+    on_shift: int
+    pace: float
+    pace_note: str
+
+
+def staffing(session: Session, config: Config, now: datetime) -> Staffing:
+    """The team's size on shift and its recent pace, now."""
+    from bot import assignment
+
+    pace, note = recent_pace(session, config, now)
+    return Staffing(assignment.count_on_shift(session, config, now), pace, note)
+
+
+def queue_ahead(session: Session, case: Case, limit: int | None = None) -> int:
+    """Open cases a person will handle before this one: more urgent, or as urgent and older (counting stops at limit)."""
     ahead = or_(Case.priority > case.priority,
                 and_(Case.priority == case.priority, Case.opened_at < case.opened_at),
                 and_(Case.priority == case.priority, Case.opened_at == case.opened_at, Case.id < case.id))
     in_queue = or_(Case.state.in_(WAITING_FOR_AN_ANSWER),
                    and_(Case.state.in_(IN_PROGRESS), Case.level.in_(("investigate", "private")), Case.resolved_at.is_(None)))
-    query = select(func.count(Case.id)).where(in_queue, ahead)
+    query = select(Case.id).where(in_queue, ahead)
     if case.id is not None:
         query = query.where(Case.id != case.id)
-    return session.scalar(query) or 0
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def recent_pace(session: Session, config: Config, now: datetime) -> tuple[float, str]:
@@ -75,13 +94,17 @@ def recent_pace(session: Session, config: Config, now: datetime) -> tuple[float,
     return pace, f"recent pace {pace:.1f} min per case (median of {len(gaps)} gaps in {settings.pace_window_hours:g} h)"
 
 
-def estimate(session: Session, config: Config, case: Case, now: datetime) -> Eta:
+def estimate(session: Session, config: Config, case: Case, now: datetime, team: Staffing | None = None) -> Eta:
     """The queue ahead shared by the agents on shift at their recent pace, no shorter than the default, within the SLA."""
     from bot import assignment, sla
 
-    ahead = queue_ahead(session, case)
-    on_shift = len(assignment.agents_on_shift(session, config, now))
-    pace, pace_note = recent_pace(session, config, now)
+    team = team or staffing(session, config, now)
+    on_shift, pace, pace_note = team.on_shift, team.pace, team.pace_note
+    policy, calendar = sla.case_policy(config.sla, case)
+    ceiling = policy.resolution_target_hours * 60
+    # Past this many cases ahead the promise is the resolution target whatever the count, so counting stops there.
+    enough = math.ceil(max(on_shift, 1) * ceiling / pace) + 1
+    ahead = queue_ahead(session, case, limit=enough)
     wait = 0.0
     team_note = f"{on_shift} agent(s) on shift"
     if on_shift == 0:
@@ -93,13 +116,12 @@ def estimate(session: Session, config: Config, case: Case, now: datetime) -> Eta
             team_note = "no agent listed on shift, so one person is assumed"
     agents = max(on_shift, 1)
     work = math.ceil((ahead + 1) / agents) * pace
-    policy, calendar = sla.case_policy(config.sla, case)
-    ceiling = policy.resolution_target_hours * 60
     floor = config.drafts.default_eta_minutes
     business = min(max(wait + work, floor), ceiling)
     wall = (calendar.add(now, business) - now).total_seconds() / 60
     minutes = _round_up(max(1, math.ceil(wall - 1e-9)))
-    steps = [f"{ahead} case(s) ahead + this one, shared by {team_note}: ⌈{ahead + 1}/{agents}⌉ × {pace:.1f} min"
+    counted = f"at least {ahead}" if ahead >= enough else f"{ahead}"
+    steps = [f"{counted} case(s) ahead + this one, shared by {team_note}: ⌈{ahead + 1}/{agents}⌉ × {pace:.1f} min"
              f" = {work:.0f} min ({pace_note})"]
     if wait:
         steps.append(f"+ {wait:.0f} min until the next shift")

@@ -191,7 +191,7 @@ class Draft(Base):
     """A reply waiting for, or past, a person's decision."""
 
     __tablename__ = "drafts"
-    __table_args__ = (Index("ix_drafts_queue", "status", "priority"),)
+    __table_args__ = (Index("ix_drafts_queue", "status", "priority"), Index("ix_drafts_decided", "decided_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
@@ -223,7 +223,7 @@ class OutboxMessage(Base):
     """An approved reply on its way to a platform: sent once, retried on transient errors, never twice."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"), Index("ix_outbox_target", "target_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)

@@ -60,9 +60,9 @@ def _public_target(session: Session, case: Case, mention: Mention | None) -> Men
                           .order_by(Mention.created_at.desc(), Mention.id.desc()).limit(1))
 
 
-def _other_attempts(session: Session, draft: Draft, case: Case, target_id: str, action: str) -> int:
+def _other_attempts(session: Session, draft: Draft, case: Case, target_id: str, actions: tuple[str, ...]) -> int:
     query = (select(OutboxMessage.id).join(Draft, OutboxMessage.draft_id == Draft.id)
-             .where(OutboxMessage.target_id == target_id, OutboxMessage.action == action,
+             .where(OutboxMessage.target_id == target_id, OutboxMessage.action.in_(actions),
                     OutboxMessage.status.in_(ATTEMPTED), OutboxMessage.draft_id != draft.id,
                     OutboxMessage.account_id == case.account_id))
     return len(list(session.scalars(query)))
@@ -86,10 +86,9 @@ def _check_x(session: Session, draft: Draft, case: Case, mention: Mention | None
         return PolicyVerdict(False, "X allows automated replies only to posts that mention the brand; this post talks "
                                     "about it without addressing it: post the reply by hand if it adds value",
                              x_intent_url(target.platform_id, draft.text))
-    for action in ("reply_public", "close_public"):
-        if _other_attempts(session, draft, case, target.platform_id, action):
-            return PolicyVerdict(False, "X allows one automated reply per post and this post already has one: "
-                                        "post this one by hand", x_intent_url(target.platform_id, draft.text))
+    if _other_attempts(session, draft, case, target.platform_id, ("reply_public", "close_public")):
+        return PolicyVerdict(False, "X allows one automated reply per post and this post already has one: "
+                                    "post this one by hand", x_intent_url(target.platform_id, draft.text))
     return PolicyVerdict(True)
 
 
@@ -114,7 +113,7 @@ def _check_facebook(session: Session, draft: Draft, case: Case, mention: Mention
         return PolicyVerdict(False, f"Meta allows a private reply to a comment only within 7 days; this comment is "
                                     f"{age.days} days old: answer in public or ask them to write on Messenger",
                              comment.url)
-    if _other_attempts(session, draft, case, comment.platform_id, "send_private"):
+    if _other_attempts(session, draft, case, comment.platform_id, ("send_private",)):
         return PolicyVerdict(False, "Meta allows one private reply per comment and this comment already has one; "
                                     "continue on Messenger once they answer", comment.url)
     return PolicyVerdict(True)
