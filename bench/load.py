@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.console.queries import QueueFilters, queue  # noqa: E402
 from bot.db import make_engine, session_factory, upgrade  # noqa: E402
-from bot.models import Draft, Mention, OutboxMessage  # noqa: E402
+from bot.models import Base, Draft, Mention, OutboxMessage  # noqa: E402
 from bot.simulators import X_ENV, XSimulator, x_account  # noqa: E402
 from bot.simulators.base import Reply, Request  # noqa: E402
 
@@ -170,7 +170,131 @@ def queue_p95(factory, runs: int) -> float:
     return timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
 
 
-def run_once(server: str, daemons: int, mentions: int, authors: int, workdir: Path, timeout: float,
+# Columns made unique again in each copy: keys the database or the platform holds once.
+RENAMED = {("mentions", "platform_id"), ("mentions", "thread_key"), ("identities", "platform_user_id"),
+           ("cases", "thread_key"), ("outbox", "idempotency_key"), ("outbox", "target_id")}
+COPIED = ["customers", "identities", "cases", "case_events", "mentions", "triage_results", "drafts", "outbox",
+          "eta_promises", "sla_alerts", "audit_log"]
+
+
+def replicate(url: str, target: int) -> int:
+    """Copy what the pipeline wrote (customers to audit log, keys shifted) until the database holds target mentions.
+
+    A million mentions at a hundred or so a second is hours on a small machine; this brings the database to that
+    size in minutes with rows exactly like the ones the daemons wrote, so the second live phase runs at full size.
+    """
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        base = {name: connection.scalar(text(f"SELECT coalesce(max(id), 0) FROM {name}")) for name in COPIED}
+        have = connection.scalar(text("SELECT count(*) FROM mentions"))
+    if not have:
+        return 0
+    tables = {table.name: table for table in Base.metadata.sorted_tables}
+    copies = 0
+    started = time.monotonic()
+    while have * (copies + 1) < target:
+        copies += 1
+        with engine.begin() as connection:
+            for name in COPIED:
+                table = tables[name]
+                columns, values = [], []
+                for column in table.columns:
+                    columns.append(column.name)
+                    targets = [fk.column.table.name for fk in column.foreign_keys if fk.column.table.name in base]
+                    if column.primary_key:
+                        values.append(f"{column.name} + {copies * base[name]}")
+                    elif targets:
+                        values.append(f"{column.name} + {copies * base[targets[0]]}")
+                    elif (name, column.name) in RENAMED:
+                        values.append(f"{column.name} || '-copy{copies}'")
+                    elif name == "audit_log" and column.name == "object_id":
+                        values.append(f"object_id + CASE object_type WHEN 'draft' THEN {copies * base['drafts']} "
+                                      f"WHEN 'case' THEN {copies * base['cases']} ELSE 0 END")
+                    else:
+                        values.append(column.name)
+                connection.execute(text(f"INSERT INTO {name} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                                        f"FROM {name} WHERE id <= {base[name]}"))
+        print(f"  copied the pipeline's rows {copies} time(s): {have * (copies + 1)} mentions "
+              f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    with engine.begin() as connection:
+        for name in COPIED:
+            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                    f"(SELECT coalesce(max(id), 1) FROM {name}))"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return have * copies
+
+
+class Daemons:
+    """Real daemons (`python -m bot run`) on one config, with their peak RSS watched."""
+
+    def __init__(self, count: int, config: Path, workdir: Path, label: str):
+        env = {**os.environ, **X_ENV, "PYTHONUNBUFFERED": "1"}
+        env.pop("BOT_DATABASE_URL", None)
+        self.workdir = workdir
+        self.processes = [subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT,
+                                           env=env, stdout=(workdir / f"daemon-{label}-{n}.log").open("w"),
+                                           stderr=subprocess.STDOUT) for n in range(count)]
+        self.peaks = [0.0] * count
+
+    def watch(self) -> None:
+        """Note each daemon's peak RSS; a daemon that died ends the run."""
+        for n, process in enumerate(self.processes):
+            if process.poll() is not None:
+                raise RuntimeError(f"daemon {n} exited with {process.returncode}; see {self.workdir}")
+            self.peaks[n] = max(self.peaks[n], peak_rss_mib(process.pid))
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd stops them; SIGKILL after a minute."""
+        for n, process in enumerate(self.processes):
+            if process.poll() is None:
+                self.peaks[n] = max(self.peaks[n], peak_rss_mib(process.pid))
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def drive(factory, sim: "IndexedXSimulator", daemons: Daemons, count: int, timeout: float, label: str) -> dict[str, Any]:
+    """Customers write count more mentions; returns how fast the daemons took them through the whole pipeline."""
+    with factory() as session:
+        base_stored = session.scalar(select(func.count(Mention.id)))
+        base_done = session.scalar(select(func.count(Mention.id)).where(Mention.status != "new"))
+    goal = sim.written + count
+    first_stored = last_done = None
+    done = 0
+    shown = time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        daemons.watch()
+        with factory() as session:
+            stored = session.scalar(select(func.count(Mention.id))) - base_stored
+            if not sim.written:  # the listener's first poll starts from the newest post: begin with one
+                sim.write(1)
+            elif sim.written < goal and sim.written - (stored + goal - count) < AHEAD:  # customers keep writing
+                sim.write(min(AHEAD, goal - sim.written))
+            done = session.scalar(select(func.count(Mention.id)).where(Mention.status != "new")) - base_done
+            sending = session.scalar(select(func.count(OutboxMessage.id))
+                                     .where(OutboxMessage.status.in_(("queued", "sending", "unknown"))))
+        now = time.monotonic()
+        if stored and first_stored is None:
+            first_stored = now
+        if done >= count and not sending:
+            last_done = now
+            break
+        if now - shown > 15:
+            shown = now
+            print(f"  {label}: {stored} stored, {done} processed", file=sys.stderr)
+    elapsed = (last_done or time.monotonic()) - (first_stored or time.monotonic())
+    return {"processed": done, "seconds": elapsed, "per_second": done / elapsed if elapsed > 0 else float("nan"),
+            "complete": last_done is not None}
+
+
+def run_once(server: str, daemons: int, mentions: int, live: int, authors: int, workdir: Path, timeout: float,
              queue_runs: int) -> dict[str, Any]:
     url = create_database(server)
     engine = make_engine(url)
@@ -181,93 +305,73 @@ def run_once(server: str, daemons: int, mentions: int, authors: int, workdir: Pa
     sim.start()
     config = workdir / f"config-{daemons}.yaml"
     write_config(config, url, sim, workdir / "data")
-    env = {**os.environ, **X_ENV, "PYTHONUNBUFFERED": "1"}
-    env.pop("BOT_DATABASE_URL", None)
-    processes = [subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env,
-                                  stdout=(workdir / f"daemon-{daemons}-{n}.log").open("w"), stderr=subprocess.STDOUT)
-                 for n in range(daemons)]
+    phases = []
     peaks = [0.0] * daemons
-    first_stored = last_done = None
-    done = 0
-    shown = time.monotonic()
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            time.sleep(1.0)
-            for n, process in enumerate(processes):
-                if process.poll() is not None:
-                    raise RuntimeError(f"daemon {n} exited with {process.returncode}; see {workdir}")
-                peaks[n] = max(peaks[n], peak_rss_mib(process.pid))
-            with factory() as session:
-                stored = session.scalar(select(func.count(Mention.id)))
-                if not sim.written:  # the listener's first poll starts from the newest post: begin with one
-                    sim.write(1)
-                elif stored and sim.written < mentions and sim.written - stored < AHEAD:  # customers keep writing
-                    sim.write(min(AHEAD, mentions - sim.written))
-                done = session.scalar(select(func.count(Mention.id)).where(Mention.status != "new"))
-                sending = session.scalar(select(func.count(OutboxMessage.id))
-                                         .where(OutboxMessage.status.in_(("queued", "sending", "unknown"))))
-            now = time.monotonic()
-            if stored and first_stored is None:
-                first_stored = now
-            if done >= mentions and not sending:
-                last_done = now
-                break
-            if now - shown > 15:
-                shown = now
-                print(f"  {daemons} daemon(s): {stored} stored, {done} processed", file=sys.stderr)
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                peaks[processes.index(process)] = max(peaks[processes.index(process)], peak_rss_mib(process.pid))
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
+        for phase in ("empty", "full") if mentions > live else ("empty",):
+            if phase == "full":
+                copied = replicate(url, mentions - live)
+                print(f"  {daemons} daemon(s): database brought to {copied + live} mentions by copying", file=sys.stderr)
+            running = Daemons(daemons, config, workdir, f"{daemons}-{phase}")
             try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                with factory() as session:
+                    before = session.scalar(select(func.count(Mention.id)))
+                result = drive(factory, sim, running, live if mentions > live else mentions, timeout,
+                               f"{daemons} daemon(s), {phase} database")
+                result["database_mentions"] = before
+            finally:
+                running.stop()
+            peaks = [max(a, b) for a, b in zip(peaks, running.peaks)]
+            phases.append(result)
+    finally:
         sim.stop()
     with factory() as session:
         size = session.scalar(text("SELECT pg_database_size(current_database())"))
+        total = session.scalar(select(func.count(Mention.id)))
         pending = session.scalar(select(func.count(Draft.id)).where(Draft.status == "pending"))
         sent = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "sent"))
         session.execute(text("ANALYZE"))
     p95 = queue_p95(factory, queue_runs)
     engine.dispose()
-    elapsed = (last_done or time.monotonic()) - (first_stored or time.monotonic())
-    result = {"daemons": daemons, "mentions": mentions, "processed": done, "complete": last_done is not None,
-              "seconds": elapsed, "per_second": done / elapsed if elapsed > 0 else float("nan"), "sent": sent,
-              "posted": len(sim.posted), "pending_drafts": pending, "db_mib": size / 2**20, "queue_p95_ms": p95,
-              "peak_rss_mib": peaks, "url": url}
-    return result
+    return {"daemons": daemons, "phases": phases, "mentions": total, "sent": sent, "posted": len(sim.posted),
+            "pending_drafts": pending, "db_mib": size / 2**20, "queue_p95_ms": p95, "peak_rss_mib": peaks, "url": url}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mentions", type=int, default=10000, help="Mentions the customers write in all (default 10000).")
+    parser.add_argument("--mentions", type=int, default=10000,
+                        help="Mentions in the database at the end (default 10000).")
+    parser.add_argument("--live", type=int, default=None,
+                        help="Mentions written live per phase when --mentions is larger: a first phase on an empty "
+                             "database, then the rows are copied up to --mentions and a second phase runs at that "
+                             "size (default: all of them live, in one phase).")
     parser.add_argument("--daemons", type=int, nargs="+", default=[1, 2], help="Daemon counts to run (default: 1 2).")
     parser.add_argument("--authors", type=int, default=2000, help="Distinct customers writing (default 2000).")
     parser.add_argument("--database-url", default=None, help="A PostgreSQL server URL (a database is created per run); "
                                                              "default BOT_TEST_DATABASE_URL, else .ci/postgres.sh.")
-    parser.add_argument("--timeout", type=float, default=3600, help="Give up a run after this many seconds.")
+    parser.add_argument("--timeout", type=float, default=3600, help="Give up a phase after this many seconds.")
     parser.add_argument("--queue-runs", type=int, default=50, help="Queue queries timed for the p95 (default 50).")
     parser.add_argument("--keep", action="store_true", help="Keep the databases (their URLs are printed).")
     arguments = parser.parse_args()
+    live = arguments.live or arguments.mentions
+    if live <= 0 or arguments.mentions <= 0:
+        parser.error("--mentions and --live must be positive")
     server = server_url(arguments)
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"mention-desk-load-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"load: {arguments.mentions} mentions from {arguments.authors} customers, X simulator, PostgreSQL; "
-          f"logs in {workdir}")
-    rows = []
+    print(f"load: {arguments.mentions} mentions ({min(live, arguments.mentions)} live per phase) from "
+          f"{arguments.authors} customers, X simulator, PostgreSQL; logs in {workdir}")
     for daemons in arguments.daemons:
-        result = run_once(server, daemons, arguments.mentions, arguments.authors, workdir, arguments.timeout,
+        result = run_once(server, daemons, arguments.mentions, live, arguments.authors, workdir, arguments.timeout,
                           arguments.queue_runs)
-        rows.append(result)
         if not arguments.keep:
             drop_database(server, result["url"])
-        status = "" if result["complete"] else f" (INCOMPLETE after {arguments.timeout:.0f} s)"
-        print(f"{daemons} daemon(s): {result['processed']} mentions in {result['seconds']:.1f} s = "
-              f"{result['per_second']:.1f} mentions/s{status}; {result['sent']} replies sent "
+        for phase in result["phases"]:
+            status = "" if phase["complete"] else f" (INCOMPLETE after {arguments.timeout:.0f} s)"
+            print(f"{daemons} daemon(s), database holding {phase['database_mentions']} mentions: "
+                  f"{phase['processed']} mentions in {phase['seconds']:.1f} s = {phase['per_second']:.1f} mentions/s"
+                  f"{status}")
+        print(f"{daemons} daemon(s) at the end: {result['mentions']} mentions; {result['sent']} replies sent "
               f"({result['posted']} posts on the simulator), {result['pending_drafts']} drafts waiting; "
               f"database {result['db_mib']:.1f} MiB; queue query p95 {result['queue_p95_ms']:.1f} ms; peak RSS "
               + ", ".join(f"{peak:.0f} MiB" for peak in result["peak_rss_mib"])
