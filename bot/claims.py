@@ -22,6 +22,8 @@ from bot.db import is_postgresql
 from bot.models import Mention, OutboxMessage
 
 DEFAULT_CLAIM_SECONDS = 300.0
+# A claim is trusted without asking the database until this share of its time is left (clocks may differ a little).
+CLAIM_SAFETY_SHARE = 0.2
 
 
 def default_claimant(worker: str) -> str:
@@ -119,19 +121,22 @@ def claim_outbox(session: Session, worker: str, now: datetime, seconds: float, l
     rows = session.execute(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
                            .with_for_update(skip_locked=True)).all()
     until = now + timedelta(seconds=seconds)
-    claims: list[OutboxClaim] = []
-    for row_id, status, attempts in rows:
-        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
-        result = session.execute(update(OutboxMessage)
-                                 .where(OutboxMessage.id == row_id, OutboxMessage.status == status,
-                                        OutboxMessage.attempts == attempts, free)
-                                 .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_by=worker,
-                                         claimed_until=until)
-                                 .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            # 'sending' left behind means a daemon died between posting and recording: ask the platform first.
-            claims.append(OutboxClaim(row_id, status in ("unknown", "sending"), until))
-    return claims
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    before = {row_id: status for row_id, status, _ in rows}
+    taken: set[int] = set()
+    # One compare-and-set per earlier status: a row changed by someone else since it was read is left alone.
+    for status in sorted(set(before.values())):
+        ids = [row_id for row_id, was in before.items() if was == status]
+        taken.update(session.scalars(update(OutboxMessage)
+                                     .where(OutboxMessage.id.in_(ids), OutboxMessage.status == status, free,
+                                            _outbox_claimable(now))
+                                     .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_by=worker,
+                                             claimed_until=until)
+                                     .returning(OutboxMessage.id)
+                                     .execution_options(synchronize_session=False)))
+    # 'sending' left behind means a daemon died between posting and recording: ask the platform first.
+    return [OutboxClaim(row_id, before[row_id] in ("unknown", "sending"), until) for row_id, _, _ in rows
+            if row_id in taken]
 
 
 def outbox_claim_holds(session: Session, message_id: int, worker: str, now: datetime) -> bool:

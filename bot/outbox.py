@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from bot import audit, cases, claims, policy
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import transaction
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
-from bot.models import Account, Draft, OutboxMessage
+from bot.models import Account, Draft, Mention, OutboxMessage
 from responders.base import OutgoingMessage, Responder
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,11 @@ ACTIONS = {"reply": "reply_public", "acknowledgement": "reply_public", "invitati
            "private_message": "send_private", "close": "close_public"}
 CLAIM_SECONDS = claims.DEFAULT_CLAIM_SECONDS
 MAX_DELAY_SECONDS = 600.0
+
+
+# What posting a message needs, read in one query: its draft, the case, the mention and its author.
+_WITH_THREAD = (joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.case, innerjoin=True),
+                joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.mention).joinedload(Mention.identity))
 
 
 def action_for(draft: Draft) -> str:
@@ -110,7 +115,7 @@ class Outbox:
     def _deliver(self, claim: claims.OutboxClaim) -> str:
         message_id = claim.message_id
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id)
+            message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).options(*_WITH_THREAD))
             account_name = session.get(Account, message.account_id).name
             out = outgoing(message)
             draft = message.draft
@@ -124,7 +129,7 @@ class Outbox:
                 if found:
                     log.info("outbox %s: already posted as %s, not sending again", out.idempotency_key, found)
                     return self._sent(message_id, found, reconciled=True)
-            if not self._still_claimed(message_id):
+            if not self._still_claimed(claim):
                 log.warning("outbox message %s: the claim expired before posting; another daemon takes it over",
                             message_id)
                 return "skipped"
@@ -139,14 +144,22 @@ class Outbox:
             return self._fail(message_id, str(exc))
         return self._sent(message_id, post_id)
 
-    def _still_claimed(self, message_id: int) -> bool:
+    def _still_claimed(self, claim: claims.OutboxClaim) -> bool:
+        """True while the claim holds: surely so well before it expires (others take only expired claims), else asked."""
+        now = self.clock.now()
+        margin = timedelta(seconds=self.claim_seconds * claims.CLAIM_SAFETY_SHARE)
+        if now < claim.claimed_until - margin:
+            return True
         with transaction(self.factory) as session:
-            return claims.outbox_claim_holds(session, message_id, self.claimant, self.clock.now())
+            return claims.outbox_claim_holds(session, claim.message_id, self.claimant, now)
 
     def _sent(self, message_id: int, post_id: str, reconciled: bool = False) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
+                                     .options(joinedload(OutboxMessage.draft, innerjoin=True)
+                                              .joinedload(Draft.case, innerjoin=True))
+                                     .with_for_update(of=OutboxMessage))
             if message.status == "sent":  # another daemon reconciled it meanwhile: record it once
                 return "sent"
             message.status = "sent"
