@@ -1,17 +1,24 @@
 """Load benchmark: mentions through the X simulator and the whole pipeline on PostgreSQL, with one and two daemons.
 
     export BOT_TEST_DATABASE_URL="$(.ci/postgres.sh)"
-    .venv/bin/python bench/load.py --mentions 1000000 --daemons 1 2
+    .venv/bin/python bench/load.py --mentions 1000000 --live 10000 --daemons 1 2
 
 For each daemon count: a fresh database, an X simulator where `--authors` customers keep writing posts that mention
-the brand (a couple of thousand ahead of what is stored, up to `--mentions`), and that many real daemons (`python -m bot run`) draining it: poll, store,
-triage, case, draft, auto-approve the replies the config lets through, send them to the simulator. A person
-approves the rest, so those drafts stay in the queue, as on a busy day. Printed per run: mentions per second (from
-the first mention stored to the last one processed), replies sent, the database size, the p95 of the console's
-queue query (first page, the default filters) at that size, and each daemon's peak RSS.
+the brand (a couple of thousand ahead of what is stored), and that many real daemons (`python -m bot run`) draining
+it: poll, store, triage, case, draft, auto-approve the replies the config lets through, send them to the simulator.
+A person approves the rest, so those drafts stay in the queue, as on a busy day.
+
+With `--live` smaller than `--mentions` a run has two live phases. The first drains `--live` mentions on an empty
+database. Then the rows the daemons wrote (customers, cases, mentions, triage, drafts, outbox, audit) are copied,
+with their keys shifted, until the database holds `--mentions` less `--live` mentions, and the daemons are started
+again to drain `--live` more at that size. Taking a million mentions through the pipeline live would take hours on
+a small machine; the copy takes minutes and gives the second phase, the console query and the database size the
+real volume. Printed per phase: mentions per second (first mention stored to last one processed and its replies
+sent); per run: replies sent, drafts waiting, the database size, the p95 of the console's queue query (first page,
+the default filters) and each daemon's peak RSS.
 
 The simulator is indexed for the load (mentions found by id range, no duplicate-content scan); everything else is
-the code that runs in production. Triage dominates on a small machine: the multilingual encoder runs on the CPU.
+the code that runs in production.
 """
 from __future__ import annotations
 

@@ -193,20 +193,27 @@ def rebalance(session: Session, config: Config, now: datetime) -> list[tuple[int
     if not config.assignment.enabled:
         return []
     moves: list[tuple[int, int | None, int | None]] = []
-    open_cases = list(session.scalars(select(Case).where(Case.state.not_in(NOT_WORK))
-                                      .order_by(Case.priority.desc(), Case.opened_at, Case.id)))
-    # One pass in memory: loads are counted once and kept up to date as cases move.
+    # Loads are counted once and kept up to date in memory as cases move.
     team = {a.user.id: a for a in agents(session, config, now)}
-    kept: dict[int, int] = {}
-    to_move: list[Case] = []
-    for case in open_cases:
-        agent = team.get(case.owner_id)
-        if agent is None or not agent.on_shift:
-            to_move.append(case)
-            continue
-        kept[agent.user.id] = kept.get(agent.user.id, 0) + 1
-        if kept[agent.user.id] > agent.user.capacity:  # the owner keeps the most urgent cases
-            to_move.append(case)
+    working = [a for a in team.values() if a.on_shift]
+    order = (Case.priority.desc(), Case.opened_at, Case.id)
+    open_case = Case.state.not_in(NOT_WORK)
+    # Only the cases that can move are read, however long the backlog: those of owners off shift (or no longer
+    # agents), each owner's cases beyond their capacity (they keep the most urgent), and as many unassigned cases
+    # as the team has room for (the rest could not be placed anyway).
+    owned_elsewhere = Case.owner_id.is_not(None)
+    if working:
+        owned_elsewhere &= Case.owner_id.not_in([a.user.id for a in working])
+    to_move = list(session.scalars(select(Case).where(open_case, owned_elsewhere)))
+    room = 0
+    for agent in working:
+        if agent.load > agent.user.capacity:
+            to_move += session.scalars(select(Case).where(open_case, Case.owner_id == agent.user.id)
+                                       .order_by(*order).offset(agent.user.capacity))
+        room += max(0, agent.user.capacity - agent.load)
+    if room:
+        to_move += session.scalars(select(Case).where(open_case, Case.owner_id.is_(None)).order_by(*order).limit(room))
+    to_move.sort(key=lambda c: (-(c.priority or 0.0), c.opened_at, c.id))
     if not to_move:
         return []
     usual = dict(session.execute(select(Customer.id, Customer.owner_id)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit, cases
@@ -116,40 +116,39 @@ def recheck_monitored(session: Session, config: Config, renderer: TemplateRender
 
 def unanswered(session: Session, now: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Open cases whose latest customer message has neither an answer nor a recorded decision not to answer."""
-    open_cases = {c.id: c for c in session.scalars(select(Case).where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,))))}
-    if not open_cases:
-        return []
-    # Two queries for every open case at once (not two per case): their messages and their drafts.
-    latest: dict[int, Any] = {}
-    for row in session.execute(
-            select(Mention.case_id, Mention.id, Mention.created_at, Mention.fetched_at, Mention.status, Mention.text,
-                   TriageResult.needs_response)
-            .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
-            .where(Mention.case_id.in_(list(open_cases))).order_by(Mention.created_at, Mention.id)):
-        latest[row.case_id] = row
-    drafts: dict[int, list[Any]] = {}
-    for row in session.execute(select(Draft.case_id, Draft.mention_id, Draft.status, Draft.created_at, Draft.reject_reason)
-                               .where(Draft.case_id.in_(list(open_cases))).order_by(Draft.id)):
-        drafts.setdefault(row.case_id, []).append(row)
+    # One query, in the database, however many cases are open: each open case's latest message ...
+    latest = (select(Mention.id, Mention.case_id, Mention.created_at, Mention.fetched_at, Mention.status, Mention.text,
+                     func.row_number().over(partition_by=Mention.case_id,
+                                            order_by=(Mention.created_at.desc(), Mention.id.desc())).label("newest"))
+              .join(Case, Case.id == Mention.case_id)
+              .where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,)))
+              .subquery())
+    # ... that a draft answers: one written for it, or any written after it arrived.
+    answered = (select(Draft.id).where(Draft.case_id == latest.c.case_id, Draft.status.in_(ANSWERING),
+                                       or_(Draft.mention_id == latest.c.id, Draft.created_at >= latest.c.fetched_at))
+                .exists())
+    query = (select(Case, latest.c.id, latest.c.created_at, latest.c.text)
+             .join(latest, latest.c.case_id == Case.id)
+             .outerjoin(TriageResult, TriageResult.mention_id == latest.c.id)
+             .where(latest.c.newest == 1,
+                    latest.c.status == "processed",  # still in the pipeline, which drafts or decides
+                    or_(TriageResult.needs_response.is_(None), TriageResult.needs_response.is_(True)),
+                    or_(Case.no_reply_at.is_(None), Case.no_reply_at < latest.c.created_at),
+                    ~answered)
+             .order_by(func.coalesce(Case.priority, 0.0).desc(), Case.id).limit(limit))
+    found = session.execute(query).all()
+    reasons: dict[int, str] = {}
+    if found:
+        for mention_id, reason in session.execute(
+                select(Draft.mention_id, Draft.reject_reason)
+                .where(Draft.mention_id.in_([row[1] for row in found]), Draft.status == "rejected").order_by(Draft.id)):
+            reasons[mention_id] = reason
     rows = []
-    for case in sorted(open_cases.values(), key=lambda c: (-(c.priority or 0.0), c.id)):
-        message = latest.get(case.id)
-        if message is None or message.status != "processed":
-            continue  # nothing yet, or still in the pipeline, which drafts or decides
-        if message.needs_response is False:
-            continue  # the classifier recorded that it needs no answer
-        if case.no_reply_at is not None and case.no_reply_at >= message.created_at:
-            continue
-        own = drafts.get(case.id, [])
-        if any(d.status in ANSWERING and (d.mention_id == message.id or d.created_at >= message.fetched_at) for d in own):
-            continue
-        rejected = [d for d in own if d.mention_id == message.id and d.status == "rejected"]
-        why = (f"its draft was rejected ({rejected[-1].reject_reason}) and nothing replaced it" if rejected
+    for case, mention_id, written_at, text in found:
+        why = (f"its draft was rejected ({reasons[mention_id]}) and nothing replaced it" if mention_id in reasons
                else "no draft was made for it")
-        rows.append({"case_id": case.id, "mention_id": message.id, "platform": case.platform, "state": case.state,
-                     "written_at": message.created_at, "text": message.text, "why": why})
-        if len(rows) >= limit:
-            break
+        rows.append({"case_id": case.id, "mention_id": mention_id, "platform": case.platform, "state": case.state,
+                     "written_at": written_at, "text": text, "why": why})
     return rows
 
 

@@ -85,7 +85,10 @@ class Case(Base):
                             "resolution_due_at", "resolved_at", "paused_seconds"),
                       Index("ix_cases_resolved", "resolved_at", "closed_at"), Index("ix_cases_updated", "updated_at"),
                       # Agents' loads: open cases per owner, counted at every assignment.
-                      Index("ix_cases_owner_state", "owner_id", "state"))
+                      Index("ix_cases_owner_state", "owner_id", "state"),
+                      Index("ix_cases_first_response_due", "first_response_due_at"),
+                      Index("ix_cases_first_response_breach", "first_response_breach_at"),
+                      Index("ix_cases_resolution_due", "resolution_due_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -191,7 +194,7 @@ class Draft(Base):
     """A reply waiting for, or past, a person's decision."""
 
     __tablename__ = "drafts"
-    __table_args__ = (Index("ix_drafts_queue", "status", "priority"), Index("ix_drafts_decided", "decided_at"))
+    __table_args__ = (Index("ix_drafts_queue", "status", "priority"), Index("ix_drafts_decided", "auto_approved", "decided_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))

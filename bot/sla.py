@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,35 +224,86 @@ def _describe(case: Case, clock: str, kind: str, due: datetime, policy: Policy, 
     return f"{head}; {case.level}, {case.platform}, state {case.state}, {who}"
 
 
+CHECK_CHUNK = 1000  # cases examined per query, so a huge backlog is walked in steps rather than loaded at once
+LEVELS = ("self_service", "investigate", "private", "monitor")
+
+
+def warning_horizons(sla: SlaConfig, platforms: Iterable[str | None], now: datetime) -> dict[tuple[str, str], datetime]:
+    """Per (clock, level), the latest due time a policy could warn about now: cases due later have nothing to raise.
+
+    The key (clock, "") holds the latest over every level, for cases whose level no policy knows."""
+    levels = set(LEVELS) | set(sla.resolution_target_hours) | {p.level for p in sla.policies if p.level}
+    # A platform no policy names is matched like any other unnamed one; "" stands for all of them.
+    names = set(platforms) | {p.platform for p in sla.policies if p.platform} | {""}
+    latest: dict[tuple[str, str], datetime] = {}
+    for level in levels:
+        for platform in names:
+            policy = policy_for(sla, level, platform)
+            calendar = calendar_for(sla, policy)
+            for clock in (FIRST_RESPONSE, RESOLUTION):
+                moment = calendar.add(now, (1 - sla.warning_share) * policy.target_minutes(clock))
+                for key in ((clock, level), (clock, "")):
+                    latest[key] = max(latest.get(key, now), moment)
+    return {key: moment + timedelta(seconds=1) for key, moment in latest.items()}
+
+
+def _near(column, clock: str, horizons: dict[tuple[str, str], datetime]):
+    """The clock's due time is within its level's warning horizon."""
+    levels = [level for c, level in horizons if c == clock and level]
+    return or_(*[(Case.level == level) & (column <= horizons[(clock, level)]) for level in levels],
+               (Case.level.is_(None) | Case.level.not_in(levels)) & (column <= horizons[(clock, "")]))
+
+
+def _raised(clock: str, kind: str):
+    return (select(SlaAlert.id).where(SlaAlert.case_id == Case.id, SlaAlert.clock == clock, SlaAlert.kind == kind,
+                                      SlaAlert.cycle == func.coalesce(Case.reopen_count, 0)).exists())
+
+
+def _may_fire(horizons: dict[tuple[str, str], datetime], now: datetime):
+    """Running cases that may have an alert to raise: a clock near or past due whose breach is not raised yet."""
+    first_response = (Case.first_response_at.is_(None)
+                      & or_(_near(Case.first_response_due_at, FIRST_RESPONSE, horizons)
+                            & ~_raised(FIRST_RESPONSE, BREACH),
+                            (Case.first_response_breach_at <= now) & ~_raised(FIRST_RESPONSE, MAXIMUM)))
+    resolution = (Case.resolved_at.is_(None) & _near(Case.resolution_due_at, RESOLUTION, horizons)
+                  & ~_raised(RESOLUTION, BREACH))
+    return Case.state.not_in(STOPPED_STATES) & or_(first_response, resolution)
+
+
 def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
     """Raise every warning and breach that is due and not raised yet in this clock cycle; returns the new ones."""
     sla = config.sla
-    running = list(session.scalars(
-        select(Case).where(Case.state.not_in(STOPPED_STATES),
-                           or_(Case.first_response_at.is_(None), Case.resolved_at.is_(None)))))
-    if not running:
-        return []
-    raised = {(a.case_id, a.clock, a.kind, a.cycle) for a in session.scalars(
-        select(SlaAlert).where(SlaAlert.case_id.in_([c.id for c in running])))}
+    platforms = {a.platform for a in config.accounts}
+    horizons = warning_horizons(sla, platforms, now)
     owners = {u.id: u.username for u in session.scalars(select(User))}
     webhook = sla.resolved_webhook_url()
     new: list[SlaAlert] = []
-    for case in running:
-        policy, _calendar = case_policy(sla, case)
-        for clock, kind, due in due_alerts(case, sla, now):
-            cycle = case.reopen_count or 0
-            if (case.id, clock, kind, cycle) in raised:
-                continue
-            if kind == WARNING and (case.id, clock, BREACH, cycle) in raised:
-                continue
-            posts = bool(webhook) and (kind != WARNING or sla.webhook_warnings)
-            alert = SlaAlert(case_id=case.id, clock=clock, kind=kind, cycle=cycle, due_at=due, fired_at=now,
-                             message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
-                             webhook_status="pending" if posts else "none", webhook_attempts=0)
-            session.add(alert)
-            raised.add((case.id, clock, kind, cycle))
-            new.append(alert)
-    session.flush()
+    due = sorted(session.scalars(select(Case.id).where(_may_fire(horizons, now))))
+    for start in range(0, len(due), CHECK_CHUNK):
+        held = set(session.identity_map.keys())  # the caller's objects stay; this walk's own are let go after each step
+        running = list(session.scalars(select(Case).where(Case.id.in_(due[start:start + CHECK_CHUNK]))
+                                       .order_by(Case.id)))
+        raised = {(a.case_id, a.clock, a.kind, a.cycle) for a in session.scalars(
+            select(SlaAlert).where(SlaAlert.case_id.in_([c.id for c in running])))}
+        for case in running:
+            policy, _calendar = case_policy(sla, case)
+            for clock, kind, due in due_alerts(case, sla, now):
+                cycle = case.reopen_count or 0
+                if (case.id, clock, kind, cycle) in raised:
+                    continue
+                if kind == WARNING and (case.id, clock, BREACH, cycle) in raised:
+                    continue
+                posts = bool(webhook) and (kind != WARNING or sla.webhook_warnings)
+                alert = SlaAlert(case_id=case.id, clock=clock, kind=kind, cycle=cycle, due_at=due, fired_at=now,
+                                 message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
+                                 webhook_status="pending" if posts else "none", webhook_attempts=0)
+                session.add(alert)
+                raised.add((case.id, clock, kind, cycle))
+                new.append(alert)
+        session.flush()
+        for case in running:  # a walk through a large backlog keeps only the current step in memory
+            if inspect(case).key not in held:
+                session.expunge(case)
     for alert in new:
         log.log(logging.WARNING if alert.kind == WARNING else logging.ERROR, "%s", alert.message)
     return new

@@ -79,6 +79,7 @@ class DraftList(BaseModel):
     """A page of drafts."""
 
     total: int
+    total_capped: bool = False  # True when more than `total` drafts wait: counting stops at 10,000
     drafts: list[DraftOut]
 
 
@@ -320,7 +321,7 @@ def build_api(service) -> APIRouter:
                     who: Viewer = Depends(caller("view"))) -> DraftList:
         with transaction(service.factory) as session:
             rows = queries.queue(session, queries.QueueFilters(platform, level, language, owner, status), page, limit)
-            return DraftList(total=rows.total, drafts=[draft_out(d) for d in rows.rows])
+            return DraftList(total=rows.total, total_capped=rows.capped, drafts=[draft_out(d) for d in rows.rows])
 
     @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=FAILS, summary="One draft")
     def get_draft(draft_id: int, who: Viewer = Depends(caller("view"))) -> DraftOut:

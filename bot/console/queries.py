@@ -36,11 +36,20 @@ class Page:
     total: int
     page: int
     size: int
+    capped: bool = False  # True when there are more than `total` rows: counting stopped there
+
+    @property
+    def shown_total(self) -> str:
+        """The count as a person reads it: 10,000+ when counting stopped."""
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
 
     @property
     def pages(self) -> int:
         """How many pages there are."""
         return max(1, -(-self.total // self.size))
+
+
+QUEUE_COUNT_CAP = 10_000
 
 
 def queue(session: Session, filters: QueueFilters, page: int = 1, size: int = 50) -> Page:
@@ -57,14 +66,20 @@ def queue(session: Session, filters: QueueFilters, page: int = 1, size: int = 50
         where.append(Case.owner_id.is_(None))
     elif filters.owner:
         where.append(Case.owner_id == select(User.id).where(User.username == filters.owner).scalar_subquery())
-    total = session.scalar(select(func.count(Draft.id)).join(Case, Draft.case_id == Case.id).where(*where)) or 0
+    # A busy desk can have hundreds of thousands waiting: counting stops past QUEUE_COUNT_CAP, as nobody pages that far.
+    counted = select(Draft.id).where(*where)
+    if len(where) > 1:
+        counted = counted.join(Case, Draft.case_id == Case.id)
+    total = session.scalar(select(func.count()).select_from(counted.limit(QUEUE_COUNT_CAP + 1).subquery())) or 0
+    capped = total > QUEUE_COUNT_CAP
+    total = min(total, QUEUE_COUNT_CAP)
     page = max(1, page)
     query = (select(Draft).join(Case, Draft.case_id == Case.id).where(*where)
              .order_by(Draft.priority.desc(), Case.first_response_due_at.asc(), Draft.id)
              .offset((page - 1) * size).limit(size)
              .options(joinedload(Draft.case), joinedload(Draft.mention).joinedload(Mention.identity),
                       joinedload(Draft.mention).joinedload(Mention.triage)))
-    return Page(list(session.scalars(query).unique()), total, page, size)
+    return Page(list(session.scalars(query).unique()), total, page, size, capped)
 
 
 def queue_facets(session: Session) -> dict[str, list[str]]:
