@@ -260,3 +260,24 @@ def test_the_webhook_url_must_be_http():
 
     with pytest.raises(ConfigError, match="sla.webhook_url"):
         parse_config({"sla": {"webhook_url": "hooks.slack.com/services/x"}})
+
+
+def test_the_check_reads_only_cases_near_or_past_due_whose_breach_is_not_raised_yet(desk):
+    desk.mention("@acme my internet has been down since this morning and it's still not working", id="old")
+    desk.poll()
+    desk.clock.set(datetime(2026, 1, 5, 9, 45))
+    desk.mention("@acme the app crashes every time I open it", author="@bob", id="fresh")
+    desk.poll()
+
+    def read_by_the_check() -> set[str]:
+        now = desk.clock.now()
+        horizons = sla.warning_horizons(desk.config.sla, {"replay"}, now)
+        with desk.session() as session:
+            from bot.models import Case
+            ids = set(session.scalars(select(Case.id).where(sla._may_fire(horizons, now))))
+        return {name for name in ("old", "fresh") if desk.case_of(name).id in ids}
+
+    assert read_by_the_check() == {"old"}  # past its first-response target; the fresh one is 30 minutes from due
+    sla.run(desk.service)
+    assert [kind for _, _, kind, _ in alerts(desk)] == ["breach"]
+    assert read_by_the_check() == set()  # its breach is raised: a long backlog is not read again every minute
