@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AccountConfig, Config
+from bot.db import dialect_insert
 from bot.models import Account
 
 HEALTH_OK = "ok"
@@ -21,16 +22,17 @@ _ENV_FIELDS = ("bearer_token_env", "access_token_env", "access_token_secret_env"
 
 def sync_accounts(session: Session, config: Config, now: datetime) -> dict[str, Account]:
     """Create a row for every configured account and refresh its settings; returns them by name."""
+    known = set(session.scalars(select(Account.name)))
+    missing = [a for a in config.accounts if a.name not in known]
+    if missing:
+        # ON CONFLICT: daemons started together on a new database each try to create the rows; one of them does.
+        session.execute(dialect_insert(session, Account).on_conflict_do_nothing(index_elements=["name"]),
+                        [dict(name=a.name, platform=a.platform, created_at=now, cursor={}, credentials_env={},
+                              health=HEALTH_OK, consecutive_failures=0, consecutive_auth_failures=0, api_calls=0)
+                         for a in missing])
     existing = {a.name: a for a in session.scalars(select(Account))}
     for account_config in config.accounts:
-        account = existing.get(account_config.name)
-        if account is None:
-            account = Account(name=account_config.name, platform=account_config.platform, created_at=now, cursor={},
-                              credentials_env={}, health=HEALTH_OK, consecutive_failures=0,
-                              consecutive_auth_failures=0, api_calls=0)
-            session.add(account)
-            existing[account.name] = account
-        _refresh(account, account_config)
+        _refresh(existing[account_config.name], account_config)
     session.flush()
     return existing
 
