@@ -340,6 +340,7 @@ def run_once(server: str, daemons: int, mentions: int, live: int, authors: int, 
     p95 = queue_p95(factory, queue_runs)
     engine.dispose()
     return {"daemons": daemons, "phases": phases, "mentions": total, "sent": sent, "posted": len(sim.posted),
+            "duplicates": len(sim.posted) - len({post["in_reply_to_tweet_id"] for post in sim.posted}),
             "pending_drafts": pending, "db_mib": size / 2**20, "queue_p95_ms": p95, "peak_rss_mib": peaks, "url": url}
 
 
@@ -378,7 +379,8 @@ def main() -> None:
                   f"{phase['processed']} mentions in {phase['seconds']:.1f} s = {phase['per_second']:.1f} mentions/s"
                   f"{status}")
         print(f"{daemons} daemon(s) at the end: {result['mentions']} mentions; {result['sent']} replies sent "
-              f"({result['posted']} posts on the simulator), {result['pending_drafts']} drafts waiting; "
+              f"({result['posted']} posts on the simulator, {result['duplicates']} of them a second reply to one post), "
+              f"{result['pending_drafts']} drafts waiting; "
               f"database {result['db_mib']:.1f} MiB; queue query p95 {result['queue_p95_ms']:.1f} ms; peak RSS "
               + ", ".join(f"{peak:.0f} MiB" for peak in result["peak_rss_mib"])
               + (f"; kept {result['url']}" if arguments.keep else ""))
