@@ -53,14 +53,7 @@ def claim_mentions(session: Session, worker: str, now: datetime, seconds: float,
 
 def finish_mention(session: Session, mention_id: int, worker: str, status: str, error: str | None = None) -> None:
     """Set a claimed mention's final status and release it; raises ClaimLost when the claim is no longer ours."""
-    values: dict[str, object] = {"status": status, "claimed_by": None, "claimed_until": None}
-    if error is not None:
-        values["error"] = error
-    result = session.execute(update(Mention).where(Mention.id == mention_id, Mention.claimed_by == worker,
-                                                   Mention.status == "new").values(**values)
-                             .execution_options(synchronize_session="fetch"))
-    if result.rowcount != 1:
-        raise ClaimLost(f"mention {mention_id} was taken over by another daemon")
+    finish_mentions(session, [mention_id], worker, status, error)
 
 
 def hold_mentions(session: Session, ids: list[int], worker: str) -> list[int]:
@@ -70,16 +63,19 @@ def hold_mentions(session: Session, ids: list[int], worker: str) -> list[int]:
     return [i for i in ids if i in held]
 
 
-def finish_mentions(session: Session, ids: list[int], worker: str, status: str) -> None:
+def finish_mentions(session: Session, ids: list[int], worker: str, status: str, error: str | None = None) -> None:
     """finish_mention for many at once; raises ClaimLost (and the caller rolls back) unless every claim is still ours."""
     if not ids:
         return
+    values: dict[str, object] = {"status": status, "claimed_by": None, "claimed_until": None}
+    if error is not None:
+        values["error"] = error
     result = session.execute(update(Mention).where(Mention.id.in_(ids), Mention.claimed_by == worker,
-                                                   Mention.status == "new")
-                             .values(status=status, claimed_by=None, claimed_until=None)
-                             .execution_options(synchronize_session=False))
+                                                   Mention.status == "new").values(**values)
+                             .execution_options(synchronize_session="fetch"))
     if result.rowcount != len(ids):
-        raise ClaimLost(f"{len(ids) - result.rowcount} of {len(ids)} mentions were taken over by another daemon")
+        lost = f"mention {ids[0]}" if len(ids) == 1 else f"{len(ids) - result.rowcount} of {len(ids)} mentions"
+        raise ClaimLost(f"{lost} {'was' if len(ids) == 1 else 'were'} taken over by another daemon")
 
 
 def lock_thread(session: Session, platform: str, thread_key: str) -> None:

@@ -130,11 +130,9 @@ def database_figures(session, now: datetime) -> list[tuple[str, str, str, list[t
 
 
 def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
-    try:
-        from bot import sla
-        from bot.models import SlaAlert
-    except ImportError:  # SLA alerts are a later addition to some installs
-        return []
+    from bot import sla
+    from bot.models import SlaAlert
+
     raised = dict(session.execute(select(SlaAlert.kind, func.count(SlaAlert.id)).group_by(SlaAlert.kind)).all())
     still_running = or_(and_(SlaAlert.clock == sla.FIRST_RESPONSE, Case.first_response_at.is_(None)),
                         and_(SlaAlert.clock == sla.RESOLUTION, Case.resolved_at.is_(None)))

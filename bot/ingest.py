@@ -70,11 +70,6 @@ def identities_for(session: Session, platform: str, incoming: list[IncomingMenti
     return found
 
 
-def identity_for(session: Session, platform: str, incoming: IncomingMention, now: datetime) -> Identity:
-    """The author's identity, created with a new customer the first time they write."""
-    return identities_for(session, platform, [incoming], now)[incoming.author_id]
-
-
 def store_mentions(session: Session, account: Account, incoming: list[IncomingMention], now: datetime) -> list[Mention]:
     """Insert the mentions not seen before; returns only the new ones (safe when two daemons store the same one)."""
     keys = list(dict.fromkeys((item.platform, item.platform_id) for item in incoming))

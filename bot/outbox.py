@@ -24,8 +24,9 @@ CLAIM_SECONDS = claims.DEFAULT_CLAIM_SECONDS
 MAX_DELAY_SECONDS = 600.0
 
 
-# What posting a message needs, read in one query: its draft, the case, the mention and its author.
-_WITH_THREAD = (joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.case, innerjoin=True),
+# What recording a send needs (the draft and its case), and what posting needs besides (the mention, its author).
+_WITH_CASE = joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.case, innerjoin=True)
+_WITH_THREAD = (_WITH_CASE,
                 joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.mention).joinedload(Mention.identity))
 
 
@@ -157,9 +158,7 @@ class Outbox:
         now = self.clock.now()
         with transaction(self.factory) as session:
             message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                                     .options(joinedload(OutboxMessage.draft, innerjoin=True)
-                                              .joinedload(Draft.case, innerjoin=True))
-                                     .with_for_update(of=OutboxMessage))
+                                     .options(_WITH_CASE).with_for_update(of=OutboxMessage))
             if message.status == "sent":  # another daemon reconciled it meanwhile: record it once
                 return "sent"
             message.status = "sent"

@@ -106,14 +106,23 @@ class Pipeline:
             .options(selectinload(Mention.identity).selectinload(Identity.customer), selectinload(Mention.triage)))}
         mentions = [loaded[i] for i in held]
         decisions.update(zip(held, self.triager.triage([triage_input(m) for m in mentions], now=now)))
+        accounts = list(session.scalars(select(Account)))  # kept referenced, so the policy checks find them in memory
+        roster = assignment.Roster(session, self.config, now)
+        placed = self._place(session, mentions, decisions, roster, result, now)
+        self._answer(session, placed, roster, result, now)
+        claims.finish_mentions(session, held, self.claimant, "processed")
+        result.triaged = len(held)
+        del accounts
+        return result
+
+    def _place(self, session: Session, mentions: list[Mention], decisions: dict[int, Triage],
+               roster: assignment.Roster, result: ProcessResult, now) -> list[tuple[Mention, Case]]:
+        """Store each mention's triage and put it in its case; one flush then writes them all."""
         threads = {(m.platform, m.thread_key) for m in mentions}
         claims.lock_threads(session, list(threads))
         known = cases.latest_cases(session, threads)
-        roster = assignment.Roster(session, self.config, now)
-        accounts = list(session.scalars(select(Account)))  # kept referenced, so the policy checks find them in memory
         for case in known.values():
             roster.note(case)
-        # Every mention joins its case first, so one flush writes the batch's triage results and cases together.
         placed: list[tuple[Mention, Case]] = []
         for mention in mentions:
             triage = store_triage(session, mention, decisions[mention.id], now)
@@ -133,11 +142,14 @@ class Pipeline:
                 cases.after_drafting(session, case, False, now)
                 assignment.assign(session, self.config, case, now, roster=roster)
         session.flush()
+        return [(mention, case) for mention, case in placed if id(case) in answered]
+
+    def _answer(self, session: Session, placed: list[tuple[Mention, Case]], roster: assignment.Roster,
+                result: ProcessResult, now) -> None:
+        """Draft the replies of the cases that need one, assign them, and approve what the config lets through."""
         team = eta.staffing(session, self.config, now)
         automatic: list[Draft] = []  # auto-approvable drafts, approved after one flush gives them their ids
         for mention, case in placed:
-            if id(case) not in answered:
-                continue
             if any(draft.case is case for draft in automatic):  # approve them before a newer message supersedes them
                 self._auto_approve(session, automatic, now)
             with session.no_autoflush:  # the ETA's queue count reads the cases as flushed above
@@ -147,10 +159,6 @@ class Pipeline:
             automatic += [d for d in drafts if approval.auto_approve_allowed(self.config, d, mention.triage)]
             result.drafts += len(drafts)
         self._auto_approve(session, automatic, now)
-        claims.finish_mentions(session, held, self.claimant, "processed")
-        result.triaged = len(held)
-        del accounts
-        return result
 
     def _auto_approve(self, session: Session, drafts: list[Draft], now) -> None:
         """Approve the drafts the config lets through, in the order they were written, then forget them."""

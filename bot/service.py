@@ -23,10 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def _fingerprint(account):
-    try:
-        from bot.platforms import credentials_fingerprint
-    except ImportError:
-        return None
+    from bot.platforms import credentials_fingerprint
+
     return credentials_fingerprint(account)
 
 

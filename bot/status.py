@@ -11,13 +11,9 @@ from bot.models import Account, Case, Draft, Mention, OutboxMessage
 
 def calls_per_hour(account_config) -> float:
     """API calls per hour the config will make for an account (platform budgets refine this)."""
-    try:
-        from bot.budget import calls_per_hour as platform_calls
-    except ImportError:
-        platform_calls = None
-    if platform_calls is not None and account_config.platform != "replay":
-        return platform_calls(account_config)
-    return 0.0 if account_config.platform == "replay" else round(3600 / account_config.poll_interval_seconds, 1)
+    from bot.budget import calls_per_hour as platform_calls
+
+    return 0.0 if account_config.platform == "replay" else platform_calls(account_config)
 
 
 def collect(service) -> dict[str, Any]:

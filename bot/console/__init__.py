@@ -140,26 +140,18 @@ def _error_page(console: Console, request: Request, status: int, message: str) -
 
 
 def _mount_health(app: FastAPI, service) -> None:
-    """/healthz and /metrics for monitoring (bot.health), without a login; a bare /healthz when it is absent."""
-    try:
-        from bot.health import build_router
-    except ImportError:
-        @app.get("/healthz", include_in_schema=False)
-        def healthz() -> dict[str, str]:
-            return {"status": "ok"}
-        return
+    """/healthz and /metrics for monitoring (bot.health), without a login."""
+    from bot.health import build_router
+
     app.include_router(build_router(service))
 
 
 def _mount_webhooks(app: FastAPI, service) -> None:
     """Serve the platforms' webhooks (bot.webhooks) from the same app; they store mentions like polling does."""
-    try:
-        from bot.webhooks import build_webhook_router
-    except ImportError:
-        return
     from bot.accounts import get_account
     from bot.db import transaction
     from bot.ingest import store_mentions
+    from bot.webhooks import build_webhook_router
 
     def ingest(account_name: str, mentions) -> int:
         with transaction(service.factory) as session:

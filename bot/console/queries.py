@@ -266,10 +266,8 @@ def audit_for_case(session: Session, case: Case, limit: int = 100) -> list[Audit
 
 def sla_alerts(session: Session, case: Case) -> list[Any]:
     """The SLA warnings and breaches raised for a case's current cycle (bot/sla.py), newest first."""
-    try:
-        from bot.models import SlaAlert
-    except ImportError:  # the SLA alerts feature is not installed
-        return []
+    from bot.models import SlaAlert
+
     return list(session.scalars(select(SlaAlert).where(SlaAlert.case_id == case.id,
                                                        SlaAlert.cycle == (case.reopen_count or 0))
                                 .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())))

@@ -412,18 +412,12 @@ def build_router(console) -> APIRouter:
                 changes["capacity"] = int(capacity)
         if not changes:
             return
-        try:
-            from bot import assignment
-        except ImportError:
-            assignment = None
-        if assignment is not None and "on_shift" in changes:
+        from bot import assignment
+
+        if "on_shift" in changes:
             assignment.set_on_shift(session, user.username, changes["on_shift"])
-        elif "on_shift" in changes:
-            user.on_shift = changes["on_shift"]
-        if assignment is not None and "capacity" in changes:
+        if "capacity" in changes:
             assignment.set_capacity(session, user.username, changes["capacity"])
-        elif "capacity" in changes:
-            user.capacity = changes["capacity"]
         audit.record(session, service.clock.now(), actor, "user_update", "user", user.id, **changes)
 
     @router.get("/me")
