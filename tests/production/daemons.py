@@ -139,6 +139,16 @@ class Desk:
             result["mentions"] = session.scalar(select(func.count()).select_from(Mention))
         return result
 
+    def open_messages(self) -> list[dict[str, object]]:
+        """The outbox messages not final yet, with what a person would look at to see why (for failure messages)."""
+        columns = (OutboxMessage.id, OutboxMessage.draft_id, OutboxMessage.action, OutboxMessage.status,
+                   OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.claimed_by,
+                   OutboxMessage.claimed_until, OutboxMessage.last_error)
+        with transaction(self.factory) as session:
+            rows = session.execute(select(*columns).where(
+                OutboxMessage.status.in_(("queued", "sending", "unknown"))).order_by(OutboxMessage.id)).all()
+        return [{"now": self.clock.now(), **row._asdict()} for row in rows]
+
     def dispose(self) -> None:
         """Close the connections."""
         self.engine.dispose()
