@@ -25,7 +25,7 @@ LEVELS = ["monitor", "self_service", "investigate", "private"]
 
 
 def daemon_config(path: Path, database_url: str, sim: XSimulator, data_dir: Path, **daemon: Any) -> Path:
-    """A config.yaml for daemons polling the X simulator every second, with short leases and claims."""
+    """A config.yaml for daemons polling the X simulator every second, with short leases, claims and retries."""
     account = x_account(sim, poll_interval_seconds=1).model_dump(exclude_none=True, exclude_defaults=True)
     account.update({"name": "acme-x", "platform": "x", "user_id": sim.brand_user_id})
     data = {
@@ -36,6 +36,8 @@ def daemon_config(path: Path, database_url: str, sim: XSimulator, data_dir: Path
         "approval": {"auto_approve": [{"kind": kind, "min_confidence": 0.0, "levels": LEVELS} for kind in KINDS]},
         "daemon": {"jitter_seconds": 0, "lease_seconds": 2, "claim_seconds": 5, "outbox_interval_seconds": 0.3,
                    **daemon},
+        # a send that failed for a passing reason is tried again within seconds, not the production 30 s and more
+        "outbox": {"retry_base_seconds": 2},
         "console": {"enabled": False},
         "logging": {"level": "INFO"},
     }
@@ -94,6 +96,13 @@ class DaemonProcess:
         """Everything it logged so far."""
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def notable(self, lines: int = 40) -> str:
+        """The last warnings and errors it logged (APScheduler's skipped runs left out), for failure messages."""
+        found = [line for line in self.text().splitlines()
+                 if (" WARNING " in line or " ERROR " in line or "Traceback" in line)
+                 and "maximum number of running instances" not in line]
+        return "\n".join(found[-lines:])
+
 
 class Desk:
     """The database seen from the test: approves what waits for a person, and reports progress."""
@@ -148,6 +157,15 @@ class Desk:
             rows = session.execute(select(*columns).where(
                 OutboxMessage.status.in_(("queued", "sending", "unknown"))).order_by(OutboxMessage.id)).all()
         return [{"now": self.clock.now(), **row._asdict()} for row in rows]
+
+    def explain(self, *daemons: "DaemonProcess") -> str:
+        """Where things stand, for a failure message: counts, open outbox messages, the daemons' warnings."""
+        parts = [f"counts: {self.counts()}", "open outbox messages:"]
+        parts += [f"  {row}" for row in self.open_messages()]
+        for daemon in daemons:
+            parts += [f"warnings and errors of {daemon.log.name}:", daemon.notable(), "its last lines:",
+                      daemon.text()[-1500:]]
+        return "\n".join(parts)
 
     def dispose(self) -> None:
         """Close the connections."""

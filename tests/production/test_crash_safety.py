@@ -111,7 +111,7 @@ def run_crash_test(tmp_path, database_url, sim, data_dir, *, daemon_count: int, 
         sim.inject("timeout", path="/2/dm_conversations", method="POST", times=2, delay=1.5)
         chaos(sim, desk, daemons, mentions=mentions, kills=kills, rng=random.Random(seed))
         ok = wait_for(drained(desk, mentions + 1), 90, step=desk.approve_pending)
-        assert ok, (desk.counts(), [d.text()[-2000:] for d in daemons])
+        assert ok, desk.explain(*daemons)
         for daemon in daemons:
             assert daemon.stop() == 0, daemon.text()[-2000:]
     finally:

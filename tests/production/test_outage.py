@@ -104,7 +104,7 @@ def test_a_database_outage_is_waited_out_and_a_bad_reload_refused(tmp_path, data
         assert daemon.process.poll() is None, daemon.text()[-3000:]
         link.up()
         assert wait_for(lambda: desk.counts().get("mentions_processed", 0) == 6 and desk.counts()["outbox_open"] == 0,
-                        60, step=desk.approve_pending), (desk.counts(), desk.open_messages(), daemon.text()[-6000:])
+                        60, step=desk.approve_pending), desk.explain(daemon)
         log = daemon.text()
         assert log.count("is unreachable") == 1, log[-4000:]  # logged once, however many steps failed
         assert "is back after" in log
@@ -118,7 +118,7 @@ def test_a_database_outage_is_waited_out_and_a_bad_reload_refused(tmp_path, data
         assert "daemon.lease_seconds" in daemon.text()
         say(sim, 6)
         assert wait_for(lambda: desk.counts().get("mentions_processed", 0) == 7 and desk.counts()["outbox_open"] == 0,
-                        30, step=desk.approve_pending), (desk.counts(), desk.open_messages(), daemon.text()[-6000:])
+                        30, step=desk.approve_pending), desk.explain(daemon)
         assert daemon.stop() == 0
         assert_exactly_once(sim, desk, 7)
     finally:
