@@ -15,6 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "python -m bot db upgrade"
+# PostgreSQL: give up connecting after 10 s, and let both ends notice a peer that vanished without a word (a host
+# lost, a network cut) within about a minute, so a lost daemon's locks are released and its work is taken over.
+# A setting already in the URL (?connect_timeout=…, ?options=-c …) wins.
+POSTGRESQL_CONNECT_ARGS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                           "keepalives_count": 3}
+POSTGRESQL_SERVER_SETTINGS = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
 
 
 class SchemaOutdated(Exception):
@@ -40,7 +46,19 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=postgresql_connect_args(url))
+
+
+def postgresql_connect_args(url: str) -> dict[str, object]:
+    """psycopg's connection settings for a PostgreSQL URL: timeouts and keepalives the URL does not set itself."""
+    query = make_url(url).query
+    args: dict[str, object] = {name: value for name, value in POSTGRESQL_CONNECT_ARGS.items() if name not in query}
+    given = query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    settings = [f"-c {name}={value}" for name, value in POSTGRESQL_SERVER_SETTINGS.items() if name not in given]
+    if settings:
+        args["options"] = " ".join([given, *settings]).strip()
+    return args
 
 
 def dialect_insert(session: Session, table):
