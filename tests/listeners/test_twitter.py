@@ -14,8 +14,10 @@ from listeners.twitter import XListener
 from tests.harness import Desk
 
 
-def listener(sim, **overrides) -> XListener:
-    return XListener(x_account(sim, **overrides), BrandConfig(handles=["@acme"]), timeout=0.5)
+# The simulator answers in milliseconds; the generous timeout keeps a loaded CI machine from failing a normal call.
+# Tests about timeouts pass a short one and make the simulator answer later than that.
+def listener(sim, timeout: float = 5.0, **overrides) -> XListener:
+    return XListener(x_account(sim, **overrides), BrandConfig(handles=["@acme"]), timeout=timeout)
 
 
 def test_a_mention_arrives_once_across_repeated_polls_and_a_restart(x_sim):
@@ -138,14 +140,14 @@ def test_a_missing_secret_is_an_auth_error_that_names_the_variable_not_the_value
 
 
 def test_server_errors_timeouts_and_malformed_json_are_transient(x_sim):
-    reader = listener(x_sim, listen=["mentions"])
+    reader = listener(x_sim, timeout=0.5, listen=["mentions"])
     x_sim.inject("server_error", path="/mentions", status=503)
     with pytest.raises(TransientError):
         reader.fetch({})
     x_sim.inject("malformed_json", path="/mentions")
     with pytest.raises(TransientError):
         reader.fetch({})
-    x_sim.inject("timeout", path="/mentions", delay=0.8)
+    x_sim.inject("timeout", path="/mentions", delay=1.5)
     with pytest.raises(TransientError):
         reader.fetch({})
 

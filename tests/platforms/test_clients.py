@@ -18,7 +18,7 @@ NOW = datetime(2026, 1, 5, 9, 0)
 
 
 def test_tweepy_talks_to_the_configured_base_url_with_its_own_auth_and_parameters(x_sim):
-    client = XClient(x_account(x_sim), timeout=0.5)
+    client = XClient(x_account(x_sim), timeout=5.0)
     body = client.call("users_me", "get_me", user_auth=True)
     assert body["data"]["username"] == "acme"
     [request] = x_sim.calls("GET", "/2/users/me")
