@@ -103,7 +103,7 @@ def _start_daemon(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, 
     return process, log
 
 
-def _wait_for(predicate, seconds: float = 20.0) -> bool:
+def _wait_for(predicate, seconds: float = 60.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
