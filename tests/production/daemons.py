@@ -22,6 +22,7 @@ from bot.simulators import X_ENV, XSimulator, x_account
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("reply", "acknowledgement", "invitation", "private_message", "close", "follow_up")
 LEVELS = ["monitor", "self_service", "investigate", "private"]
+OPEN_OUTBOX = ("queued", "sending", "unknown")  # outbox statuses that are not final yet
 
 
 def daemon_config(path: Path, database_url: str, sim: XSimulator, data_dir: Path, **daemon: Any) -> Path:
@@ -144,7 +145,7 @@ class Desk:
             result["drafts_pending"] = session.scalar(select(func.count()).select_from(Draft)
                                                       .where(Draft.status == "pending"))
             result["outbox_open"] = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status.in_(("queued", "sending", "unknown"))))
+                OutboxMessage.status.in_(OPEN_OUTBOX)))
             result["mentions"] = session.scalar(select(func.count()).select_from(Mention))
         return result
 
@@ -155,7 +156,7 @@ class Desk:
                    OutboxMessage.claimed_until, OutboxMessage.last_error)
         with transaction(self.factory) as session:
             rows = session.execute(select(*columns).where(
-                OutboxMessage.status.in_(("queued", "sending", "unknown"))).order_by(OutboxMessage.id)).all()
+                OutboxMessage.status.in_(OPEN_OUTBOX)).order_by(OutboxMessage.id)).all()
         return [{"now": self.clock.now(), **row._asdict()} for row in rows]
 
     def explain(self, *daemons: "DaemonProcess") -> str:
