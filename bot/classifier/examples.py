@@ -8,16 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from bot.triage import CATEGORIES, LEVELS, MODES, SENTIMENTS
+from bot.classifier.corpus import SEEDS_DIR, TRIAGE_HEADS, load_seeds
 
-SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
-BUILTIN_HEADS: dict[str, tuple[str, ...]] = {
-    "category": CATEGORIES,
-    "sentiment": SENTIMENTS,
-    "needs_response": ("false", "true"),
-    "mode": MODES,
-    "level": LEVELS,
-}
+BUILTIN_HEADS: dict[str, tuple[str, ...]] = TRIAGE_HEADS
 # How much one example counts in training, by where it came from: a person's correction outweighs an
 # approval, which outweighs a seed written in advance.
 SOURCE_WEIGHTS = {"seed": 1.0, "file": 1.0, "approve": 2.0, "edit": 2.0, "reject": 2.0, "correction": 3.0}
@@ -62,34 +55,25 @@ def without_leading_handles(text: str) -> str:
 
 
 def seed_examples() -> list[Example]:
-    """The shipped English and Spanish examples of every built-in head.
+    """The shipped English and Spanish examples of every built-in head, and of the heads the seeds also label.
 
     A seed that starts with @handles also teaches every head but mode without them, so that category, level
     and needs_response are learnt from what the mention says, not from whether it names an account.
     """
     examples: list[Example] = []
-    for path in sorted(SEEDS_DIR.glob("triage-*.jsonl")):
-        for row in _read_rows(path):
-            bare = without_leading_handles(row["text"])
-            for head in BUILTIN_HEADS:
-                label = normalise_label(head, row[head])
-                examples.append(Example(head, row["text"], label, row.get("language")))
-                if head != "mode" and bare != row["text"] and len(bare) > 3:
-                    examples.append(Example(head, bare, label, row.get("language")))
+    for seed in load_seeds():
+        bare = without_leading_handles(seed.text)
+        for head, label in seed.labels.items():
+            examples.append(Example(head, seed.text, label, seed.language))
+            if head != "mode" and bare != seed.text and len(bare) > 3:
+                examples.append(Example(head, bare, label, seed.language))
     return examples
 
 
 def shipped_custom_seeds(head: str) -> Path | None:
-    """The shipped seed file of a custom head with this name (outage, churn_risk), if there is one."""
+    """The shipped extra seed file of a custom head with this name (outage, churn_risk), if there is one."""
     path = SEEDS_DIR / f"{head}.jsonl"
-    return path if path.is_file() and not head.startswith("triage-") else None
-
-
-def _read_rows(path: Path) -> Iterable[dict]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    return path if path.is_file() else None
 
 
 def load_training_file(path: str | Path, head: str, labels: Iterable[str] | None = None,
@@ -157,6 +141,6 @@ def fingerprint(paths: Iterable[Path], extra: str = "") -> str:
     """A short hash of files' contents (and a string), to tell whether a cached model is stale."""
     digest = hashlib.sha256(extra.encode())
     for path in sorted(paths):
-        digest.update(path.name.encode())
+        digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

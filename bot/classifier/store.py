@@ -93,7 +93,7 @@ def load_model(directory: str | Path) -> Model:
 
 def seeds_fingerprint(encoder_name: str) -> str:
     """Identifies the shipped seeds, the encoder and the training code a default model was built from."""
-    return fingerprint(SEEDS_DIR.glob("*.jsonl"), f"{encoder_name}|{TRAINING_VERSION}")
+    return fingerprint(SEEDS_DIR.rglob("*.jsonl"), f"{encoder_name}|{TRAINING_VERSION}")
 
 
 def shipped_examples() -> list[Example]:
