@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.config import TriageConfig
+from bot.config import ChecksConfig, TriageConfig
+from bot.personal_data import find_personal_data
 from bot.triage import Triage, TriageInput
 
 LEVEL_ORDER = {"monitor": 0, "self_service": 1, "investigate": 2, "private": 3}
-# Categories that leave nothing to solve when the mention only talks about the brand (proactive).
-NOTHING_TO_SOLVE = ("question", "other", "praise")
+# Categories that leave nothing to solve when the mention only talks about the brand (proactive); a proactive
+# question or complaint is answered when the brand can help (docs/labelling.md).
+NOTHING_TO_SOLVE = ("other", "praise")
 
 
 @dataclass
@@ -22,7 +24,7 @@ class _CompiledRule:
 class Rules:
     """Compiled rules; apply() edits a model's Triage and records each rule that fired in its reasons."""
 
-    def __init__(self, config: TriageConfig, brand_handles: list[str]):
+    def __init__(self, config: TriageConfig, brand_handles: list[str], checks: ChecksConfig | None = None):
         self.handles = [h.lower() for h in brand_handles]
         self._handle_pattern = (re.compile("|".join(rf"(?<![\w@]){re.escape(h)}(?!\w)" for h in self.handles), re.IGNORECASE)
                                 if self.handles else None)
@@ -38,6 +40,7 @@ class Rules:
             for pattern in rule.patterns:
                 self.level_rules.append(_CompiledRule(rule.level, f"pattern /{pattern}/", re.compile(pattern, re.IGNORECASE)))
         self.spam = [re.compile(p, re.IGNORECASE) for p in config.spam_patterns]
+        self.checks = checks or ChecksConfig()
 
     def addressed_to_brand(self, item: TriageInput) -> bool:
         """True when the input says so, or the text names one of the brand's handles."""
@@ -54,6 +57,13 @@ class Rules:
             self._certain(triage, "category", "level", "needs_response")
             return triage
         level_rule_fired = False
+        exposed = find_personal_data(item.text, self.checks)
+        if exposed and triage.level != "private":
+            # A card number, an IBAN, an e-mail address, a phone number or an order or account number
+            # (checks.personal_data_patterns) in the mention: never discussed in public.
+            triage.reasons.append(f"rule: the mention contains {', '.join(exposed)} → private")
+            triage.level, triage.needs_response, level_rule_fired = "private", True, True
+            self._certain(triage, "level", "needs_response")
         for rule in self.level_rules:
             match = rule.pattern.search(item.text)
             if match and LEVEL_ORDER[rule.level] > LEVEL_ORDER[triage.level]:

@@ -75,6 +75,7 @@ def build_triager(config: "Config", model_dir: str | None = None) -> Triager:
     from bot.classifier.store import model_for
     from bot.classifier.triager import ClassifierTriager
 
-    encoder = build_encoder(config.triage)
-    model = model_for(config, encoder, model_dir or config.triage.model_dir)
+    model_dir = model_dir or config.triage.model_dir
+    encoder = build_encoder(config.triage, model_dir)
+    model = model_for(config, encoder, model_dir)
     return ClassifierTriager(config, model, encoder)

@@ -28,7 +28,7 @@ def test_a_config_rule_auto_approves_confident_self_service_replies(tmp_path, da
 
 
 def test_an_edit_is_audited_with_the_original_and_teaches_the_classifier(desk):
-    desk.mention("@acme my order never arrived, still waiting", id="e-1")
+    desk.mention("@acme the app crashes on start, still waiting for a fix", id="e-1")
     desk.poll()
     [draft] = desk.drafts()
     desk.approve(draft.id, text="@ana So sorry! We're checking with the courier and will update you within 45 minutes.")
@@ -41,7 +41,7 @@ def test_an_edit_is_audited_with_the_original_and_teaches_the_classifier(desk):
 
 
 def test_a_public_reply_with_a_card_number_needs_an_override_reason(desk):
-    desk.mention("@acme my order never arrived, still waiting", id="p-1")
+    desk.mention("@acme the app crashes on start, still waiting for a fix", id="p-1")
     desk.poll()
     [draft] = desk.drafts()
     leaky = "@ana Sorry! We refunded card 4111 1111 1111 1111, update within 30 minutes."

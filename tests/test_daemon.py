@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_restart_between_polls_loses_nothing_and_repeats_nothing(desk):
-    desk.mention("@acme my parcel never arrived, still waiting", id="d-1")
+    desk.mention("@acme the website is down again, nothing loads", id="d-1")
     desk.mention("@acme how do I reset my router?", id="d-2")
     desk.poll()
     first = desk.drafts()

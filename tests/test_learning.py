@@ -16,7 +16,7 @@ def examples(desk, source: str) -> dict[str, str]:
 
 
 def test_an_approval_confirms_every_head_of_the_triage(desk):
-    desk.mention("@acme my order never arrived, still waiting after two weeks", id="a-1")
+    desk.mention("@acme the app keeps crashing since yesterday's update", id="a-1")
     desk.poll()
     [draft] = desk.drafts()
     desk.approve(draft.id)
@@ -50,18 +50,19 @@ def test_a_correction_records_the_label_and_what_it_implies(desk):
     assert examples(desk, "correction") == {"level": target, "needs_response": "true"}
 
 
-def test_train_learns_from_the_recorded_examples(desk, tmp_path):
-    text = "@acme the blue light on my kettle keeps blinking"
-    desk.mention(text, id="k-1")
+def test_corrections_made_in_the_console_change_what_the_next_train_decides(desk, tmp_path):
+    texts = {"k-1": "@acme the blue light on my kettle keeps blinking",
+             "k-2": "@acme kettle light blinking blue again, what does it mean",
+             "k-3": "@acme la luz azul del hervidor no para de parpadear"}
+    for platform_id, text in texts.items():
+        desk.mention(text, id=platform_id)
     desk.poll()
+    from bot.models import Mention
     with desk.session() as session:
-        from bot.models import Mention
-        mention = session.query(Mention).filter_by(platform_id="k-1").one()
-        assert mention.triage.level != "private"
-        for index, variant in enumerate([text, "@acme kettle light blinking blue again", "@acme la luz del hervidor parpadea",
-                                         "@acme blinking blue kettle light", "@acme el hervidor parpadea en azul"]):
-            session.add(LabelledExample(head="level", label="private", text=variant, source="correction",
-                                        mention_id=mention.id, actor="maria", created_at=desk.clock.now()))
+        for platform_id in texts:
+            mention = session.query(Mention).filter_by(platform_id=platform_id).one()
+            assert mention.triage.level != "private"
+            correct_triage(session, mention.id, "level", "private", "maria", desk.clock.now())
         session.commit()
     config = tmp_path / "train.yaml"
     config.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "storage": {"url": desk.config.storage.url}}),
@@ -70,8 +71,9 @@ def test_train_learns_from_the_recorded_examples(desk, tmp_path):
     result = CliRunner().invoke(main, ["--config", str(config), "train", "--model-dir", str(model_dir)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "5 recorded example(s) from the database" in result.output
+    assert "6 recorded example(s) from the database" in result.output  # each level correction implies needs_response
     from bot.config import parse_config
     from bot.triage import TriageInput, build_triager
     learned = build_triager(parse_config({"data_dir": str(tmp_path / "data")}), str(model_dir))
-    assert learned.triage([TriageInput(id="1", text=text)])[0].level == "private"
+    decided = learned.triage([TriageInput(id=key, text=text) for key, text in texts.items()])
+    assert [t.level for t in decided] == ["private"] * 3

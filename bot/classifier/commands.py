@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.classifier.encoders import EncoderError, build_encoder
 from bot.classifier.examples import BUILTIN_HEADS, Example, TrainingDataError, load_training_file, recorded_examples
-from bot.classifier.store import ModelError, model_for, save_model, shipped_examples
+from bot.classifier.finetune import FineTuneError
+from bot.classifier.store import ModelError, model_for, save_model, seed_vectors, shipped_examples
 from bot.classifier.training import TrainingError, train_model
 from bot.config import Config, ConfigError
 
@@ -73,9 +74,11 @@ def _recorded(config: Config) -> list[Example]:
 @click.option("--seeds/--no-seeds", default=True, show_default=True, help="Include the shipped seed examples.")
 @click.option("--recorded/--no-recorded", default=True, show_default=True,
               help="Include the examples recorded from approvals, edits, rejections and corrections.")
+@click.option("--fine-tune", is_flag=True,
+              help="Also fine-tune the e5 encoder on the examples (needs the transformers extra; about an hour on 2 cores).")
 @click.pass_obj
 def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: str | None, seeds: bool,
-          recorded: bool) -> None:
+          recorded: bool, fine_tune: bool) -> None:
     """Retrain the classifier from the seeds, the recorded examples and any --head/--data files."""
     config = _config(obj)
     if len(heads) != len(data_files):
@@ -97,10 +100,15 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
         if missing:
             raise click.ClickException(f"no examples for the built-in head(s) {', '.join(missing)}, which triage needs; "
                                        "train with the seeds (drop --no-seeds) or add their --head/--data files")
-        encoder = build_encoder(config.triage)
+        if fine_tune and config.triage.encoder != "e5":
+            raise click.ClickException("--fine-tune tunes the e5 encoder; set triage.encoder: e5")
+        target = Path(model_dir) if model_dir else default_model_dir(config)
         label_sets = {h: labels for h in {e.head for e in examples} if (labels := _head_labels(config, h))}
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=not err.is_terminal) as progress:
+            if fine_tune:
+                _fine_tune(examples, target, progress)
+            encoder = build_encoder(config.triage, target if fine_tune else None)
             encode_task = progress.add_task("encoding texts", total=None)
             head_names = sorted({e.head for e in examples})
             head_task = progress.add_task("training heads", total=len(head_names))
@@ -111,10 +119,10 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
                 else:
                     progress.advance(head_task)
 
-            model = train_model(encoder, examples, label_sets, report)
-    except (TrainingDataError, TrainingError, EncoderError, ModelError) as exc:
+            known = seed_vectors(encoder, config.triage.encoder_cache_dir, report) if seeds else None
+            model = train_model(encoder, examples, label_sets, report, known)
+    except (TrainingDataError, TrainingError, EncoderError, ModelError, FineTuneError) as exc:
         raise click.ClickException(str(exc)) from None
-    target = Path(model_dir) if model_dir else default_model_dir(config)
     model.meta["fingerprint"] = hashlib.sha256(json.dumps(model.meta, sort_keys=True).encode()).hexdigest()[:16]
     save_model(model, target)
     counts = {head: sum(labels.values()) for head, labels in model.meta["examples"].items()}
@@ -123,6 +131,26 @@ def train(obj, heads: tuple[str, ...], data_files: tuple[str, ...], model_dir: s
     err.print("examples per head: " + ", ".join(f"{h} {n}" for h, n in counts.items()))
     if not model_dir and not config.triage.model_dir:
         err.print(f"use it with: triage --model-dir {target}, or set triage.model_dir: {target} in config.yaml")
+
+
+def _fine_tune(examples: list[Example], target: Path, progress: Progress) -> None:
+    """Learn an e5 delta from the examples into target/e5_delta.npz (the heads are fitted on it afterwards)."""
+    import numpy as np
+
+    from bot.classifier import e5_weights
+    from bot.classifier.e5_encoder import PREFIX
+    from bot.classifier.encoders import DELTA_FILE
+    from bot.classifier.finetune import fine_tune
+
+    task = progress.add_task("fine-tuning e5", total=None)
+    delta, summary = fine_tune(e5_weights.read(), examples, PREFIX,
+                               progress=lambda done, total: progress.update(task, completed=done, total=total))
+    target.mkdir(parents=True, exist_ok=True)
+    temporary = target / (DELTA_FILE + ".tmp")
+    with temporary.open("wb") as handle:
+        np.savez_compressed(handle, **delta)
+    temporary.replace(target / DELTA_FILE)
+    err.print(f"fine-tuned e5 on {summary['texts']} text(s) in {summary['seconds']} s")
 
 
 @click.command("evaluate")

@@ -1,4 +1,4 @@
-"""Sentence encoders that turn mention texts into vectors, offline: USE multilingual (default) or any transformers model."""
+"""Sentence encoders that turn mention texts into vectors, offline: e5 (bot/classifier/e5_encoder.py), USE multilingual, or any transformers model."""
 from __future__ import annotations
 
 import threading
@@ -352,13 +352,25 @@ class CachedEncoder:
         return out
 
 
-_SHARED: dict[tuple[str, str, str, int], Encoder] = {}
+_SHARED: dict[tuple, Encoder] = {}
 _SHARED_LOCK = threading.Lock()
+# A model directory trained with `train --fine-tune` carries its own encoder delta under this name.
+DELTA_FILE = "e5_delta.npz"
 
 
-def build_encoder(config: "TriageConfig") -> Encoder:
-    """The encoder the triage config names, shared within the process (its weights load once)."""
-    key = (config.encoder, config.transformers_model or "", config.transformers_device, config.transformers_max_length)
+def model_delta(model_dir: str | Path | None) -> Path | None:
+    """The fine-tuned e5 delta a trained model directory carries, if any."""
+    if not model_dir:
+        return None
+    path = Path(model_dir) / DELTA_FILE
+    return path if path.is_file() else None
+
+
+def build_encoder(config: "TriageConfig", model_dir: str | Path | None = None) -> Encoder:
+    """The encoder the triage config names (and a model directory's own e5 delta), shared within the process."""
+    delta = model_delta(model_dir) if config.encoder == "e5" else None
+    key = (config.encoder, str(delta or ""), config.encoder_cache_dir or "", config.transformers_model or "",
+           config.transformers_device, config.transformers_max_length)
     with _SHARED_LOCK:
         encoder = _SHARED.get(key)
         if encoder is None:
@@ -367,9 +379,20 @@ def build_encoder(config: "TriageConfig") -> Encoder:
                     raise EncoderError("triage.encoder is 'transformers' but triage.transformers_model is empty")
                 inner: Encoder = TransformersEncoder(config.transformers_model, config.transformers_device,
                                                      config.transformers_max_length)
+            elif config.encoder == "e5":
+                inner = _e5(config, delta)
             else:
                 inner = UseEncoder()
             encoder = CachedEncoder(inner, config.embedding_cache_size)
             _SHARED[key] = encoder
         return encoder
 
+
+def _e5(config: "TriageConfig", delta: Path | None) -> Encoder:
+    from bot.classifier.e5_encoder import E5Encoder, shipped_delta
+    from bot.classifier.e5_weights import WeightsError
+
+    try:
+        return E5Encoder(config.encoder_cache_dir, delta or shipped_delta())
+    except (WeightsError, ImportError, OSError) as exc:
+        raise EncoderError(f"cannot load the e5 encoder: {exc}") from exc

@@ -37,7 +37,7 @@ def evaluate_head(model: Model, encoder: Encoder, head: str, examples: list[Exam
         raise KeyError(head)
     classifier = model.heads[head]
     vectors = encode_texts(encoder, [example.text for example in examples])
-    probabilities = classifier.probabilities(vectors)
+    probabilities = model.probabilities(head, vectors)
     predicted = [classifier.labels[i] for i in probabilities.argmax(axis=1)]
     report = classification_report([e.label for e in examples], predicted, classifier.labels)
     confidence = probabilities.max(axis=1)

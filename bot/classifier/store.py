@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.classifier.encoders import USE_NAME, Encoder
+from bot.classifier.encoders import Encoder
 from bot.classifier.examples import (BUILTIN_HEADS, SEEDS_DIR, Example, TrainingDataError, fingerprint,
                                      load_training_file, seed_examples, shipped_custom_seeds)
 from bot.classifier.heads import Head
+from bot.classifier.memory import Memory
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -38,6 +39,14 @@ class Model:
     heads: dict[str, Head]
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    memory: dict[str, Memory] = field(default_factory=dict)
+
+    def probabilities(self, head: str, vectors: np.ndarray) -> np.ndarray:
+        """One head's calibrated probabilities, moved toward the labels of remembered examples close by."""
+        probabilities = self.heads[head].probabilities(vectors)
+        if head in self.memory:
+            probabilities = self.memory[head].blend(probabilities, vectors)[0]
+        return probabilities
 
     @property
     def custom_heads(self) -> list[str]:
@@ -60,6 +69,10 @@ def save_model(model: Model, directory: str | Path) -> Path:
         arrays[f"{name}.weights"] = head.weights.astype(np.float32)
         arrays[f"{name}.bias"] = head.bias.astype(np.float32)
         heads[name] = {"labels": head.labels, "temperature": head.temperature}
+        if name in model.memory:
+            arrays[f"{name}.memory.vectors"] = model.memory[name].vectors.astype(np.float16)
+            arrays[f"{name}.memory.labels"] = model.memory[name].labels.astype(np.int32)
+            heads[name]["memory_threshold"] = model.memory[name].threshold
     document = {"format": FORMAT, "encoder": model.encoder, "heads": heads, "meta": model.meta}
     temporary = directory / "heads.npz.tmp"
     with temporary.open("wb") as handle:
@@ -84,11 +97,16 @@ def load_model(directory: str | Path) -> Model:
     if document.get("format") != FORMAT:
         raise ModelError(f"{directory}: model format {document.get('format')!r} is not supported (expected {FORMAT})")
     heads: dict[str, Head] = {}
+    memory: dict[str, Memory] = {}
     with arrays:
         for name, spec in document["heads"].items():
             heads[name] = Head(name=name, labels=list(spec["labels"]), weights=arrays[f"{name}.weights"],
                                bias=arrays[f"{name}.bias"], temperature=float(spec["temperature"]))
-    return Model(encoder=document["encoder"], heads=heads, meta=document.get("meta", {}), path=directory)
+            if "memory_threshold" in spec:
+                memory[name] = Memory(arrays[f"{name}.memory.vectors"], arrays[f"{name}.memory.labels"],
+                                      float(spec["memory_threshold"]))
+    return Model(encoder=document["encoder"], heads=heads, meta=document.get("meta", {}), path=directory,
+                 memory=memory)
 
 
 def seeds_fingerprint(encoder_name: str) -> str:
@@ -106,6 +124,15 @@ def shipped_examples() -> list[Example]:
     return examples
 
 
+def seed_vectors(encoder: Encoder, folder: str | None = None, progress=None) -> dict[str, np.ndarray]:
+    """The sentence vectors of every shipped seed text for this encoder, computed once and kept in the cache folder."""
+    from bot.classifier.cache import cache_dir, kept_vectors
+    from bot.classifier.training import encode_texts
+
+    texts = list(dict.fromkeys(example.text for example in shipped_examples()))
+    return kept_vectors(cache_dir(folder), encoder.name, texts, lambda batch: encode_texts(encoder, batch, progress))
+
+
 _MEMO: dict[str, Model] = {}
 _MEMO_LOCK = threading.Lock()
 
@@ -119,7 +146,8 @@ def _cached(key: str, build) -> Model:
         return model
 
 
-def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encoder, what: str) -> Model:
+def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encoder, what: str,
+                       known: dict[str, np.ndarray] | None = None) -> Model:
     """A model trained from examples, reused from directory when it was trained before."""
     from bot.classifier.training import train_model
 
@@ -129,7 +157,7 @@ def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encode
         except ModelError:
             log.warning("cached model in %s is unreadable; training it again", directory)
     log.info("training %s for encoder %s (first use; cached in %s)", what, encoder.name, directory)
-    model = train_model(encoder, examples)
+    model = train_model(encoder, examples, known=known)
     model.meta["fingerprint"] = directory.name.rsplit("-", 1)[-1]
     save_model(model, directory)
     return model
@@ -141,30 +169,35 @@ def default_model(config: "Config", encoder: Encoder) -> Model:
     models_dir = Path(config.data_dir) / "models"
 
     def builtin() -> Model:
-        if encoder.name == USE_NAME and (SHIPPED_MODEL_DIR / "model.json").is_file():
-            shipped = load_model(SHIPPED_MODEL_DIR)
+        shipped = load_model(SHIPPED_MODEL_DIR) if (SHIPPED_MODEL_DIR / "model.json").is_file() else None
+        if shipped is not None and shipped.encoder == encoder.name:
             if shipped.meta.get("fingerprint") == seeds_id:
                 return shipped
             log.warning("the shipped model is older than the seeds; training from the seeds instead "
                         "(rebuild it with: python -m bot.classifier.build_default)")
         safe = encoder.name.replace("/", "_").replace(":", "_")
-        return _trained_or_cached(models_dir / f"seeds-{safe}-{seeds_id}", shipped_examples(), encoder, "the seed model")
+        return _trained_or_cached(models_dir / f"seeds-{safe}-{seeds_id}", shipped_examples(), encoder, "the seed model",
+                                  seed_vectors(encoder, config.triage.encoder_cache_dir))
 
     base = _cached(f"seeds|{encoder.name}|{seeds_id}|{models_dir}", builtin)
     heads = {name: base.heads[name] for name in BUILTIN_HEADS}
+    memory = {name: base.memory[name] for name in BUILTIN_HEADS if name in base.memory}
     for custom in config.triage.custom_heads:
         if custom.data:
-            heads[custom.name] = _custom_head(custom, encoder, models_dir)
+            trained = _custom_head(custom, encoder, models_dir)
+            heads[custom.name] = trained.heads[custom.name]
+            if custom.name in trained.memory:
+                memory[custom.name] = trained.memory[custom.name]
         elif custom.name in base.heads:
             heads[custom.name] = base.heads[custom.name]
         else:
             raise ModelError(f"triage.custom_heads: {custom.name!r} has no 'data' files and no shipped seeds "
                              f"(shipped: {', '.join(SHIPPED_CUSTOM_HEADS)})")
-    return Model(encoder=encoder.name, heads=heads, meta=dict(base.meta), path=base.path)
+    return Model(encoder=encoder.name, heads=heads, meta=dict(base.meta), path=base.path, memory=memory)
 
 
-def _custom_head(custom, encoder: Encoder, models_dir: Path) -> Head:
-    """A config-declared custom head trained from its data files, cached by their content."""
+def _custom_head(custom, encoder: Encoder, models_dir: Path) -> Model:
+    """A model holding a config-declared custom head trained from its data files, cached by their content."""
     paths = [Path(p) for p in custom.data]
     for path in paths:
         if not path.is_file():
@@ -177,7 +210,7 @@ def _custom_head(custom, encoder: Encoder, models_dir: Path) -> Head:
         return _trained_or_cached(models_dir / f"head-{custom.name}-{safe}-{head_id}", examples, encoder,
                                   f"custom head {custom.name}")
 
-    return _cached(f"head|{custom.name}|{head_id}|{models_dir}", build).heads[custom.name]
+    return _cached(f"head|{custom.name}|{head_id}|{models_dir}", build)
 
 
 def model_for(config: "Config", encoder: Encoder, model_dir: str | None = None) -> Model:

@@ -11,6 +11,7 @@ import numpy as np
 from bot.classifier.encoders import Encoder
 from bot.classifier.examples import BUILTIN_HEADS, Example, merge, without_leading_handles
 from bot.classifier.heads import train_head
+from bot.classifier.memory import Memory, threshold_for
 from bot.classifier.store import Model
 
 ENCODE_BATCH = 256
@@ -22,25 +23,36 @@ class TrainingError(Exception):
     """The examples cannot train a head (e.g. a head with a single label)."""
 
 
-def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None = None) -> np.ndarray:
-    """Vectors of texts in batches, reporting progress."""
+def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None = None,
+                 known: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Vectors of texts in batches, reporting progress; texts whose vectors are known are not encoded again."""
     vectors = np.empty((len(texts), encoder.dim), dtype=np.float32)
-    for start in range(0, len(texts), ENCODE_BATCH):
-        vectors[start:start + ENCODE_BATCH] = encoder.encode(texts[start:start + ENCODE_BATCH])
+    known = known or {}
+    todo = [i for i, text in enumerate(texts) if text not in known]
+    for i, text in enumerate(texts):
+        if text in known:
+            vectors[i] = known[text]
+    for start in range(0, len(todo), ENCODE_BATCH):
+        rows = todo[start:start + ENCODE_BATCH]
+        vectors[rows] = encoder.encode([texts[i] for i in rows])
         if progress:
-            progress("encode", min(start + ENCODE_BATCH, len(texts)), len(texts))
+            progress("encode", min(start + ENCODE_BATCH, len(todo)), len(todo))
+    if progress and not todo:
+        progress("encode", 0, 0)
     return vectors
 
 
 def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[str, list[str]] | None = None,
-                progress: Progress | None = None) -> Model:
-    """A model with one calibrated head per head named in the examples."""
+                progress: Progress | None = None, known: dict[str, np.ndarray] | None = None) -> Model:
+    """A model with one calibrated head per head named in the examples (known: vectors computed before)."""
     started = time.perf_counter()
     by_head = merge(examples)
     texts = list(dict.fromkeys(example.text for rows in by_head.values() for example in rows))
     row_of = {text: i for i, text in enumerate(texts)}
-    vectors = encode_texts(encoder, texts, progress)
+    vectors = encode_texts(encoder, texts, progress, known)
     heads = {}
+    memory: dict[str, Memory] = {}
+    threshold = threshold_for(vectors)
     counts: dict[str, dict[str, int]] = {}
     for name, rows in by_head.items():
         labels = [example.label for example in rows]
@@ -54,9 +66,13 @@ def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[
         heads[name] = train_head(name, vectors[[row_of[e.text] for e in rows]], labels, label_set,
                                  np.array([e.weight for e in rows]), groups=groups)
         counts[name] = dict(Counter(labels))
+        labelled = [e for e in rows if e.source != "seed"]  # what people labelled is remembered as well
+        if labelled:
+            memory[name] = Memory(vectors[[row_of[e.text] for e in labelled]].astype(np.float16),
+                                  np.array([label_set.index(e.label) for e in labelled], dtype=np.int32), threshold)
         if progress:
             progress(f"head:{name}", 1, 1)
     meta = {"trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "examples": counts,
             "texts": len(texts), "train_seconds": round(time.perf_counter() - started, 2),
             "sources": dict(Counter(e.source for rows in by_head.values() for e in rows))}
-    return Model(encoder=encoder.name, heads=heads, meta=meta)
+    return Model(encoder=encoder.name, heads=heads, meta=meta, memory=memory)

@@ -24,7 +24,7 @@ class ClassifierTriager:
         self.config = config
         self.model = model
         self.encoder = encoder
-        self.rules = Rules(config.triage, config.brand.handles)
+        self.rules = Rules(config.triage, config.brand.handles, config.checks)
         self.name = model.label[:100]  # stored in triage_results.model (100 characters)
         names = list(model.heads)
         self._labels = {name: model.heads[name].labels for name in names}
@@ -40,31 +40,42 @@ class ClassifierTriager:
         self._temperatures = {name: model.heads[name].temperature for name in names}
         self._true_index = self._labels["needs_response"].index("true")
         self._monitor_index = self._labels["level"].index("monitor")
+        self._private_index = self._labels["level"].index("private")
+        # Answering a private matter in public costs public_mistake_cost times more than moving a general
+        # question to private messages, so private wins from this probability on (the cost-weighted choice).
+        self._private_from = 1.0 / (1.0 + config.triage.public_mistake_cost)
         self._negative_index = self._labels["sentiment"].index("negative")
 
     def probabilities(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities of every head for each text."""
+        """Calibrated probabilities of every head for each text (remembered examples taken into account)."""
+        return self._decide(texts)[0]
+
+    def _decide(self, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Probabilities per head, and per head with a memory the remembered label index (-1: none) and similarity."""
         vectors = self.encoder.encode(texts)
         logits = vectors @ self._weights + self._bias
-        out = {}
+        out, recalled = {}, {}
         for name, columns in self._slices.items():
             scaled = logits[:, columns] / self._temperatures[name]
             scaled -= scaled.max(axis=1, keepdims=True)
             np.exp(scaled, out=scaled)
             scaled /= scaled.sum(axis=1, keepdims=True)
+            if name in self.model.memory:
+                scaled, label, similarity = self.model.memory[name].blend(scaled, vectors)
+                recalled[name] = (label, similarity)
             out[name] = scaled
-        return out
+        return out, recalled
 
     def triage(self, items: list[TriageInput], now: datetime | None = None) -> list[Triage]:
         """One Triage per input, in order."""
         if not items:
             return []
-        probabilities = self.probabilities([item.text for item in items])
+        probabilities, recalled = self._decide([item.text for item in items])
         best = {name: p.argmax(axis=1) for name, p in probabilities.items()}
-        return [self._one(item, i, probabilities, best, now) for i, item in enumerate(items)]
+        return [self._one(item, i, probabilities, best, now, recalled) for i, item in enumerate(items)]
 
     def _one(self, item: TriageInput, row: int, probabilities: dict[str, np.ndarray], best: dict[str, np.ndarray],
-             now: datetime | None) -> Triage:
+             now: datetime | None, recalled: dict[str, tuple[np.ndarray, np.ndarray]]) -> Triage:
         decided: dict[str, str] = {}
         confidences: dict[str, float] = {}
         for name, labels in self._labels.items():
@@ -78,11 +89,21 @@ class ClassifierTriager:
         needs_response = answer >= 0.5
         decided["needs_response"] = "true" if needs_response else "false"
         confidences["needs_response"] = round(answer if needs_response else 1.0 - answer, 3)
+        level_probabilities = probabilities["level"][row]
+        private = float(level_probabilities[self._private_index])
+        if decided["level"] != "private" and private >= self._private_from:
+            decided["level"], confidences["level"] = "private", round(private, 3)
         reasons = [f"model: {name} {decided[name]} ({confidences[name]:.2f})"
                    for name in ("category", "sentiment", "needs_response", "level", "mode")]
+        if decided["level"] == "private" and private < float(level_probabilities.max()):
+            reasons.append(f"model: private from P {private:.2f} ≥ {self._private_from:.2f} "
+                           "(a private matter answered in public costs more than the reverse)")
+        for name, (label, similarity) in recalled.items():
+            if label[row] >= 0:
+                reasons.append(f"learned: {name} {self._labels[name][label[row]]}, like a mention people labelled "
+                               f"(similarity {similarity[row]:.2f})")
         level = decided["level"]
         if needs_response and level == "monitor":
-            level_probabilities = probabilities["level"][row]
             options = [(level_probabilities[i], label) for i, label in enumerate(self._labels["level"]) if label != "monitor"]
             level = max(options)[1]
             confidences["level"] = round(float(max(options)[0]) / max(1e-9, 1.0 - float(level_probabilities[monitor_index])), 3)

@@ -56,7 +56,7 @@ def test_unanswered_cases_past_their_due_time_count_as_missed(desk):
 
 
 def test_resolution_time_and_the_share_of_public_cases_closed_in_public(desk):
-    desk.mention("@acme my order never arrived, it's been two weeks", id="o-1")
+    desk.mention("@acme the website has been down all morning, nothing loads", id="o-1")
     desk.mention("@acme the app crashes on start, not working", id="a-1", author="@bo")
     desk.poll()
     for draft in desk.drafts():

@@ -111,7 +111,7 @@ def test_a_bad_config_reload_keeps_the_running_config_and_reports_why(desk, data
 
 
 def test_health_and_metrics_are_served_for_prometheus(desk):
-    desk.mention("@acme my parcel never arrived", id="m-1")
+    desk.mention("@acme the website is down again, nothing loads", id="m-1")
     desk.poll()
     daemon = Daemon(desk.service)
     daemon.leases.want("poll:brand")
