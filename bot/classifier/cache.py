@@ -23,25 +23,30 @@ def cache_dir(configured: str | None = None) -> Path:
 
 def kept_vectors(folder: Path, encoder_name: str, texts: Sequence[str],
                  encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
-    """Vectors of a fixed set of texts (the seeds) for one encoder, computed once and then read from folder."""
-    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    """Vectors of a set of texts (the seeds) for one encoder, kept in folder: only texts not seen before are encoded."""
+    if not texts:
+        return {}
     safe = encoder_name.replace("/", "_").replace(":", "_")
-    path = folder / "vectors" / f"{safe}-{digest}.npy"
+    path = folder / "vectors" / f"{safe}.npz"
+    keys = [hashlib.sha256(text.encode()).hexdigest()[:24] for text in texts]
+    kept: dict[str, np.ndarray] = {}
     if path.is_file():
         try:
-            vectors = np.load(path, allow_pickle=False)
-            if vectors.shape[0] == len(texts):
-                return dict(zip(texts, vectors.astype(np.float32)))
-        except (OSError, ValueError):
+            with np.load(path, allow_pickle=False) as stored:
+                kept = dict(zip(stored["keys"].tolist(), stored["vectors"]))
+        except (OSError, ValueError, KeyError):
             log.warning("cached vectors %s are unreadable; computing them again", path)
-    # Kept as float16 (half the disk); rounded the same way on the first run as on every later one.
-    vectors = encode(list(texts)).astype(np.float16)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            np.save(handle, vectors)
-        temporary.replace(path)
-    except OSError as exc:
-        log.warning("cannot keep the seeds' vectors in %s (%s); they will be computed again next time", path, exc)
-    return dict(zip(texts, vectors.astype(np.float32)))
+    missing = [text for text, key in zip(texts, keys) if key not in kept]
+    if missing:
+        # Kept as float16 (half the disk), and rounded the same way the first time as every later time.
+        for text, vector in zip(missing, encode(list(missing)).astype(np.float16)):
+            kept[hashlib.sha256(text.encode()).hexdigest()[:24]] = vector
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+            with temporary.open("wb") as handle:
+                np.savez(handle, keys=np.array(keys), vectors=np.stack([kept[key] for key in keys]))
+            temporary.replace(path)
+        except OSError as exc:
+            log.warning("cannot keep the seeds' vectors in %s (%s); they will be computed again next time", path, exc)
+    return {text: kept[key].astype(np.float32) for text, key in zip(texts, keys)}

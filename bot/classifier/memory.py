@@ -45,6 +45,7 @@ def threshold_for(reference: np.ndarray, seed: int = 12345) -> float:
     rng = np.random.default_rng(seed)
     if len(reference) < 2:
         return 0.99
-    a = reference[rng.integers(0, len(reference), _SAMPLE)].astype(np.float32)
-    b = reference[rng.integers(0, len(reference), _SAMPLE)].astype(np.float32)
-    return float(np.quantile(a @ b.T, 1.0 - RANDOM_PAIRS_ABOVE))
+    first, second = rng.integers(0, len(reference), _SAMPLE), rng.integers(0, len(reference), _SAMPLE)
+    similarity = reference[first].astype(np.float32) @ reference[second].astype(np.float32).T
+    distinct = first[:, None] != second[None, :]  # a text paired with itself is not a random pair
+    return float(np.quantile(similarity[distinct], 1.0 - RANDOM_PAIRS_ABOVE))

@@ -15,6 +15,9 @@ from bot.classifier.memory import Memory, threshold_for
 from bot.classifier.store import Model
 
 ENCODE_BATCH = 256
+# The examples of a brand's own stream (files, approvals, corrections) together count as much as the seeds,
+# each at most this many times its own weight: they describe what the model will see, the seeds the guide.
+MAX_UPWEIGHT = 10.0
 # progress(stage, done, total): stage is "encode" or "head:<name>".
 Progress = Callable[[str, int, int], None]
 
@@ -42,6 +45,16 @@ def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None =
     return vectors
 
 
+def balanced_source_weights(rows: list[Example]) -> np.ndarray:
+    """Each example's weight, the non-seed ones raised so that together they weigh as much as the seeds (capped)."""
+    weights = np.array([e.weight for e in rows], dtype=np.float64)
+    own = np.array([e.source != "seed" for e in rows])
+    if own.any() and (~own).any():
+        factor = min(MAX_UPWEIGHT, max(1.0, weights[~own].sum() / weights[own].sum()))
+        weights[own] *= factor
+    return weights
+
+
 def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[str, list[str]] | None = None,
                 progress: Progress | None = None, known: dict[str, np.ndarray] | None = None) -> Model:
     """A model with one calibrated head per head named in the examples (known: vectors computed before)."""
@@ -64,7 +77,7 @@ def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[
             raise TrainingError(f"head {name!r} needs examples of at least two labels, got only {labels[0]!r}")
         groups = [without_leading_handles(e.text).strip().lower() for e in rows]
         heads[name] = train_head(name, vectors[[row_of[e.text] for e in rows]], labels, label_set,
-                                 np.array([e.weight for e in rows]), groups=groups)
+                                 balanced_source_weights(rows), groups=groups)
         counts[name] = dict(Counter(labels))
         labelled = [e for e in rows if e.source != "seed"]  # what people labelled is remembered as well
         if labelled:

@@ -96,9 +96,9 @@ def test_the_built_int8_encoder_matches_the_forward_pass_of_the_shipped_weights(
         assert float(vector @ expected) > 0.97, text  # int8 weights and activations against float32
 
 
-def test_a_texts_vector_barely_depends_on_the_batch_it_came_in():
+def test_a_texts_vector_does_not_depend_on_the_batch_it_came_in():
     encoder = E5Encoder()
     alone = encoder.encode([TEXTS[3]])[0]
     mixed = encoder.encode(["x", TEXTS[3], "a much longer mention " * 20])[1]
-    # int8 activations are scaled per pass, so batch-mates move a vector a little (cosine 0.997 here), never more.
-    assert float(alone @ mixed) > 0.99
+    # int8 activations are scaled per pass and every text has its own pass: the same mention, the same triage.
+    np.testing.assert_array_equal(alone, mixed)
