@@ -16,12 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.classifier import e5_weights
 from bot.classifier.e5_encoder import PREFIX, SHIPPED_DELTA, E5Encoder, shipped_delta
-from bot.classifier.store import SHIPPED_MODEL_DIR, save_model, seed_vectors, seeds_fingerprint, shipped_examples
+from bot.classifier.encoders import UseEncoder
+from bot.classifier.store import (SHIPPED_MODEL_DIR, SHIPPED_USE_DIR, save_model, seed_vectors, seeds_fingerprint,
+                                  shipped_examples)
 from bot.classifier.training import train_model
 
 
 def build(fine_tune: bool = False) -> None:
-    """Train the shipped heads on the seeds (and, with fine_tune, the encoder delta first); write default_model/."""
+    """Fit the shipped heads on the seeds for e5 (default_model/) and USE (default_model/use/); fine_tune: the delta first."""
     examples = shipped_examples()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as progress:
         if fine_tune:
@@ -36,18 +38,18 @@ def build(fine_tune: bool = False) -> None:
             with SHIPPED_DELTA.open("wb") as handle:
                 np.savez_compressed(handle, **delta)
             (SHIPPED_MODEL_DIR / "e5_delta.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        encoder = E5Encoder(delta=shipped_delta())
-        task = progress.add_task("encoding the seeds", total=None)
-        known = seed_vectors(encoder)
-        progress.update(task, completed=len(known), total=len(known))
-        model = train_model(encoder, examples, known=known)
-    model.meta["fingerprint"] = seeds_fingerprint(encoder.name)
-    model.meta["trained_on"] = "bot/classifier/seeds only"
-    model.meta.pop("trained_at", None)
-    model.meta.pop("train_seconds", None)
-    save_model(model, SHIPPED_MODEL_DIR)
-    sys.stdout.write(f"wrote {SHIPPED_MODEL_DIR} ({', '.join(model.heads)}; {model.meta['texts']} texts; "
-                     f"encoder {encoder.name})\n")
+        for encoder, directory in ((E5Encoder(delta=shipped_delta()), SHIPPED_MODEL_DIR), (UseEncoder(), SHIPPED_USE_DIR)):
+            task = progress.add_task(f"encoding the seeds ({encoder.name})", total=None)
+            known = seed_vectors(encoder, progress=lambda stage, done, total: progress.update(task, completed=done,
+                                                                                              total=total))
+            model = train_model(encoder, examples, known=known)
+            model.meta["fingerprint"] = seeds_fingerprint(encoder.name)
+            model.meta["trained_on"] = "bot/classifier/seeds only"
+            model.meta.pop("trained_at", None)
+            model.meta.pop("train_seconds", None)
+            save_model(model, directory)
+            sys.stdout.write(f"wrote {directory} ({', '.join(model.heads)}; {model.meta['texts']} texts; "
+                             f"encoder {encoder.name})\n")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,8 @@ FORMAT = 1
 # Bump when training changes in a way that makes cached first-use models stale.
 TRAINING_VERSION = "1"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+# The same heads fitted on the light encoder's vectors, so that triage.encoder: use starts without training.
+SHIPPED_USE_DIR = SHIPPED_MODEL_DIR / "use"
 SHIPPED_CUSTOM_HEADS = ("outage", "churn_risk")
 
 
@@ -169,8 +171,9 @@ def default_model(config: "Config", encoder: Encoder) -> Model:
     models_dir = Path(config.data_dir) / "models"
 
     def builtin() -> Model:
-        shipped = load_model(SHIPPED_MODEL_DIR) if (SHIPPED_MODEL_DIR / "model.json").is_file() else None
-        if shipped is not None and shipped.encoder == encoder.name:
+        candidates = [load_model(d) for d in (SHIPPED_MODEL_DIR, SHIPPED_USE_DIR) if (d / "model.json").is_file()]
+        shipped = next((model for model in candidates if model.encoder == encoder.name), None)
+        if shipped is not None:
             if shipped.meta.get("fingerprint") == seeds_id:
                 return shipped
             log.warning("the shipped model is older than the seeds; training from the seeds instead "

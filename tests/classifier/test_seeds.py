@@ -7,7 +7,7 @@ import pytest
 
 from bot.classifier.corpus import (LANGUAGES, MIN_PER_CLASS, MIN_PER_LANGUAGE, TRIAGE_HEADS, SeedError, class_counts,
                                    guide_violations, load_seeds, near_duplicate_key, near_duplicates, parse_seed)
-from bot.classifier.store import SHIPPED_MODEL_DIR, load_model, seeds_fingerprint
+from bot.classifier.store import SHIPPED_MODEL_DIR, SHIPPED_USE_DIR, load_model, seeds_fingerprint
 
 SEEDS = load_seeds()
 
@@ -72,8 +72,9 @@ def test_a_malformed_seed_line_is_refused_with_its_place_and_reason():
         parse_seed("{oops", "en/x.jsonl:1", "en", "x")
 
 
-def test_the_shipped_model_was_built_from_the_current_seeds():
-    model = load_model(SHIPPED_MODEL_DIR)
+@pytest.mark.parametrize("directory", [SHIPPED_MODEL_DIR, SHIPPED_USE_DIR], ids=["e5", "use"])
+def test_the_shipped_model_was_built_from_the_current_seeds(directory):
+    model = load_model(directory)
     assert model.meta["fingerprint"] == seeds_fingerprint(model.encoder), \
         "the seeds changed: rebuild the model with python -m bot.classifier.build_default"
     assert model.meta["trained_on"] == "bot/classifier/seeds only"
