@@ -2,33 +2,12 @@
 from __future__ import annotations
 
 from bot.config import AccountConfig, Config
-
-# Calls one poll makes per stream when nothing is busy (a busy stream reads more pages: see docs/platforms.md).
-X_STREAM_CALLS = {"mentions": 1, "direct_messages": 1}
-# Facebook comments: one call lists the recent Page posts, then one per watched post (listeners.facebook.WATCHED_POSTS).
-FACEBOOK_WATCHED_POSTS = 10
-FACEBOOK_STREAM_CALLS = {"comments": 1 + FACEBOOK_WATCHED_POSTS, "visitor_posts": 1, "tagged": 1,
-                         # the conversation list, plus one read per conversation with news (one assumed)
-                         "messenger": 2}
+from bot.platforms.registry import platform_named
 
 
 def calls_per_poll(account: AccountConfig) -> dict[str, int]:
-    """Calls one poll of the account makes, by stream."""
-    if account.platform == "x":
-        streams = list(account.listen) or ["mentions", "search", "direct_messages"]
-        calls: dict[str, int] = {}
-        if "mentions" in streams:
-            calls["mentions"] = X_STREAM_CALLS["mentions"]
-        if "search" in streams:
-            for query in account.search_queries:
-                calls[f"search:{query}"] = 1
-        if "direct_messages" in streams and (account.listen or account.access_token_env):
-            calls["direct_messages"] = X_STREAM_CALLS["direct_messages"]
-        return calls
-    if account.platform == "facebook":
-        streams = list(account.listen) or list(FACEBOOK_STREAM_CALLS)
-        return {s: FACEBOOK_STREAM_CALLS[s] for s in streams if s in FACEBOOK_STREAM_CALLS}
-    return {}
+    """Calls one quiet poll of the account makes, by stream (its listener knows)."""
+    return platform_named(account.platform).calls_per_poll(account)
 
 
 def breakdown(account: AccountConfig) -> dict[str, float]:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from bot.config import ChecksConfig
 from bot.language import detect_language
 from bot.personal_data import find_personal_data, iban_valid, luhn_valid  # noqa: F401 (part of the checks API)
-from bot.platforms.x_text import x_length
+from bot.platforms.registry import PLATFORMS
 
 URL = re.compile(r"https?://\S+")
 HANDLES = re.compile(r"^(?:@\w+\s*)+")
@@ -34,9 +34,8 @@ class CheckResult:
 
 def platform_length(text: str, platform: str) -> int:
     """Length the way the platform counts it (on X: links count 23, CJK and emoji count 2)."""
-    if platform in ("x", "replay"):
-        return x_length(text)
-    return len(text)
+    known = PLATFORMS.get(platform)
+    return known.text_length(text) if known is not None else len(text)
 
 
 def _opening(text: str, window: int) -> str:

@@ -101,7 +101,7 @@ class OutboxClaim:
     claimed_until: datetime
 
 
-def _outbox_claimable(now: datetime):
+def outbox_claimable(now: datetime):
     """Messages due now: queued or of unknown outcome, or being sent by a daemon whose claim has expired."""
     return (or_(OutboxMessage.status.in_(("queued", "unknown")),
                 (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now))
@@ -111,7 +111,7 @@ def _outbox_claimable(now: datetime):
 def claim_outbox(session: Session, worker: str, now: datetime, seconds: float, limit: int,
                  message_id: int | None = None) -> list[OutboxClaim]:
     """Claim due outbox messages (or the one given) for sending; each claim is a compare-and-set on the row."""
-    query = select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts).where(_outbox_claimable(now))
+    query = select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts).where(outbox_claimable(now))
     if message_id is not None:
         query = query.where(OutboxMessage.id == message_id)
     rows = session.execute(query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
@@ -125,7 +125,7 @@ def claim_outbox(session: Session, worker: str, now: datetime, seconds: float, l
         ids = [row_id for row_id, was in before.items() if was == status]
         taken.update(session.scalars(update(OutboxMessage)
                                      .where(OutboxMessage.id.in_(ids), OutboxMessage.status == status, free,
-                                            _outbox_claimable(now))
+                                            outbox_claimable(now))
                                      .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_by=worker,
                                              claimed_until=until)
                                      .returning(OutboxMessage.id)

@@ -11,12 +11,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.platforms.registry import PLATFORM_NAMES, PLATFORMS, STREAM_NAMES, platform_named
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
 BUNDLED_DATA = Path(__file__).resolve().parent / "data"
 
 Level = Literal["monitor", "self_service", "investigate", "private"]
 DraftKind = Literal["reply", "acknowledgement", "invitation", "private_message", "close", "follow_up"]
+PlatformName = Literal[PLATFORM_NAMES]  # type: ignore[valid-type]  # from the registry: one line per platform
+StreamName = Literal[STREAM_NAMES]  # type: ignore[valid-type]
 MIN_POLL_INTERVAL_SECONDS = 1.0
 
 
@@ -74,7 +78,7 @@ class AccountConfig(Section):
     """One platform account the service listens on and answers from."""
 
     name: str = Field(description="Unique name of the account in this service (letters, digits, '-', '_').")
-    platform: Literal["replay", "x", "facebook"] = Field(description="Which platform: replay (a JSONL file), x or facebook.")
+    platform: PlatformName = Field(description="Which platform: replay (a JSONL file), x or facebook.")
     enabled: bool = Field(True, description="Poll this account; false keeps its history but stops listening.")
     poll_interval_seconds: float = Field(60.0, description="Seconds between polls (a floor of 1 s; X bills per read, so keep it sensible).")
     path: str | None = Field(None, description="replay: path of the JSONL file of mentions to replay.")
@@ -91,7 +95,7 @@ class AccountConfig(Section):
     webhook_verify_token_env: str | None = Field(None, description="facebook: env var with the verify token Meta sends when the page webhook is subscribed.")
     api_base_url: str | None = Field(None, description="Override the platform API's base URL (simulators, proxies); empty for the real API.")
     search_queries: list[str] = Field(default_factory=list, description="x: recent-search queries for posts that talk about the brand without addressing it.")
-    listen: list[Literal["mentions", "search", "direct_messages", "comments", "visitor_posts", "tagged", "messenger"]] = Field(
+    listen: list[StreamName] = Field(
         default_factory=list, description="Streams to poll; empty means every stream the platform offers.")
     sandbox: bool = Field(False, description="Record what would be posted instead of posting (replay accounts always do).")
 
@@ -111,18 +115,20 @@ class AccountConfig(Section):
 
     @model_validator(mode="after")
     def _platform_needs(self) -> "AccountConfig":
-        if self.platform == "replay" and not self.path:
-            raise ValueError("a replay account needs 'path'")
-        if self.platform == "x" and not self.user_id:
-            raise ValueError("an x account needs 'user_id'")
-        if self.platform == "facebook" and not self.page_id:
-            raise ValueError("a facebook account needs 'page_id'")
+        listener = platform_named(self.platform).listener
+        for field in listener.required:
+            if not getattr(self, field):
+                raise ValueError(f"an account on {self.platform} needs '{field}'")
+        foreign = [s for s in self.listen if s not in listener.offered_streams]
+        if foreign:
+            offered = ", ".join(listener.offered_streams) or "none"
+            raise ValueError(f"{self.platform} has no stream {foreign[0]!r} (its streams: {offered})")
         return self
 
     @property
     def sends_for_real(self) -> bool:
         """True when approved replies go to the platform rather than the sandbox."""
-        return self.platform != "replay" and not self.sandbox
+        return platform_named(self.platform).posts and not self.sandbox
 
 
 class LevelRule(Section):
@@ -257,7 +263,7 @@ class SlaPolicy(Section):
     """Targets for one level of intervention and/or one platform, overriding the defaults."""
 
     level: Level | None = Field(None, description="Level of intervention this policy applies to; empty for every level.")
-    platform: Literal["replay", "x", "facebook"] | None = Field(None, description="Platform this policy applies to; empty for every platform.")
+    platform: PlatformName | None = Field(None, description="Platform this policy applies to; empty for every platform.")
     first_response_target_minutes: int | None = Field(None, ge=1, description="Target time to the first answer; empty keeps the default.")
     first_response_max_hours: int | None = Field(None, ge=1, description="Maximum time to the first answer; empty keeps the default.")
     resolution_target_hours: int | None = Field(None, ge=1, description="Resolution target in hours; empty keeps the default for the level.")
@@ -344,9 +350,9 @@ class ChecksConfig(Section):
 
     disabled: list[Literal["length", "no_personal_data", "eta", "empathy", "brevity", "summary", "language", "not_empty"]] = Field(
         default_factory=list, description="Checks to skip.")
-    platform_limits: dict[str, int] = Field(default_factory=lambda: {"x": 280, "facebook": 8000, "replay": 280},
+    platform_limits: dict[str, int] = Field(default_factory=lambda: {n: p.responder.public_limit for n, p in PLATFORMS.items()},
                                             description="Longest public reply per platform, in the platform's characters.")
-    private_limits: dict[str, int] = Field(default_factory=lambda: {"x": 10000, "facebook": 2000, "replay": 10000},
+    private_limits: dict[str, int] = Field(default_factory=lambda: {n: p.responder.private_limit for n, p in PLATFORMS.items()},
                                            description="Longest private message per platform.")
     personal_data_patterns: list[str] = Field(default_factory=_default_personal_patterns,
                                               description="Regular expressions (case-insensitive) for order or account numbers that must not appear in public.")

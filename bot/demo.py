@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.db import transaction
 from bot.errors import UserError
 from bot.models import Account, Case, Draft, Mention
+from bot.platforms.registry import platform_named
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -24,8 +25,8 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _talks_to_a_real_platform(account) -> bool:
-    """True for an x or facebook account whose API is not a simulator on this machine."""
-    if account.platform == "replay":
+    """True for an account on a platform that posts, whose API is not a simulator on this machine."""
+    if not platform_named(account.platform).posts:
         return False
     return urlparse(account.api_base_url or "").hostname not in LOOPBACK
 

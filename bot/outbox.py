@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.db import transaction
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
 from bot.models import Account, Draft, Mention, OutboxMessage
-from responders.base import OutgoingMessage, Responder
+from responders.base import OutgoingMessage, Responder, post
 
 log = logging.getLogger(__name__)
 ACTIONS = {"reply": "reply_public", "acknowledgement": "reply_public", "invitation": "reply_public",
@@ -95,7 +95,7 @@ class Outbox:
         """Ids of messages ready to be sent now (a look only: sending claims each one first)."""
         now = self.clock.now()
         with transaction(self.factory) as session:
-            query = (select(OutboxMessage.id).where(claims._outbox_claimable(now))
+            query = (select(OutboxMessage.id).where(claims.outbox_claimable(now))
                      .order_by(OutboxMessage.id).limit(limit or self.config.outbox.batch_size))
             return list(session.scalars(query))
 
@@ -134,7 +134,7 @@ class Outbox:
                 log.warning("outbox message %s: the claim expired before posting; another daemon takes it over",
                             message_id)
                 return "skipped"
-            post_id = getattr(responder, out.action)(out)
+            post_id = post(responder, out)
         except UnknownOutcome as exc:
             return self._retry(message_id, "unknown", f"outcome unknown: {exc}", retry_after=None)
         except TransientError as exc:

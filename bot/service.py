@@ -16,15 +16,14 @@ from bot.outbox import Outbox
 from bot.pipeline import Pipeline
 from bot.poller import Poller
 from bot.triage import Triager, build_triager
-from listeners import build_listener
-from responders import Responder, build_responder
+from bot.platforms.credentials import credentials_fingerprint
+from bot.platforms.registry import platform_named
+from responders import Responder, SandboxResponder
 
 log = logging.getLogger(__name__)
 
 
 def _fingerprint(account):
-    from bot.platforms import credentials_fingerprint
-
     return credentials_fingerprint(account)
 
 
@@ -72,7 +71,8 @@ class Service:
     @cached_property
     def pollers(self) -> dict[str, Poller]:
         """A poller per enabled account."""
-        return {a.name: Poller(self.factory, self.config, a, build_listener(a, self.config.brand, self.clock),
+        return {a.name: Poller(self.factory, self.config, a,
+                               platform_named(a.platform).build_listener(a, self.config.brand, self.clock),
                                self.clock, _fingerprint) for a in self.config.accounts if a.enabled}
 
     @cached_property
@@ -84,7 +84,9 @@ class Service:
     def responder(self, account_name: str) -> Responder:
         """The responder of an account (built once)."""
         if account_name not in self._responders:
-            self._responders[account_name] = build_responder(self.config.account(account_name))
+            account = self.config.account(account_name)
+            self._responders[account_name] = (platform_named(account.platform).build_responder(account)
+                                              if account.sends_for_real else SandboxResponder(account.name))
         return self._responders[account_name]
 
     @cached_property

@@ -5,15 +5,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot import budget
 from bot.db import transaction
 from bot.models import Account, Case, Draft, Mention, OutboxMessage
 
 
 def calls_per_hour(account_config) -> float:
-    """API calls per hour the config will make for an account (platform budgets refine this)."""
-    from bot.budget import calls_per_hour as platform_calls
-
-    return 0.0 if account_config.platform == "replay" else platform_calls(account_config)
+    """API calls per hour the config will make for an account."""
+    return budget.calls_per_hour(account_config)
 
 
 def collect(service) -> dict[str, Any]:

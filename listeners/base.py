@@ -1,11 +1,13 @@
 """The listener protocol: fetch(cursor) -> (mentions, next_cursor), and the mention it yields."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Literal, Protocol
 
+from bot.clock import to_utc_naive
 from bot.errors import AuthError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,31 @@ class IncomingMention:
     def thread(self) -> str:
         """The key that groups this message with the rest of its conversation."""
         return self.thread_key or self.platform_id
+
+
+class MalformedItem(ValueError):
+    """One item in a page does not have the shape we need."""
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 timestamp from a platform's API as naive UTC (Graph writes +0000, X writes Z)."""
+    if not isinstance(value, str):
+        raise MalformedItem("created time missing")
+    text = value.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        return to_utc_naive(datetime.fromisoformat(text))
+    except ValueError:
+        raise MalformedItem(f"bad timestamp {value[:40]!r}") from None
+
+
+def require_str(item: dict[str, Any], key: str) -> str:
+    """item[key] as a non-empty string, or MalformedItem naming the key."""
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedItem(f"{key} missing")
+    return value
 
 
 class Listener(Protocol):
@@ -91,3 +118,9 @@ class PlatformListener:
     def rate_limit_status(self) -> dict[str, dict[str, Any]]:
         """The platform's last rate-limit or usage headers, for status displays."""
         return self.client.rate_limits.snapshot()
+
+
+def epoch_time(value: Any, millis: bool = False) -> datetime:
+    """A Unix time in seconds (or milliseconds) from a webhook payload as naive UTC."""
+    seconds = float(value) / (1000 if millis else 1)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)

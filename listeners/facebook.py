@@ -1,38 +1,153 @@
-"""Facebook listener: comments on the Page's posts, visitor posts, posts that tag the Page, Messenger (Graph API)."""
+"""Facebook listener: comments on the Page's posts, visitor posts, posts that tag the Page, Messenger (Graph API),
+Page webhook events, and the reads a poll costs."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from bot.clock import Clock, SystemClock
-from bot.config import AccountConfig, BrandConfig
+from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, PlatformListener, fetch_streams
-from listeners.twitter import MalformedItem, parse_time
+from listeners.base import IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, parse_time
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig, BrandConfig
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_PAGES = 5
 # Comments are read on the Page's most recent posts; older threads arrive through webhooks.
-WATCHED_POSTS = 10  # bot.budget.FACEBOOK_WATCHED_POSTS mirrors this
+WATCHED_POSTS = 10
 # The first poll looks back this far instead of reading the Page's whole history.
 FIRST_POLL_LOOKBACK = timedelta(days=1)
 POST_FIELDS = "id,message,from,created_time,permalink_url"
 COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url"
 MESSAGE_FIELDS = "id,message,from,to,created_time"
 STREAMS = ("comments", "visitor_posts", "tagged", "messenger")
+# Reads one quiet poll makes per stream: comments list the recent posts, then read each watched post; Messenger
+# lists the conversations, then reads each one with news (one assumed). A busy stream reads more pages.
+STREAM_CALLS = {"comments": 1 + WATCHED_POSTS, "visitor_posts": 1, "tagged": 1, "messenger": 2}
 
 
 def _epoch(moment: datetime) -> int:
     return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
+# -- webhooks (Meta Page subscriptions) ---------------------------------------------------------------------------
+def signature(app_secret: str, body: bytes) -> str:
+    """The X-Hub-Signature-256 value Meta sends with a payload."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class MetaWebhook:
+    """Page events at /webhooks/meta: the subscription handshake, the signature, comments, posts and Messenger."""
+
+    path = "meta"
+
+    def challenge(self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader) -> str:
+        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+        token = query.get("hub.verify_token") or ""
+        expected = [secret(a, "webhook_verify_token_env") for a in accounts]
+        if query.get("hub.mode") != "subscribe" or not any(e and hmac.compare_digest(e, token) for e in expected):
+            raise WebhookRefused(403, "verify token mismatch")
+        return query.get("hub.challenge") or ""
+
+    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig],
+                secret: SecretReader) -> list[AccountConfig]:
+        """The Pages whose app secret signed this body."""
+        header = headers.get("x-hub-signature-256", "")
+        return [a for a in accounts if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)]
+
+    def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
+        """The mentions of each entry, for the Page it is about."""
+        found = []
+        for entry in payload.get("entry") or []:
+            account = next((a for a in trusted if isinstance(entry, dict) and str(entry.get("id")) == a.page_id), None)
+            if account is not None:
+                found.append((account, entry_mentions(entry, account.page_id or "")))
+        return found
+
+
+def entry_mentions(entry: dict[str, Any], page_id: str) -> list[IncomingMention]:
+    """The mentions in one webhook entry: feed comments and visitor posts, Page mentions, Messenger messages."""
+    mentions: list[IncomingMention] = []
+    for change in entry.get("changes") or []:
+        try:
+            mention = _change(change, page_id)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("meta webhook: skipping a malformed change (%s)", type(exc).__name__)
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    for event in entry.get("messaging") or []:
+        try:
+            mention = _message(event, page_id)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("meta webhook: skipping a malformed messaging event (%s)", type(exc).__name__)
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    return mentions
+
+
+def _change(change: dict[str, Any], page_id: str) -> IncomingMention | None:
+    field, value = change.get("field"), change["value"]
+    if value.get("verb") != "add" or not value.get("message"):
+        return None  # edits, removals, likes, photo-only posts
+    author = value.get("from") or {}
+    if str(author.get("id")) == page_id:
+        return None
+    created = epoch_time(value["created_time"]) if isinstance(value.get("created_time"), (int, float)) else \
+        datetime.now(timezone.utc).replace(tzinfo=None)
+    common = {"platform": "facebook", "text": str(value["message"]), "author_id": str(author.get("id") or "unknown"),
+              "author_name": author.get("name"), "created_at": created, "channel": "public",
+              "addressed_to_brand": True, "raw": change}
+    if field == "feed" and value.get("item") == "comment":
+        comment_id, post_id = str(value["comment_id"]), str(value["post_id"])
+        parent = str(value.get("parent_id") or post_id)
+        top = comment_id if parent == post_id else parent
+        return IncomingMention(platform_id=comment_id, thread_key=top, in_reply_to_id=parent, stream="comments", **common)
+    if field == "feed" and value.get("item") in ("post", "status", "photo", "video"):
+        post_id = str(value["post_id"])
+        return IncomingMention(platform_id=post_id, thread_key=post_id, stream="visitor_posts", **common)
+    if field == "mention" and value.get("item") == "post":
+        post_id = str(value["post_id"])
+        return IncomingMention(platform_id=post_id, thread_key=post_id, stream="tagged", **common)
+    return None
+
+
+def _message(event: dict[str, Any], page_id: str) -> IncomingMention | None:
+    message = event.get("message")
+    sender = str(event["sender"]["id"])
+    if not isinstance(message, dict) or message.get("is_echo") or sender == page_id or not message.get("text"):
+        return None
+    return IncomingMention(platform="facebook", platform_id=str(message["mid"]), text=str(message["text"]),
+                           author_id=sender, created_at=epoch_time(event["timestamp"], millis=True),
+                           thread_key=sender, channel="private", addressed_to_brand=True, stream="messenger",
+                           raw=event)
+
+
 class FacebookListener(PlatformListener):
     """Polls one Facebook Page: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "facebook"
+    offered_streams = STREAMS
+    required = ("page_id",)
+    webhook = MetaWebhook()
+
+    @classmethod
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "FacebookListener":
+        """The listener for a configured Facebook Page."""
+        return cls(account, brand, clock=clock)
+
+    @staticmethod
+    def calls_per_poll(account: AccountConfig) -> dict[str, int]:
+        """Reads one quiet poll of the Page makes, by stream."""
+        return {stream: STREAM_CALLS[stream] for stream in (account.listen or STREAMS) if stream in STREAM_CALLS}
 
     def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: GraphClient | None = None,
                  clock: Clock | None = None, timeout: float = 10.0):

@@ -5,11 +5,14 @@ import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock, to_utc_naive
 from bot.errors import PermanentError
 from listeners.base import IncomingMention
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig, BrandConfig
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,19 @@ class ReplayListener:
     """Reads a JSONL file from the line after the cursor; malformed lines are logged and skipped."""
 
     platform = "replay"
+    offered_streams: tuple[str, ...] = ()
+    required = ("path",)
+    webhook = None
+
+    @classmethod
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "ReplayListener":
+        """The listener for a configured replay account."""
+        return cls(account.path or "", account.batch_size, clock)
+
+    @staticmethod
+    def calls_per_poll(account: AccountConfig) -> dict[str, int]:
+        """A file costs no API calls."""
+        return {}
 
     def __init__(self, path: str, batch_size: int = 50, clock: Clock | None = None, default_platform: str = "replay"):
         self.path = Path(path)

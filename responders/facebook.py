@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.config import AccountConfig
 from bot.errors import PermanentError, UnknownOutcome
+from bot.models import Case, Draft, Mention
 from bot.platforms.graph import GraphClient
-from responders.base import OutgoingMessage
+from responders.base import OutgoingMessage, PolicyVerdict, other_attempts, public_target
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig
 
 log = logging.getLogger(__name__)
+
+# Meta: a Page may answer a comment with one private message within 7 days, and write on Messenger within
+# 24 hours of the person's last message (the standard messaging window).
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+MESSAGING_WINDOW = timedelta(hours=24)
 
 # Graph's limit for a Messenger text; comments allow far more, but an answer that long is not an answer.
 MESSENGER_MAX_CHARS = 2000
@@ -29,10 +41,48 @@ def is_visitor_post(message: OutgoingMessage) -> bool:
     return message.extra.get("mention_stream") == "visitor_posts"
 
 
+def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime) -> PolicyVerdict:
+    """Meta's rules: Messenger within 24 hours of the person's last message; one private reply per comment,
+    within 7 days."""
+    if draft.channel != "private":
+        return PolicyVerdict(True)
+    messenger = mention is not None and mention.channel == "private"
+    if messenger:
+        last = session.scalar(select(Mention.created_at).where(Mention.case_id == case.id, Mention.channel == "private")
+                              .order_by(Mention.created_at.desc()).limit(1))
+        if last is None or now - last > MESSAGING_WINDOW:
+            hours = (now - last).total_seconds() / 3600 if last else None
+            since = f" (their last message was {hours:.0f} hours ago)" if hours is not None else ""
+            return PolicyVerdict(False, "Messenger allows messages only within 24 hours of the person's last "
+                                        f"message{since}; wait for them to write again", None)
+        return PolicyVerdict(True)
+    comment = public_target(session, case, mention)
+    if comment is None:
+        return PolicyVerdict(False, "no comment to answer in private")
+    age = now - comment.created_at
+    if age > PRIVATE_REPLY_WINDOW:
+        return PolicyVerdict(False, f"Meta allows a private reply to a comment only within 7 days; this comment is "
+                                    f"{age.days} days old: answer in public or ask them to write on Messenger",
+                             comment.url)
+    if other_attempts(session, draft, case, comment.platform_id, ("send_private",)):
+        return PolicyVerdict(False, "Meta allows one private reply per comment and this comment already has one; "
+                                    "continue on Messenger once they answer", comment.url)
+    return PolicyVerdict(True)
+
+
 class FacebookResponder:
     """Posts approved replies from one Facebook Page through the Graph API."""
 
-    platform = "facebook"
+    posts = True
+    public_limit = COMMENT_MAX_CHARS
+    private_limit = MESSENGER_MAX_CHARS
+    text_length = staticmethod(len)
+    policy = staticmethod(check_policy)
+
+    @classmethod
+    def from_config(cls, account: AccountConfig) -> "FacebookResponder":
+        """The responder for a configured Facebook Page."""
+        return cls(account)
 
     def __init__(self, account: AccountConfig, *, client: GraphClient | None = None, clock: Clock | None = None,
                  timeout: float = 10.0):

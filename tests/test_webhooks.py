@@ -16,7 +16,9 @@ from bot.ingest import store_mentions
 from bot.models import Mention
 from bot.simulators import facebook_account, x_account
 from bot.simulators.pytest_fixtures import graph_sim, x_sim  # noqa: F401 - fixtures
-from bot.webhooks import build_webhook_router, meta_signature, x_crc_response, x_signature
+from bot.webhooks import build_webhook_router
+from listeners.facebook import signature as meta_signature
+from listeners.x import crc_response as x_crc_response, signature as x_signature
 from tests.harness import Desk
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

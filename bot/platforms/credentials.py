@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from bot.config import AccountConfig
 from bot.errors import AuthError
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig
 
 SECRET_FIELDS = ("bearer_token_env", "access_token_env", "access_token_secret_env",
                  "consumer_key_env", "consumer_secret_env", "app_secret_env")

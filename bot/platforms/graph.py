@@ -5,15 +5,17 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import httpx
 
 from bot.clock import Clock, SystemClock
-from bot.config import AccountConfig
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
 from bot.platforms.credentials import credentials_fingerprint, read_secret
 from bot.platforms.ratelimit import RateLimitState, RateLimitTracker, parse_meta_headers
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from bot.platforms.x_text import X_MAX_LENGTH, x_length
+from responders.x import X_MAX_LENGTH, x_length
 from bot.simulators.base import Fault, Reply, Request, Simulator
 
 WINDOW_SECONDS = 15 * 60

@@ -8,10 +8,10 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.errors import AuthError
-from bot.platforms import credentials_fingerprint
+from bot.platforms.credentials import credentials_fingerprint
 from bot.platforms.graph import GraphClient
 from bot.platforms.ratelimit import parse_meta_headers, parse_x_headers
-from bot.platforms.x_client import XClient
+from bot.platforms.x import XClient
 from bot.simulators import facebook_account, x_account
 
 NOW = datetime(2026, 1, 5, 9, 0)

@@ -1,7 +1,7 @@
 """Counting a reply's length the way X does: 280 weighted characters, every link 23."""
 from __future__ import annotations
 
-from bot.platforms.x_text import X_MAX_LENGTH, fits_on_x, x_length
+from responders.x import X_MAX_LENGTH, fits_on_x, x_length
 
 
 def test_plain_latin_text_counts_one_per_character():

@@ -10,7 +10,7 @@ from bot.config import BrandConfig
 from bot.errors import AuthError, TransientError
 from bot.models import Account, Mention
 from bot.simulators import x_account
-from listeners.twitter import XListener
+from listeners.x import XListener
 from tests.harness import Desk
 
 
@@ -79,8 +79,8 @@ def test_direct_messages_are_private_and_skip_what_we_sent(x_sim):
 
 
 def test_a_busy_poll_drains_the_backlog_over_the_next_polls_without_gaps(x_sim, monkeypatch):
-    monkeypatch.setattr("listeners.twitter.PAGE_SIZE", 5)
-    monkeypatch.setattr("listeners.twitter.MAX_PAGES", 2)
+    monkeypatch.setattr("listeners.x.PAGE_SIZE", 5)
+    monkeypatch.setattr("listeners.x.MAX_PAGES", 2)
     x_sim.post("fan0", "@acme first")
     reader = listener(x_sim, listen=["mentions"])
     _, cursor = reader.fetch({})
@@ -156,7 +156,7 @@ def test_a_malformed_item_is_logged_and_skipped_without_losing_the_rest_of_the_p
     for n in range(3):
         x_sim.post("maria_g", f"@acme message {n}")
     x_sim.inject("malformed_item", path="/mentions")
-    with caplog.at_level(logging.WARNING, logger="listeners.twitter"):
+    with caplog.at_level(logging.WARNING, logger="listeners.x"):
         mentions, cursor = listener(x_sim, listen=["mentions"]).fetch({})
     assert sorted(m.text for m in mentions) == ["@acme message 0", "@acme message 1"]
     assert "skipping malformed mentions item" in caplog.text

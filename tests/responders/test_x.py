@@ -6,7 +6,7 @@ import pytest
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
 from bot.simulators import x_account
 from responders.base import OutgoingMessage
-from responders.twitter import XResponder
+from responders.x import XResponder
 
 
 def responder(sim, timeout: float = 5.0) -> XResponder:

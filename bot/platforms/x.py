@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.clock import Clock, SystemClock
-from bot.config import AccountConfig
 from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
 from bot.platforms.credentials import credentials_fingerprint, read_secret
 from bot.platforms.ratelimit import RateLimitTracker, parse_x_headers, x_retry_after
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig
 
 log = logging.getLogger(__name__)
 # tweepy and the OAuth libraries log headers and signing input (tokens included) at DEBUG: keep them above it.

@@ -1,22 +1,32 @@
-"""X listener: mentions of the brand, recent-search queries and direct messages through tweepy (API v2)."""
+"""X listener: mentions of the brand, recent-search queries and direct messages through tweepy (API v2),
+Account Activity webhook events, and the reads a poll costs."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
-from datetime import datetime
-from typing import Any, Callable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from bot.clock import Clock, to_utc_naive
-from bot.config import AccountConfig, BrandConfig
+from bot.clock import Clock
 from bot.errors import TransientError
-from bot.platforms.x_client import XClient
-from listeners.base import IncomingMention, PlatformListener, fetch_streams
+from bot.platform import SecretReader, WebhookRefused
+from bot.platforms.x import XClient
+from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, parse_time,
+                            require_str)
+
+if TYPE_CHECKING:
+    from bot.config import AccountConfig, BrandConfig
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 # Pages per stream per poll; past this the cursor remembers the gap and the next poll drains it.
 MAX_PAGES = 5
+STREAMS = ("mentions", "search", "direct_messages")
 TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "in_reply_to_user_id",
                 "referenced_tweets", "lang", "entities"]
 USER_FIELDS = ["id", "name", "username", "public_metrics"]
@@ -24,34 +34,136 @@ DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversa
 _AT = re.compile(r"(?<![\w@])@(\w{1,15})")
 
 
-class MalformedItem(ValueError):
-    """One item in a page does not have the shape we need."""
+# -- webhooks (Account Activity API) ------------------------------------------------------------------------------
+def crc_response(consumer_secret: str, crc_token: str) -> str:
+    """The response_token X expects for a CRC check: base64 of the HMAC-SHA256 of crc_token."""
+    digest = hmac.new(consumer_secret.encode(), crc_token.encode(), hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
 
 
-def parse_time(value: Any) -> datetime:
-    """An ISO 8601 timestamp from X or Graph as naive UTC."""
-    if not isinstance(value, str):
-        raise MalformedItem("created time missing")
-    text = value.replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", text):  # Graph writes +0000
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        return to_utc_naive(datetime.fromisoformat(text))
-    except ValueError:
-        raise MalformedItem(f"bad timestamp {value[:40]!r}") from None
+def signature(consumer_secret: str, body: bytes) -> str:
+    """The x-twitter-webhooks-signature value X sends with an event."""
+    return "sha256=" + base64.b64encode(hmac.new(consumer_secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _require_str(item: dict[str, Any], key: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value:
-        raise MalformedItem(f"{key} missing")
-    return value
+class XWebhook:
+    """Account Activity events at /webhooks/x: the CRC check, the signature, tweets and DMs for our accounts."""
+
+    path = "x"
+
+    def challenge(self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader) -> dict[str, str]:
+        """X's challenge-response check: the HMAC of crc_token with the app's consumer secret."""
+        crc_token = query.get("crc_token")
+        if crc_token is None:
+            raise WebhookRefused(422, "crc_token is missing")
+        consumer_secret = next((s for a in accounts if (s := secret(a, "consumer_secret_env"))), None)
+        if consumer_secret is None:
+            raise WebhookRefused(404, "no x account with a consumer secret")
+        return {"response_token": crc_response(consumer_secret, crc_token)}
+
+    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig],
+                secret: SecretReader) -> list[AccountConfig]:
+        """The accounts whose consumer secret signed this body."""
+        header = headers.get("x-twitter-webhooks-signature", "")
+        return [a for a in accounts if (s := secret(a, "consumer_secret_env"))
+                and hmac.compare_digest(signature(s, body), header)]
+
+    def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
+        """The tweets and DMs of one event, for the account it is for."""
+        account = next((a for a in trusted if str(payload.get("for_user_id")) == a.user_id), None)
+        return [(account, activity_mentions(payload, account))] if account is not None else []
+
+
+def activity_mentions(payload: dict[str, Any], account: AccountConfig) -> list[IncomingMention]:
+    """Tweets that involve the account and DMs it received, from one Account Activity event."""
+    mentions: list[IncomingMention] = []
+    users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
+    handle = (account.handle or "").lstrip("@").lower()
+    for tweet in payload.get("tweet_create_events") or []:
+        try:
+            mention = _event_tweet(tweet, account, handle)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("x webhook: skipping a malformed tweet event (%s)", type(exc).__name__)
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    for event in payload.get("direct_message_events") or []:
+        try:
+            mention = _event_dm(event, account, users)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("x webhook: skipping a malformed DM event (%s)", type(exc).__name__)
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    return mentions
+
+
+def _event_tweet(tweet: dict[str, Any], account: AccountConfig, handle: str) -> IncomingMention | None:
+    user = tweet["user"]
+    if str(user["id_str"]) == account.user_id or "retweeted_status" in tweet:
+        return None
+    text = (tweet.get("extended_tweet") or {}).get("full_text") or tweet["text"]
+    mentioned = {str(m.get("id_str")) for m in (tweet.get("entities") or {}).get("user_mentions") or []}
+    names = {str(m.get("screen_name", "")).lower() for m in (tweet.get("entities") or {}).get("user_mentions") or []}
+    tweet_id = str(tweet["id_str"])
+    in_reply_to = tweet.get("in_reply_to_status_id_str")
+    # v1.1 payloads carry no conversation_id: a reply joins the thread of the post it answers.
+    thread = str(tweet.get("conversation_id_str") or tweet.get("conversation_id") or in_reply_to or tweet_id)
+    lang = tweet.get("lang") if tweet.get("lang") not in (None, "und") else None
+    return IncomingMention(
+        platform="x", platform_id=tweet_id, text=text, author_id=str(user["id_str"]),
+        created_at=parsedate_to_datetime(tweet["created_at"]).astimezone(timezone.utc).replace(tzinfo=None),
+        author_handle=f"@{user['screen_name']}", author_name=user.get("name"), author_followers=user.get("followers_count"),
+        thread_key=thread, in_reply_to_id=in_reply_to, channel="public",
+        addressed_to_brand=account.user_id in mentioned or handle in names or
+        tweet.get("in_reply_to_user_id_str") == account.user_id,
+        lang=lang, url=f"https://x.com/{user['screen_name']}/status/{tweet_id}", stream="mentions", raw=tweet)
+
+
+def _event_dm(event: dict[str, Any], account: AccountConfig, users: dict[str, Any]) -> IncomingMention | None:
+    if event.get("type") != "message_create":
+        return None
+    create = event["message_create"]
+    sender = str(create["sender_id"])
+    if sender == account.user_id:
+        return None
+    recipient = str(create["target"]["recipient_id"])
+    user = users.get(sender) if isinstance(users.get(sender), dict) else {}
+    low, high = sorted((sender, recipient), key=lambda v: int(v) if v.isdigit() else 0)
+    return IncomingMention(
+        platform="x", platform_id=str(event["id"]), text=str(create["message_data"]["text"]), author_id=sender,
+        created_at=epoch_time(event["created_timestamp"], millis=True),
+        author_handle=f"@{user['screen_name']}" if user.get("screen_name") else None, author_name=user.get("name"),
+        author_followers=user.get("followers_count"), thread_key=f"{low}-{high}", channel="private",
+        addressed_to_brand=True, stream="direct_messages", raw=event)
 
 
 class XListener(PlatformListener):
     """Polls one X account: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "x"
+    offered_streams = STREAMS
+    required = ("user_id",)
+    webhook = XWebhook()
+
+    @classmethod
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "XListener":
+        """The listener for a configured X account."""
+        return cls(account, brand, clock=clock)
+
+    @staticmethod
+    def calls_per_poll(account: AccountConfig) -> dict[str, int]:
+        """Reads one quiet poll makes, by stream: one page each (a busy stream reads more: docs/platforms.md)."""
+        streams = list(account.listen) or list(STREAMS)
+        calls: dict[str, int] = {}
+        if "mentions" in streams:
+            calls["mentions"] = 1
+        if "search" in streams:
+            for query in account.search_queries:
+                calls[f"search:{query}"] = 1
+        if "direct_messages" in streams and (account.listen or account.access_token_env):
+            calls["direct_messages"] = 1
+        return calls
 
     def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: XClient | None = None,
                  clock: Clock | None = None, timeout: float = 10.0):
@@ -63,8 +175,8 @@ class XListener(PlatformListener):
         self.streams = self._streams()
 
     def _streams(self) -> list[str]:
-        wanted = list(self.account.listen) or ["mentions", "search", "direct_messages"]
-        streams = [s for s in wanted if s in ("mentions", "search", "direct_messages")]
+        wanted = list(self.account.listen) or list(STREAMS)
+        streams = [s for s in wanted if s in STREAMS]
         if not self.account.search_queries and "search" in streams:
             streams.remove("search")
         if "direct_messages" in streams and not self.account.listen and not self.client.has_user_context:
@@ -199,9 +311,9 @@ class XListener(PlatformListener):
                 followers if isinstance(followers, int) else None)
 
     def _tweet(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
-        tweet_id = _require_str(item, "id")
-        text = _require_str(item, "text")
-        author_id = _require_str(item, "author_id")
+        tweet_id = require_str(item, "id")
+        text = require_str(item, "text")
+        author_id = require_str(item, "author_id")
         created_at = parse_time(item.get("created_at"))
         if author_id == self.account.user_id:
             return None  # our own post
@@ -221,11 +333,11 @@ class XListener(PlatformListener):
             stream=stream, raw=item)
 
     def _dm(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
-        event_id = _require_str(item, "id")
+        event_id = require_str(item, "id")
         if item.get("event_type", "MessageCreate") != "MessageCreate":
             return None
-        text = _require_str(item, "text")
-        sender = _require_str(item, "sender_id")
+        text = require_str(item, "text")
+        sender = require_str(item, "sender_id")
         created_at = parse_time(item.get("created_at"))
         if sender == self.account.user_id:
             return None  # what we sent
