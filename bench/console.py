@@ -24,13 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bot import kpis, users  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.console import create_app  # noqa: E402
-from bot.db import transaction  # noqa: E402
-from bot.models import Account, Case, Customer, Draft, Identity, Mention, OutboxMessage, TriageResult  # noqa: E402
-from bot.service import Service  # noqa: E402
+from bot.runtime.service import Service  # noqa: E402
+from bot.service_levels import kpis  # noqa: E402
+from bot.storage import users
+from bot.storage.db import transaction  # noqa: E402
+from bot.storage.models import Account, Case, Customer, Draft, Identity, Mention, OutboxMessage, TriageResult  # noqa: E402
 
 NOW = datetime(2026, 3, 31, 12, 0)
 DAYS = 90

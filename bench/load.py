@@ -42,10 +42,10 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.console.queries import QueueFilters, queue  # noqa: E402
-from bot.db import make_engine, session_factory, upgrade  # noqa: E402
-from bot.models import Base, Draft, Mention, OutboxMessage  # noqa: E402
 from bot.simulators import X_ENV, XSimulator, x_account  # noqa: E402
 from bot.simulators.base import Reply, Request  # noqa: E402
+from bot.storage.db import make_engine, session_factory, upgrade  # noqa: E402
+from bot.storage.models import Base, Draft, Mention, OutboxMessage  # noqa: E402
 
 TEXTS = ["@acme my order {n} never arrived and nobody answers, really disappointed",
          "@acme how do I export my invoices to CSV? (team {n})",

@@ -24,7 +24,6 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -34,16 +33,16 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bot.classifier.corpus import near_duplicate_key  # noqa: E402
-from bot.classifier.encoders import build_encoder  # noqa: E402
-from bot.classifier.evaluation import classification_report  # noqa: E402
-from bot.classifier.examples import Example, without_leading_handles  # noqa: E402
-from bot.classifier.heads import fold_ids, train_head  # noqa: E402
-from bot.classifier.store import model_for, shipped_examples  # noqa: E402
-from bot.classifier.training import train_model  # noqa: E402
-from bot.classifier.triager import ClassifierTriager  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.triage import TriageInput  # noqa: E402
+from bot.triage.classifier.corpus import near_duplicate_key  # noqa: E402
+from bot.triage.classifier.encoders import build_encoder  # noqa: E402
+from bot.triage.classifier.evaluation import classification_report  # noqa: E402
+from bot.triage.classifier.examples import Example, without_leading_handles  # noqa: E402
+from bot.triage.classifier.heads import fold_ids, train_head  # noqa: E402
+from bot.triage.classifier.store import model_for, shipped_examples  # noqa: E402
+from bot.triage.classifier.training import train_model  # noqa: E402
+from bot.triage.classifier.triager import ClassifierTriager  # noqa: E402
+from bot.triage.decision import TriageInput  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CURVE = (50, 200, 1000)

@@ -19,10 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import assignment, db, eta, followups, report, sla  # noqa: E402
+from bot.casework import followups
 from bot.config import parse_config  # noqa: E402
-from bot.db import transaction  # noqa: E402
-from bot.models import Account, Case, Customer, Draft, Identity, Mention, TriageResult, User  # noqa: E402
+from bot.service_levels import assignment  # noqa: E402
+from bot.service_levels import eta, report, sla
+from bot.storage import db
+from bot.storage.db import transaction  # noqa: E402
+from bot.storage.models import Account, Case, Customer, Draft, Identity, Mention, TriageResult, User  # noqa: E402
 
 NOW = datetime(2026, 1, 7, 15, 0)
 STATES = ["new", "awaiting_approval", "answered_public", "moved_private", "waiting_on_customer", "resolved", "monitoring"]

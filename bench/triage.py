@@ -20,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.classifier.corpus import seed_files  # noqa: E402
-from bot.classifier.encoders import TransformersEncoder, build_encoder  # noqa: E402
-from bot.classifier.store import model_for  # noqa: E402
-from bot.classifier.triager import ClassifierTriager  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.triage import TriageInput  # noqa: E402
+from bot.triage.classifier.corpus import seed_files  # noqa: E402
+from bot.triage.classifier.encoders import TransformersEncoder, build_encoder  # noqa: E402
+from bot.triage.classifier.store import model_for  # noqa: E402
+from bot.triage.classifier.triager import ClassifierTriager  # noqa: E402
+from bot.triage.decision import TriageInput  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SHARED_FILES = ("mentions-es-airlines-sentiment-noisy.jsonl", "sentiment-en-tweets-dev.jsonl",
@@ -118,7 +118,7 @@ def _first_use(encoder: str) -> None:
     """Build the encoder once in another process: a first use builds e5 into the cache, which no start-up repeats."""
     import subprocess
 
-    code = ("import sys; from bot.config import parse_config; from bot.classifier.encoders import build_encoder; "
+    code = ("import sys; from bot.config import parse_config; from bot.triage.classifier.encoders import build_encoder; "
             "build_encoder(parse_config({'triage': {'encoder': sys.argv[1]}}).triage)")
     subprocess.run([sys.executable, "-c", code, encoder], check=True, cwd=ROOT)
 

@@ -14,11 +14,25 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import approval, cases, db
+from bot.casework import approval, cases, followups
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from bot.db import transaction
+from bot.console.server import serve_with
+from bot.demo import run_demo
 from bot.errors import UserError
-from bot.models import Case, Draft
+from bot.runtime import logs
+from bot.runtime.daemon import Daemon
+from bot.runtime.service import Service
+from bot.runtime.status_report import collect
+from bot.service_levels import assignment, reply_rubric as evaluation, report as reports
+from bot.simulators.command import simulate
+from bot.simulators.embedded import EmbeddedSimulators
+from bot.storage import audit, db, users
+from bot.storage.db import transaction
+from bot.storage.models import Case, Draft, User
+from bot.triage.build import build_triager
+from bot.triage.classifier.commands import evaluate, train
+from bot.triage.jsonl_contract import triage_jsonl
+from bot.storage.statuses import DraftStatus
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -38,7 +52,6 @@ class Context:
         """The validated config (exit 2 with the key's path when it is wrong)."""
         if self._config is None:
             self._config = load_config(self.config_path)
-            from bot import logs
             logs.setup(self._config.logging)
         return self._config
 
@@ -46,7 +59,6 @@ class Context:
     def service(self):
         """The wired service."""
         if self._service is None:
-            from bot.service import Service
             self._service = Service(self.config)
         return self._service
 
@@ -135,7 +147,6 @@ def run(obj: Context) -> None:
 @handle_errors
 def demo(obj: Context, fresh: bool, once: bool) -> None:
     """The bundled scenario through the simulated X and Facebook: drafts wait for approval, the daemon runs."""
-    from bot.demo import run_demo
 
     simulators = _start_simulators(obj)
     try:
@@ -157,14 +168,12 @@ def _start_simulators(obj: Context):
     """The embedded simulators, started and seeded, when the config runs them."""
     if not obj.config.simulators.enabled:
         return None
-    from bot.simulators.embedded import EmbeddedSimulators
 
     return EmbeddedSimulators(obj.config).start()
 
 
 def _run_daemon(obj: Context, simulators=None) -> None:
     """Run the daemon with the console and, when given, the simulators and an echo of what they receive."""
-    from bot.daemon import Daemon
 
     daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
     if simulators is not None:
@@ -173,7 +182,6 @@ def _run_daemon(obj: Context, simulators=None) -> None:
                        exclusive=False)
     console_config = obj.config.console
     if console_config.enabled:
-        from bot.console.server import serve_with
         serve_with(daemon)
         out.print(f"console: http://{console_config.host}:{console_config.port}/")
     daemon.run_forever()
@@ -186,7 +194,6 @@ def _demo_user(obj: Context, serving: bool = True) -> None:
     """Create (or reset) the demo's console user and print how to log in."""
     import secrets
 
-    from bot import users
 
     service = obj.service
     password = secrets.token_urlsafe(12)
@@ -224,7 +231,6 @@ def user_add(obj: Context, username: str, role: str | None, display_name: str | 
     """Create a console user; the first one must be an admin."""
     import os
 
-    from bot import users
 
     service = obj.ready_service()
     with transaction(service.factory) as session:
@@ -248,7 +254,6 @@ def user_add(obj: Context, username: str, role: str | None, display_name: str | 
 @handle_errors
 def user_list(obj: Context) -> None:
     """Console users, their roles and whether they are locked."""
-    from bot.models import User
 
     service = obj.ready_service()
     now = service.clock.now()
@@ -270,7 +275,6 @@ def user_list(obj: Context) -> None:
 @handle_errors
 def user_token(obj: Context, username: str, actor: str | None) -> None:
     """Issue a new API token for a user (printed once; it replaces the old one)."""
-    from bot import users
 
     service = obj.ready_service()
     with transaction(service.factory) as session:
@@ -282,7 +286,7 @@ def user_token(obj: Context, username: str, actor: str | None) -> None:
 
 
 def _queue_rows(session, limit: int):
-    query = (select(Draft).where(Draft.status.in_(("pending", "blocked"))).join(Case)
+    query = (select(Draft).where(Draft.status.in_((DraftStatus.PENDING, DraftStatus.BLOCKED))).join(Case)
              .order_by(Draft.priority.desc(), Case.first_response_due_at, Draft.id).limit(limit))
     return list(session.scalars(query))
 
@@ -311,7 +315,7 @@ def queue(obj: Context, limit: int, as_json: bool) -> None:
             author = draft.mention.identity.handle if draft.mention else ""
             due = f"{case.first_response_due_at:%H:%M}" if case.first_response_due_at and not case.first_response_at else "-"
             flags = " [yellow](low confidence)[/yellow]" if draft.low_confidence else ""
-            flags += " [red](blocked)[/red]" if draft.status == "blocked" else ""
+            flags += " [red](blocked)[/red]" if draft.status == DraftStatus.BLOCKED else ""
             table.add_row(str(draft.id), str(case.id), f"{draft.priority:.2f}", case.level, draft.kind, draft.language,
                           author or "", due, _escape(draft.text) + flags)
         out.print(table)
@@ -431,8 +435,6 @@ def resolve(obj: Context, case_id: int, summary: str, actor: str | None) -> None
 @handle_errors
 def triage(obj: Context, input_path: str, output_path: str, model_dir: str | None) -> None:
     """Triage mentions from a JSONL file (a stable contract other tools use)."""
-    from bot.triage import build_triager
-    from bot.triage_jsonl import triage_jsonl
 
     config = obj.config
     if model_dir and not Path(model_dir).is_dir():
@@ -464,7 +466,6 @@ def triage(obj: Context, input_path: str, output_path: str, model_dir: str | Non
 @handle_errors
 def status(obj: Context, as_json: bool) -> None:
     """Accounts' health, last poll and budget; the queue and cases at a glance."""
-    from bot.status import collect
 
     service = obj.ready_service()
     service.sync_accounts()
@@ -496,11 +497,9 @@ def status(obj: Context, as_json: bool) -> None:
         out.print(f"[red]alert:[/red] {_escape(alert)}")
 
 
-from bot.simulators.command import simulate  # noqa: E402 - the simulators live in their own package
 
 main.add_command(simulate)
 
-from bot.classifier.commands import evaluate, train  # noqa: E402 - the classifier's commands live with it
 
 main.add_command(train)
 main.add_command(evaluate)
@@ -519,7 +518,6 @@ def agent_group() -> None:
 @handle_errors
 def agent_list(obj: Context) -> None:
     """Agents with their shift, capacity and open cases."""
-    from bot import assignment
 
     service = obj.ready_service()
     now = service.clock.now()
@@ -543,7 +541,6 @@ def _shift_command(on_shift: bool):
     @click.pass_obj
     @handle_errors
     def command(obj: Context, username: str, actor: str | None) -> None:
-        from bot import assignment, audit
 
         service = obj.ready_service()
         now = service.clock.now()
@@ -567,7 +564,6 @@ agent_group.command("off", help="Mark an agent off shift; their open cases move 
 @handle_errors
 def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None) -> None:
     """Set how many open cases an agent takes at most; extra cases move to others."""
-    from bot import assignment, audit
 
     service = obj.ready_service()
     with transaction(service.factory) as session:
@@ -586,7 +582,6 @@ def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None
 @handle_errors
 def report(obj: Context, since: str, fmt: str, topics: int) -> None:
     """Service levels over a period: detection, platforms, response times, SLA, promises kept, top topics."""
-    from bot import report as reports
 
     service = obj.ready_service()
     now = service.clock.now()
@@ -607,7 +602,6 @@ def report(obj: Context, since: str, fmt: str, topics: int) -> None:
 @handle_errors
 def no_reply(obj: Context, case_id: int, reason: str, actor: str | None) -> None:
     """Record a decision not to answer a case's latest messages, so none is left without an answer or a decision."""
-    from bot import followups
 
     service = obj.ready_service()
     with transaction(service.factory) as session:
@@ -626,7 +620,6 @@ def no_reply(obj: Context, case_id: int, reason: str, actor: str | None) -> None
 def score(obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: str | None, as_json: bool,
           actor: str | None) -> None:
     """Score a sent reply against the rubric (score 12 empathy=4 brevity=5 …); without arguments, the summaries."""
-    from bot import evaluation
 
     service = obj.ready_service()
     config = service.config

@@ -214,7 +214,7 @@ class OutboxConfig(Section):
     """How approved replies are sent."""
 
     max_attempts: int = Field(5, ge=1, le=50, description="Attempts on transient errors before a message is marked failed for a person.")
-    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; it grows 1.75x per attempt up to 600 s.")
+    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; it grows 1.75x per attempt up to daemon.max_backoff_seconds.")
     batch_size: int = Field(20, ge=1, le=500, description="Messages sent per outbox run.")
 
 
@@ -435,7 +435,7 @@ class DaemonConfig(Section):
 
     outbox_interval_seconds: float = Field(5.0, ge=0.1, description="Seconds between outbox runs that send approved replies.")
     jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
-    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors from a platform.")
+    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors: between polls of a platform and between attempts to send.")
     auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
     worker_name: str = Field("", description="This daemon's name in leases, claims and metrics; empty for host:pid (unique per process).")
     lease_seconds: float = Field(30.0, ge=1, le=3600, description="How long a daemon's lease on an account's polling or a singleton job lasts unrenewed; a dead daemon's is taken over after it.")

@@ -9,10 +9,11 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.db import transaction
 from bot.errors import UserError
-from bot.models import Account, Case, Draft, Mention
 from bot.platforms.registry import platform_named
+from bot.storage.db import transaction
+from bot.storage.models import Account, Case, Draft, Mention
+from bot.storage.statuses import DraftStatus
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -61,11 +62,11 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
         counts = {
             "mentions": session.scalar(select(func.count(Mention.id))) or 0,
             "cases": session.scalar(select(func.count(Case.id))) or 0,
-            "drafts": session.scalar(select(func.count(Draft.id)).where(Draft.status == "pending")) or 0,
+            "drafts": session.scalar(select(func.count(Draft.id)).where(Draft.status == DraftStatus.PENDING)) or 0,
             "accounts": session.scalar(select(func.count(Account.id))) or 0,
         }
         by_level = dict(session.execute(select(Case.level, func.count(Case.id)).group_by(Case.level)).all())
-        top = session.scalars(select(Draft).where(Draft.status == "pending").order_by(Draft.priority.desc()).limit(1)).first()
+        top = session.scalars(select(Draft).where(Draft.status == DraftStatus.PENDING).order_by(Draft.priority.desc()).limit(1)).first()
         top_id, top_case = (top.id, top.case_id) if top else (None, None)
     console.print(f"[bold green]Demo ready[/bold green]: {counts['mentions']} mentions → {counts['cases']} cases, "
                   f"{counts['drafts']} drafts waiting for approval (database: {database or config.database_url()})")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.config import AccountConfig, BrandConfig
-    from bot.models import Case, Draft, Mention
+    from bot.storage.models import Case, Draft, Mention
     from listeners.base import IncomingMention, Listener
     from responders.base import PolicyVerdict, Responder
 

@@ -7,11 +7,10 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Case, Draft, Mention, OutboxMessage
+from bot.storage.models import Case, Draft, Mention, OutboxMessage
+from bot.storage.statuses import MAY_BE_POSTED
 
 Action = Literal["reply_public", "send_private", "close_public"]
-# Outbox states in which a message may already be on the platform.
-ATTEMPTED = ("sent", "sending", "unknown")
 
 
 @dataclass
@@ -82,6 +81,6 @@ def other_attempts(session: Session, draft: Draft, case: Case, target_id: str, a
     """How many other drafts of this account already went (or may have gone) to target_id with one of actions."""
     query = (select(OutboxMessage.id).join(Draft, OutboxMessage.draft_id == Draft.id)
              .where(OutboxMessage.target_id == target_id, OutboxMessage.action.in_(actions),
-                    OutboxMessage.status.in_(ATTEMPTED), OutboxMessage.draft_id != draft.id,
+                    OutboxMessage.status.in_(MAY_BE_POSTED), OutboxMessage.draft_id != draft.id,
                     OutboxMessage.account_id == case.account_id))
     return len(list(session.scalars(query)))

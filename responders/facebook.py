@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.errors import PermanentError, UnknownOutcome
-from bot.models import Case, Draft, Mention
 from bot.platforms.graph import GraphClient
+from bot.storage.models import Case, Draft, Mention
 from responders.base import OutgoingMessage, PolicyVerdict, other_attempts, public_target
 
 if TYPE_CHECKING:

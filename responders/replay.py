@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.models import Case, Draft, Mention
+from bot.storage.models import Case, Draft, Mention
 from responders.base import PolicyVerdict
 from responders.sandbox import SandboxResponder
 from responders.x import X_MAX_LENGTH, x_length

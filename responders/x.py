@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.errors import PermanentError, UnknownOutcome
-from bot.models import Case, Draft, Identity, Mention
 from bot.platforms.x import XClient
+from bot.storage.models import Case, Draft, Identity, Mention
 from responders.base import OutgoingMessage, PolicyVerdict, other_attempts, public_target
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ from typing import Any, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import approval, cases
+from bot.casework import approval, cases
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
-from bot.db import transaction
-from bot.models import Case, Draft, Mention, OutboxMessage
-from bot.service import Service
+from bot.runtime.service import Service
+from bot.storage.db import transaction
+from bot.storage.models import Case, Draft, Mention, OutboxMessage
 from responders.sandbox import SandboxResponder
 
 

@@ -48,7 +48,7 @@ def test_a_community_manager_works_the_queue_from_the_command_line(cli):
     add(cli, id="c-2", platform="x", text="@acme how do I change my plan online?",
         author={"id": "u2", "handle": "@omar"}, addressed_to_brand=True)
     from bot.config import load_config
-    from bot.service import Service
+    from bot.runtime.service import Service
     service = Service(load_config(cli.tmp_path / "config.yaml"))
     service.sync_accounts()
     service.cycle()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.config import DEFAULT_CONFIG_PATH, load_config
 from bot.console.server import free_port
-from bot.models import Mention
+from bot.storage.models import Mention
 
 
 def demo_config(tmp_path, database_url):
@@ -39,7 +39,7 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
     assert mentions == 60 and cases >= 30 and drafts >= 20
     assert "log in as demo with password" in result.output
 
-    from bot.service import Service
+    from bot.runtime.service import Service
     service = Service(load_config(path))
     with service.factory() as session:
         platforms = set(session.scalars(select(Mention.platform)))
@@ -50,8 +50,8 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
 
 
 def test_an_approved_demo_reply_lands_in_the_simulated_x_thread(tmp_path, database_url):
-    from bot.models import Draft
-    from bot.service import Service
+    from bot.storage.models import Draft
+    from bot.runtime.service import Service
     from bot.simulators.embedded import EmbeddedSimulators
 
     path = demo_config(tmp_path, database_url)

@@ -1,7 +1,7 @@
 """User stories of the whole lifecycle, through the daemon's cycle and the sandbox responder."""
 from __future__ import annotations
 
-from bot.models import Mention
+from bot.storage.models import Mention
 
 
 def test_a_complaint_gets_an_acknowledgement_with_an_eta_that_is_posted_in_the_same_thread(desk):
@@ -106,7 +106,7 @@ def test_every_mention_is_stored_once_however_often_it_is_polled(desk):
         desk.poll()
     desk.service.pollers["brand"].listener.fetch({})  # a re-read from the start finds it again...
     with desk.session() as session:
-        from bot.accounts import get_account
+        from bot.intake.accounts import get_account
         get_account(session, "brand").cursor = {}
     desk.poll()  # ...but storing it again changes nothing
     assert desk.count(Mention) == 1

@@ -15,7 +15,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.console.api import build_api
 from bot.console.auth import Forbidden, NotLoggedIn, Sessions, session_secret
+from bot.console.views import build_router, local_path
+from bot.intake.accounts import get_account
+from bot.intake.ingest import store_mentions
+from bot.intake.webhooks import build_webhook_router
+from bot.runtime import health
+from bot.storage.db import transaction
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -70,8 +77,6 @@ class Console:
 
 def create_app(service) -> FastAPI:
     """The console and its JSON API over a service; mounts the platform webhooks when that module exists."""
-    from bot.console.api import build_api
-    from bot.console.views import build_router, local_path
 
     console = Console(service)
     app = FastAPI(title="mention-desk console API", version="1",
@@ -140,18 +145,13 @@ def _error_page(console: Console, request: Request, status: int, message: str) -
 
 
 def _mount_health(app: FastAPI, service) -> None:
-    """/healthz and /metrics for monitoring (bot.health), without a login."""
-    from bot.health import build_router
+    """/healthz and /metrics for monitoring (bot.runtime.health), without a login."""
 
-    app.include_router(build_router(service))
+    app.include_router(health.build_router(service))
 
 
 def _mount_webhooks(app: FastAPI, service) -> None:
-    """Serve the platforms' webhooks (bot.webhooks) from the same app; they store mentions like polling does."""
-    from bot.accounts import get_account
-    from bot.db import transaction
-    from bot.ingest import store_mentions
-    from bot.webhooks import build_webhook_router
+    """Serve the platforms' webhooks (bot.intake.webhooks) from the same app; they store mentions like polling does."""
 
     def ingest(account_name: str, mentions) -> int:
         with transaction(service.factory) as session:

@@ -7,12 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import approval, audit, cases, kpis, learning
-from bot.checks import check_draft
-from bot.db import transaction
-from bot.drafting import make_draft, supersede_pending
+from bot.casework import approval, cases
+from bot.casework.drafting import make_draft, supersede_pending
+from bot.casework.quality_checks import check_draft
 from bot.errors import UserError
-from bot.models import Case, CaseEvent, Customer, Draft, Identity, Mention, OutboxMessage, User
+from bot.service_levels import kpis
+from bot.storage import audit
+from bot.storage.db import transaction
+from bot.storage.models import Case, CaseEvent, Customer, Draft, Identity, Mention, OutboxMessage, User
+from bot.triage import learning
+from bot.storage.statuses import DraftStatus
 
 TRIAGE_LABELS = {
     "category": ("complaint", "question", "request", "praise", "suggestion", "other"),
@@ -53,7 +57,7 @@ def approve_and_send(service, draft_id: int, actor: str, text: str | None = None
 def save_edit(session: Session, config, draft_id: int, text: str, actor: str, now: datetime) -> Draft:
     """Change a pending draft's text without approving it (an agent's proposal); checks run again."""
     draft = approval.get_draft(session, draft_id)
-    if draft.status != "pending":
+    if draft.status != DraftStatus.PENDING:
         raise UserError(f"draft {draft.id} is {draft.status}, not pending: only pending drafts can be edited")
     text = (text or "").strip()
     if not text:

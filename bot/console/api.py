@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from bot import approval, cases as case_rules, kpis
+from bot.casework import approval, cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
-from bot.db import transaction
 from bot.errors import UserError
-from bot.models import Case, Draft, Mention
+from bot.runtime.status_report import collect
+from bot.service_levels import kpis
+from bot.storage.db import transaction
+from bot.storage.models import Case, Draft, Mention
+from bot.storage.users import PERMISSIONS
 
 bearer = HTTPBearer(auto_error=False, description="An API token from the console's 'My account' page.")
 
@@ -312,7 +315,6 @@ def build_api(service) -> APIRouter:
 
     @router.get("/me", response_model=MeOut, responses=REFUSALS, summary="Who this token belongs to")
     def me(who: Viewer = Depends(caller("view"))) -> MeOut:
-        from bot.users import PERMISSIONS
         return MeOut(username=who.username, role=who.role, permissions=sorted(PERMISSIONS[who.role]))
 
     @router.get("/drafts", response_model=DraftList, responses=REFUSALS, summary="The approval queue")
@@ -447,7 +449,6 @@ def build_api(service) -> APIRouter:
     @router.get("/accounts", response_model=list[dict[str, Any]], responses=REFUSALS,
                 summary="Platform accounts' health, last poll and API budget")
     def get_accounts(who: Viewer = Depends(caller("view"))) -> list[dict[str, Any]]:
-        from bot.status import collect
         return collect(service)["accounts"]
 
     @router.get("/audit", response_model=list[dict[str, Any]], responses=REFUSALS, summary="The audit log, newest first")

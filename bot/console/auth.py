@@ -13,10 +13,10 @@ from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
 
-from bot import users
 from bot.config import Config
-from bot.db import transaction
-from bot.models import ConsoleSession, User
+from bot.storage import users
+from bot.storage.db import transaction
+from bot.storage.models import ConsoleSession, User
 
 SESSION_COOKIE = "md_session"
 LOGIN_COOKIE = "md_login"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.models import AuditEntry, Case, Customer, Draft, Identity, Mention, OutboxMessage, User
+from bot.storage.models import AuditEntry, Case, Customer, Draft, Identity, Mention, OutboxMessage, SlaAlert, User
 
 OPEN_STATES_EXCLUDED = ("resolved", "closed_public", "monitoring")
 
@@ -265,8 +265,7 @@ def audit_for_case(session: Session, case: Case, limit: int = 100) -> list[Audit
 
 
 def sla_alerts(session: Session, case: Case) -> list[Any]:
-    """The SLA warnings and breaches raised for a case's current cycle (bot/sla.py), newest first."""
-    from bot.models import SlaAlert
+    """The SLA warnings and breaches raised for a case's current cycle (bot/service_levels/sla.py), newest first."""
 
     return list(session.scalars(select(SlaAlert).where(SlaAlert.case_id == case.id,
                                                        SlaAlert.cycle == (case.reopen_count or 0))

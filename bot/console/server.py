@@ -7,6 +7,7 @@ import threading
 import time
 
 import uvicorn
+from bot.console import create_app
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,6 @@ def serve_with(daemon) -> dict[str, ConsoleServer]:
     holder: dict[str, ConsoleServer] = {}
 
     def start() -> None:
-        from bot.console import create_app
 
         server = ConsoleServer(create_app(daemon.service), config.host, config.port)
         try:

@@ -10,13 +10,16 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot import approval, audit, cases as case_rules, kpis, users
+from bot.casework import approval, cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
-from bot.db import transaction
 from bot.errors import UserError
-from bot.models import Draft, User
+from bot.runtime.status_report import collect
+from bot.service_levels import assignment, kpis
+from bot.storage import audit, users
+from bot.storage.db import transaction
+from bot.storage.models import Draft, User
 
 
 def local_path(value: str | None, default: str = "/queue") -> str:
@@ -356,7 +359,6 @@ def build_router(console) -> APIRouter:
 
     @router.get("/accounts")
     def accounts_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
-        from bot.status import collect
         report = collect(service)
         return render(request, "accounts.html", who, nav="accounts", report=report)
 
@@ -401,7 +403,7 @@ def build_router(console) -> APIRouter:
         return response
 
     def _shift_and_capacity(session, user: User, on_shift: str, capacity: str, actor: str) -> None:
-        """Who takes new cases (bot/assignment.py): on shift or not, and how many open cases at most."""
+        """Who takes new cases (bot/service_levels/assignment.py): on shift or not, and how many open cases at most."""
         changes: dict[str, Any] = {}
         if on_shift in ("true", "false") and (on_shift == "true") != user.on_shift:
             changes["on_shift"] = on_shift == "true"
@@ -412,7 +414,6 @@ def build_router(console) -> APIRouter:
                 changes["capacity"] = int(capacity)
         if not changes:
             return
-        from bot import assignment
 
         if "on_shift" in changes:
             assignment.set_on_shift(session, user.username, changes["on_shift"])

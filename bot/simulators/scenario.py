@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.language import detect_language
 from bot.simulators.facebook import GraphSimulator
 from bot.simulators.x import XSimulator
+from bot.triage.language import detect_language
 
 PAGE_POST = "New fibre plans are here: up to 1 Gb, no installation fee this month. Questions? Ask below 👇"
 

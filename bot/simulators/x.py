@@ -8,8 +8,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from responders.x import X_MAX_LENGTH, x_length
 from bot.simulators.base import Fault, Reply, Request, Simulator
+from responders.x import X_MAX_LENGTH, x_length
 
 WINDOW_SECONDS = 15 * 60
 # Requests per 15-minute window, per endpoint, as X documents them for the Basic tier (roughly).

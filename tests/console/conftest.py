@@ -6,8 +6,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import users
 from bot.console import create_app
+from bot.storage import users
 from tests.harness import Desk
 
 PASSWORD = "correct horse battery"
@@ -67,7 +67,7 @@ def quick_password_hashing(monkeypatch):
 def shared_triager(tmp_path_factory):
     """One classifier for every console test (loading it is the slow part of a desk)."""
     from bot.config import parse_config
-    from bot.triage import build_triager
+    from bot.triage.build import build_triager
     from tests.harness import base_config
     folder = tmp_path_factory.mktemp("triager")
     return build_triager(parse_config(base_config(folder, f"sqlite:///{folder / 'unused.db'}")))

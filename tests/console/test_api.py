@@ -6,8 +6,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import users
-from bot.models import AuditEntry, User
+from bot.storage import users
+from bot.storage.models import AuditEntry, User
 
 
 def token_for(console, username: str) -> str:

@@ -1,7 +1,7 @@
 """Logging in and out, session cookies, CSRF, lockout and roles, over HTTP against the real app."""
 from __future__ import annotations
 
-from bot.models import AuditEntry, ConsoleSession, User
+from bot.storage.models import AuditEntry, ConsoleSession, User
 from tests.console.conftest import PASSWORD, csrf_of
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.console import create_app
 from bot.console.server import ConsoleServer, free_port
-from bot.models import Draft
+from bot.storage.models import Draft
 from tests.console.conftest import PASSWORD, add_users
 from tests.harness import Desk
 

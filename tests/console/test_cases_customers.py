@@ -1,7 +1,7 @@
 """Cases and customers in the console: thread, history, clocks, move to private, resolve, reopen, assign, link."""
 from __future__ import annotations
 
-from bot.models import Case, Customer, Identity
+from bot.storage.models import Case, Customer, Identity
 from tests.console.test_queue import flash
 
 
@@ -100,7 +100,7 @@ def test_the_accounts_page_shows_each_accounts_health_and_budget(browser, consol
 
 
 def test_sla_warnings_and_breaches_show_on_the_case(browser, console):
-    from bot import sla
+    from bot.service_levels import sla
     console.mention("@acme my internet is down since this morning, not working", id="d-1")
     console.poll()
     console.clock.advance(hours=2)

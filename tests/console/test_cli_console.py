@@ -6,11 +6,11 @@ import re
 import yaml
 from click.testing import CliRunner
 
-from bot import users
 from bot.cli import main
 from bot.clock import SystemClock
 from bot.config import BUNDLED_DATA, parse_config
-from bot.db import make_engine, session_factory, transaction
+from bot.storage import users
+from bot.storage.db import make_engine, session_factory, transaction
 
 
 def test_the_demo_creates_a_console_user_and_prints_how_to_log_in(tmp_path):

@@ -1,12 +1,12 @@
-"""KPIs (bot/kpis.py): volume, response and resolution times, SLA attainment, public closes, topics, CSV."""
+"""KPIs (bot/service_levels/kpis.py): volume, response and resolution times, SLA attainment, public closes, topics, CSV."""
 from __future__ import annotations
 
 import csv
 import io
 from datetime import datetime
 
-from bot import kpis
-from bot.models import Mention
+from bot.service_levels import kpis
+from bot.storage.models import Mention
 
 
 def period(desk, days: int = 7) -> kpis.Period:

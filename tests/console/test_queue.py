@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.models import AuditEntry, LabelledExample, TriageResult
+from bot.storage.models import AuditEntry, LabelledExample, TriageResult
 
 
 def flash(page: str) -> str:

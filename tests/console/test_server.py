@@ -7,7 +7,7 @@ import socket
 import httpx
 
 from bot.console.server import free_port, serve_with
-from bot.daemon import Daemon
+from bot.runtime.daemon import Daemon
 from tests.harness import Desk
 
 

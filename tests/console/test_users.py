@@ -1,4 +1,4 @@
-"""Users (bot/users.py): roles, argon2 hashes, lockout, API tokens; and the `user` commands."""
+"""Users (bot/storage/users.py): roles, argon2 hashes, lockout, API tokens; and the `user` commands."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from bot import users
 from bot.cli import main
 from bot.errors import UserError
-from bot.models import User
+from bot.storage import users
+from bot.storage.models import User
 
 NOW = datetime(2026, 1, 5, 9, 0)
 

@@ -8,8 +8,8 @@ import pytest
 from bot.clock import FrozenClock
 from bot.config import BrandConfig
 from bot.errors import AuthError, TransientError
-from bot.models import Account, Mention
 from bot.simulators import x_account
+from bot.storage.models import Account, Mention
 from listeners.x import XListener
 from tests.harness import Desk
 

@@ -1,8 +1,8 @@
 """What the current config costs in API calls per hour, as `python -m bot status` shows it."""
 from __future__ import annotations
 
-from bot.budget import calls_per_hour, breakdown, report
 from bot.config import AccountConfig, parse_config
+from bot.intake.read_budget import calls_per_hour, breakdown, report
 from listeners import facebook
 
 

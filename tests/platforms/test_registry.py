@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.config import AccountConfig, ConfigError, parse_config
+from bot.intake.webhooks import build_webhook_router
 from bot.platforms.registry import PLATFORM_NAMES, PLATFORMS, platform_named
-from bot.webhooks import build_webhook_router
 from listeners.x import XListener
 from responders.x import XResponder
 

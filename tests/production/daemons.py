@@ -12,12 +12,12 @@ from typing import Any, Callable
 import yaml
 from sqlalchemy import func, select
 
-from bot import approval
+from bot.casework import approval
 from bot.clock import SystemClock
-from bot.db import make_engine, session_factory, transaction, upgrade
 from bot.errors import UserError
-from bot.models import Draft, Mention, OutboxMessage
 from bot.simulators import X_ENV, XSimulator, x_account
+from bot.storage.db import make_engine, session_factory, transaction, upgrade
+from bot.storage.models import Draft, Mention, OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("reply", "acknowledgement", "invitation", "private_message", "close", "follow_up")

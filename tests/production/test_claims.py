@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from sqlalchemy import func, select, update
 
-from bot import approval, claims
-from bot.db import transaction
-from bot.ingest import store_mentions
-from bot.models import Draft, Mention, OutboxMessage, TriageResult
-from bot.service import Service
+from bot.casework import approval
+from bot.coordination import claims
+from bot.intake.ingest import store_mentions
+from bot.runtime.service import Service
+from bot.storage.db import transaction
+from bot.storage.models import Draft, Mention, OutboxMessage, TriageResult
 from listeners.base import IncomingMention
 
 
@@ -155,7 +156,7 @@ def test_two_daemons_storing_the_same_mentions_keep_one_of_each(desk):
     batch = [IncomingMention(platform="x", platform_id=f"dup-{n}", text=f"@acme hello {n}", author_id=f"u{n % 3}",
                              author_handle=f"@u{n % 3}", created_at=now, thread_key=f"dup-{n}")
              for n in range(10)]
-    from bot import accounts
+    from bot.intake import accounts
     results = []
 
     def store(service):

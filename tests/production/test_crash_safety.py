@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from bot.models import Mention, OutboxMessage, TriageResult
 from bot.simulators import XSimulator
+from bot.storage.models import Mention, OutboxMessage, TriageResult
 from tests.production.daemons import DaemonProcess, Desk, daemon_config, wait_for
 
 TEXTS = ["@acme my order {n} never arrived and nobody answers, really disappointed",

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from sqlalchemy import event, func, select, text
 
-from bot import health
-from bot.daemon import Daemon
-from bot.faults import DISK_FULL, DatabaseWatch
-from bot.models import Account, Mention
+from bot.runtime import health
+from bot.runtime.daemon import Daemon
+from bot.storage.db_faults import DISK_FULL, DatabaseWatch
+from bot.storage.models import Account, Mention
 from tests.harness import base_config
 
 

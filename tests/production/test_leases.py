@@ -1,7 +1,7 @@
 """Leases: one daemon polls each account at a time; a dead daemon's lease is taken over once it expires."""
 from __future__ import annotations
 
-from bot.leases import Leases, poll_lease
+from bot.coordination.leases import Leases, poll_lease
 
 
 def leases_for(desk, owner: str, seconds: float = 30) -> Leases:

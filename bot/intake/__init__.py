@@ -1,0 +1,1 @@
+"""Intake: reading the platforms (polling, webhooks), storing each mention once, accounts and their read budget."""

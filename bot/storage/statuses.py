@@ -1,0 +1,49 @@
+"""The statuses stored on mentions, drafts, outbox messages and SLA alerts, each named once."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MentionStatus(StrEnum):
+    """Where a stored mention is in the pipeline."""
+
+    NEW = "new"  # stored, waiting for triage
+    PROCESSED = "processed"  # triaged, in its case, drafted or decided
+    FAILED = "failed"  # the pipeline could not take it (the error is kept; it is retried)
+
+
+class DraftStatus(StrEnum):
+    """What became of a drafted reply."""
+
+    PENDING = "pending"  # waiting for a person
+    APPROVED = "approved"  # in the outbox
+    REJECTED = "rejected"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the platform's rules refused it: a person sends it by hand
+    SUPERSEDED = "superseded"  # a newer message in the thread replaced it
+    FAILED = "failed"  # sending gave up after its attempts
+
+
+class OutboxStatus(StrEnum):
+    """Where an approved reply is on its way to the platform."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a daemon, maybe on the platform already
+    SENT = "sent"
+    UNKNOWN = "unknown"  # the platform's answer was lost: reconcile before any retry
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+# An outbox message in one of these states may already be on the platform.
+MAY_BE_POSTED = (OutboxStatus.SENT, OutboxStatus.SENDING, OutboxStatus.UNKNOWN)
+
+
+class AlertDelivery(StrEnum):
+    """Where an SLA alert is on its way to the alert webhook."""
+
+    NONE = "none"  # no webhook configured
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
