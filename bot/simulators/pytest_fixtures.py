@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.simulators import FACEBOOK_ENV, X_ENV, GraphSimulator, XSimulator
+from bot.simulators import FACEBOOK_ENV, X_ENV, GraphSimulator, InstagramSimulator, XSimulator
 
 
 @pytest.fixture
@@ -23,4 +23,13 @@ def graph_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphSimulator]:
     for name, value in FACEBOOK_ENV.items():
         monkeypatch.setenv(name, value)
     with GraphSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def instagram_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramSimulator]:
+    """A fake Instagram Graph API on 127.0.0.1 with the linked Page's simulated token in the environment."""
+    for name, value in FACEBOOK_ENV.items():
+        monkeypatch.setenv(name, value)
+    with InstagramSimulator() as sim:
         yield sim
