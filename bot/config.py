@@ -78,21 +78,22 @@ class AccountConfig(Section):
     """One platform account the service listens on and answers from."""
 
     name: str = Field(description="Unique name of the account in this service (letters, digits, '-', '_').")
-    platform: PlatformName = Field(description="Which platform: replay (a JSONL file), x or facebook.")
+    platform: PlatformName = Field(description="Which platform: replay (a JSONL file), x, facebook or instagram.")
     enabled: bool = Field(True, description="Poll this account; false keeps its history but stops listening.")
     poll_interval_seconds: float = Field(60.0, description="Seconds between polls (a floor of 1 s; X bills per read, so keep it sensible).")
     path: str | None = Field(None, description="replay: path of the JSONL file of mentions to replay.")
     batch_size: int = Field(50, ge=1, le=1000, description="replay: mentions read per poll.")
     handle: str | None = Field(None, description="The account's own handle on the platform, e.g. @acme.")
     user_id: str | None = Field(None, description="x: the numeric id of the brand's X account.")
-    page_id: str | None = Field(None, description="facebook: the id of the brand's Facebook Page.")
+    page_id: str | None = Field(None, description="facebook: the id of the brand's Facebook Page; instagram: the Page the Instagram account is linked to (its inbox holds the direct messages).")
+    ig_user_id: str | None = Field(None, description="instagram: the id of the brand's Instagram professional account.")
     bearer_token_env: str | None = Field(None, description="x: environment variable holding the app's bearer token (reads).")
-    access_token_env: str | None = Field(None, description="x: env var with the user access token; facebook: env var with the Page access token.")
+    access_token_env: str | None = Field(None, description="x: env var with the user access token; facebook and instagram: env var with the Page access token.")
     access_token_secret_env: str | None = Field(None, description="x: env var with the user access token secret (OAuth 1.0a).")
     consumer_key_env: str | None = Field(None, description="x: env var with the app's consumer (API) key.")
     consumer_secret_env: str | None = Field(None, description="x: env var with the app's consumer (API) secret.")
-    app_secret_env: str | None = Field(None, description="facebook: env var with the app secret (webhook signatures, appsecret_proof).")
-    webhook_verify_token_env: str | None = Field(None, description="facebook: env var with the verify token Meta sends when the page webhook is subscribed.")
+    app_secret_env: str | None = Field(None, description="facebook and instagram: env var with the app secret (webhook signatures, appsecret_proof).")
+    webhook_verify_token_env: str | None = Field(None, description="facebook and instagram: env var with the verify token Meta sends when the webhook is subscribed.")
     api_base_url: str | None = Field(None, description="Override the platform API's base URL (simulators, proxies); empty for the real API.")
     search_queries: list[str] = Field(default_factory=list, description="x: recent-search queries for posts that talk about the brand without addressing it.")
     listen: list[StreamName] = Field(
@@ -448,10 +449,11 @@ class DaemonConfig(Section):
 class SimulatorsConfig(Section):
     """Local fake X and Graph APIs run inside the service: the demo, and trying it without credentials."""
 
-    enabled: bool = Field(False, description="Run the X and Graph API simulators in the daemon and demo, and give their accounts the simulators' tokens.")
+    enabled: bool = Field(False, description="Run the X, Facebook and Instagram API simulators in the daemon and demo, and give their accounts the simulators' tokens.")
     host: str = Field("127.0.0.1", description="Address the simulators listen on (keep it on loopback).")
     x_port: int = Field(8701, ge=1, le=65535, description="Port of the simulated X API.")
-    graph_port: int = Field(8702, ge=1, le=65535, description="Port of the simulated Graph API.")
+    graph_port: int = Field(8702, ge=1, le=65535, description="Port of the simulated Graph API (Facebook).")
+    instagram_port: int = Field(8703, ge=1, le=65535, description="Port of the simulated Instagram Graph API.")
     scenario: str | None = Field("bot/data/demo_mentions.jsonl", description="JSONL of mentions the simulators start with (relative to the project); empty to start empty.")
 
 

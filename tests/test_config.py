@@ -22,8 +22,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_bundled_config_is_valid_and_runs_the_demo_on_the_simulators():
     config = load_config(ROOT / "config.yaml")
     assert config.simulators.enabled
-    assert {a.platform for a in config.accounts} == {"x", "facebook"}
-    ports = {config.simulators.x_port, config.simulators.graph_port}
+    assert {a.platform for a in config.accounts} == {"x", "facebook", "instagram"}
+    ports = {config.simulators.x_port, config.simulators.graph_port, config.simulators.instagram_port}
     assert {int(a.api_base_url.rsplit(":", 1)[1]) for a in config.accounts} == ports
     assert config.storage.url.startswith("sqlite:///")
 

@@ -16,12 +16,13 @@ from bot.storage.models import Mention
 def demo_config(tmp_path, database_url):
     """The bundled config.yaml with the data folder, database and simulator ports of this test."""
     data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
-    x_port, graph_port = free_port(), free_port()
+    x_port, graph_port, instagram_port = free_port(), free_port(), free_port()
     data["data_dir"] = str(tmp_path / "data")
     data["storage"] = {"url": database_url, "url_env": None}
-    data["simulators"].update({"x_port": x_port, "graph_port": graph_port})
+    data["simulators"].update({"x_port": x_port, "graph_port": graph_port, "instagram_port": instagram_port})
     data["accounts"][0]["api_base_url"] = f"http://127.0.0.1:{x_port}"
     data["accounts"][1]["api_base_url"] = f"http://127.0.0.1:{graph_port}"
+    data["accounts"][2]["api_base_url"] = f"http://127.0.0.1:{instagram_port}"
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -36,7 +37,7 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
     found = re.search(r"(\d+) mentions → (\d+) cases, (\d+) drafts waiting", result.output)
     assert found, result.output
     mentions, cases, drafts = map(int, found.groups())
-    assert mentions == 60 and cases >= 30 and drafts >= 20
+    assert mentions == 65 and cases >= 30 and drafts >= 20
     assert "log in as demo with password" in result.output
 
     from bot.runtime.service import Service
@@ -44,8 +45,8 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
     with service.factory() as session:
         platforms = set(session.scalars(select(Mention.platform)))
         streams = set(session.scalars(select(Mention.stream)))
-    assert platforms == {"x", "facebook"}
-    assert {"mentions", "search", "direct_messages", "comments", "messenger"} <= streams
+    assert platforms == {"x", "facebook", "instagram"}
+    assert {"mentions", "search", "direct_messages", "comments", "messenger", "tags"} <= streams
     service.engine.dispose()
 
 

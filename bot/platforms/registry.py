@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from bot.platform import Platform
 from listeners.facebook import FacebookListener
+from listeners.instagram import InstagramListener
 from listeners.replay import ReplayListener
 from listeners.x import XListener
 from responders.facebook import FacebookResponder
+from responders.instagram import InstagramResponder
 from responders.replay import ReplayResponder
 from responders.x import XResponder
 
@@ -13,6 +15,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(ReplayListener, ReplayResponder),
     Platform(XListener, XResponder),
     Platform(FacebookListener, FacebookResponder),
+    Platform(InstagramListener, InstagramResponder),
 )}
 PLATFORM_NAMES: tuple[str, ...] = tuple(PLATFORMS)
 # Every stream any platform offers, for the config schema (each account is checked against its own platform's).

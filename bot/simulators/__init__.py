@@ -6,6 +6,7 @@ from typing import Any
 from bot.config import AccountConfig
 from bot.simulators.base import FAULT_KINDS, Simulator
 from bot.simulators.facebook import GraphSimulator
+from bot.simulators.instagram import InstagramSimulator
 from bot.simulators.x import XSimulator
 
 # Environment variable names and values the simulators accept; the demo and tests set them.
@@ -37,5 +38,15 @@ def facebook_account(sim: GraphSimulator, name: str = "acme-fb", **overrides: An
     return AccountConfig(**fields)
 
 
-__all__ = ["FACEBOOK_ENV", "FAULT_KINDS", "GraphSimulator", "Simulator", "X_ENV", "XSimulator", "facebook_account",
-           "x_account"]
+def instagram_account(sim: InstagramSimulator, name: str = "acme-ig", **overrides: Any) -> AccountConfig:
+    """An instagram account config pointed at the simulator, with the linked Page's token from FACEBOOK_ENV."""
+    fields: dict[str, Any] = {
+        "name": name, "platform": "instagram", "ig_user_id": sim.ig_user_id, "page_id": sim.page_id,
+        "handle": "@" + sim.username, "api_base_url": sim.url, "access_token_env": "SIM_FB_PAGE_TOKEN",
+        "app_secret_env": "SIM_FB_APP_SECRET", "poll_interval_seconds": 60}
+    fields.update(overrides)
+    return AccountConfig(**fields)
+
+
+__all__ = ["FACEBOOK_ENV", "FAULT_KINDS", "GraphSimulator", "InstagramSimulator", "Simulator", "X_ENV", "XSimulator",
+           "facebook_account", "instagram_account", "x_account"]

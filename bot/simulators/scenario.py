@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.simulators.facebook import GraphSimulator
+from bot.simulators.instagram import InstagramSimulator
 from bot.simulators.x import XSimulator
 from bot.triage.language import detect_language
 
 PAGE_POST = "New fibre plans are here: up to 1 Gb, no installation fee this month. Questions? Ask below 👇"
+PRODUCT_POST = "Meet the Acme X300 mesh router: whole-home wifi in one box 📶 Which room needs it most?"
 
 
 def load(path: str | Path) -> list[dict[str, Any]]:
@@ -30,16 +32,32 @@ def _created(item: dict[str, Any], now: datetime) -> datetime:
     return now - timedelta(minutes=float(item.get("age_minutes", 0)))
 
 
-def seed(x_sim: XSimulator, graph_sim: GraphSimulator, path: str | Path, now: datetime) -> dict[str, int]:
+def seed(x_sim: XSimulator, graph_sim: GraphSimulator, path: str | Path, now: datetime,
+         instagram_sim: InstagramSimulator | None = None) -> dict[str, int]:
     """Post every scenario line on its platform's simulator, keeping threads; returns counts per platform."""
     items = load(path)
     ids: dict[str, str] = {}
-    counts = {"x": 0, "facebook": 0}
+    counts = {"x": 0, "facebook": 0, "instagram": 0}
     oldest = max((float(i.get("age_minutes", 0)) for i in items), default=0)
     page_post = graph_sim.page_post(PAGE_POST, created_at=now - timedelta(minutes=oldest + 60))
+    product_post = instagram_sim.media(PRODUCT_POST, created_at=now - timedelta(minutes=oldest + 60)) \
+        if instagram_sim is not None else None
     for item in items:
         author = item.get("author") or {}
         created = _created(item, now)
+        if item.get("platform") == "instagram":
+            if instagram_sim is None:
+                continue
+            username = (author.get("handle") or author.get("name") or "instagram.user").lstrip("@")
+            if item.get("channel") == "private":
+                ids[item["id"]] = instagram_sim.message(username, item["text"], created_at=created)
+            elif item.get("stream") == "tags":
+                ids[item["id"]] = instagram_sim.tagged_media(username, item["text"], created_at=created)
+            else:
+                parent = ids.get(item.get("in_reply_to") or "") or ids.get(item.get("thread") or "")
+                ids[item["id"]] = instagram_sim.comment(parent or product_post, username, item["text"], created_at=created)
+            counts["instagram"] += 1
+            continue
         if item.get("platform") == "facebook":
             name = author.get("name") or author.get("handle") or "Facebook user"
             if item.get("channel") == "private":

@@ -18,12 +18,12 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 
 
 def test_each_platform_is_named_once_by_its_listener_and_the_config_accepts_exactly_those():
-    assert PLATFORM_NAMES == ("replay", "x", "facebook")
+    assert PLATFORM_NAMES == ("replay", "x", "facebook", "instagram")
     assert platform_named("x").listener is XListener and platform_named("x").responder is XResponder
     assert AccountConfig.model_fields["platform"].annotation.__args__ == PLATFORM_NAMES
     with pytest.raises(ConfigError, match="platform"):
         parse_config({"accounts": [{"name": "ig", "platform": "myspace"}]})
-    with pytest.raises(KeyError, match="there are: replay, x, facebook"):
+    with pytest.raises(KeyError, match="there are: replay, x, facebook, instagram"):
         platform_named("myspace")
 
 
@@ -39,8 +39,8 @@ def test_an_account_is_checked_against_what_its_own_platform_needs_and_offers():
 
 def test_length_limits_and_counts_come_from_each_platforms_responder():
     config = parse_config({})
-    assert config.checks.platform_limits == {"replay": 280, "x": 280, "facebook": 8000}
-    assert config.checks.private_limits == {"replay": 10000, "x": 10000, "facebook": 2000}
+    assert config.checks.platform_limits == {"replay": 280, "x": 280, "facebook": 8000, "instagram": 2200}
+    assert config.checks.private_limits == {"replay": 10000, "x": 10000, "facebook": 2000, "instagram": 1000}
     link = "Details: https://example.com/" + "a" * 60
     assert platform_named("x").text_length(link) == len("Details: ") + 23
     assert platform_named("facebook").text_length(link) == len(link)
@@ -51,7 +51,7 @@ def test_every_platform_with_a_webhook_gets_its_routes_and_the_rest_none():
     app = FastAPI()
     app.include_router(build_webhook_router(config, lambda account, mentions: len(mentions), environ={}))
     served = sorted(p.webhook.path for p in PLATFORMS.values() if p.webhook is not None)
-    assert served == ["meta", "x"]
+    assert served == ["instagram", "meta", "x"]
     client = TestClient(app)
     assert client.get("/webhooks/x", params={"crc_token": "abc"}).status_code == 404  # no consumer secret set
     assert client.get("/webhooks/meta", params={"hub.mode": "subscribe"}).status_code == 403
