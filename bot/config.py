@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -355,6 +356,7 @@ class ChecksConfig(Section):
                                             description="Longest public reply per platform, in the platform's characters.")
     private_limits: dict[str, int] = Field(default_factory=lambda: {n: p.responder.private_limit for n, p in PLATFORMS.items()},
                                            description="Longest private message per platform.")
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "ES", "GB", "MX"], description="Countries (ISO 3166 codes) whose national phone formats count as phone numbers without a +country code; a number with one counts from anywhere.")
     personal_data_patterns: list[str] = Field(default_factory=_default_personal_patterns,
                                               description="Regular expressions (case-insensitive) for order or account numbers that must not appear in public.")
     allowed_contacts: list[str] = Field(default_factory=list, description="The brand's own e-mail addresses and phone numbers, allowed in public replies.")
@@ -370,6 +372,15 @@ class ChecksConfig(Section):
     max_words_public: int = Field(60, ge=5, description="Longest public reply in words before it counts as over-explaining.")
     max_words_private: int = Field(120, ge=5, description="Longest private message in words before it counts as over-explaining.")
     max_sentences: int = Field(5, ge=1, description="Most sentences in one reply before it counts as over-explaining.")
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions_known(cls, regions: list[str]) -> list[str]:
+        known = phonenumbers.SUPPORTED_REGIONS
+        unknown = [r for r in regions if r.upper() not in known]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a country code phonenumbers knows (e.g. US, ES, GB, MX)")
+        return [r.upper() for r in regions]
 
     @field_validator("personal_data_patterns")
     @classmethod

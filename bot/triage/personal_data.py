@@ -1,41 +1,56 @@
-"""Personal and payment data in a text: card numbers (Luhn), IBANs (mod 97), e-mail addresses, phone numbers."""
+"""Personal and payment data in a text: card numbers, IBANs, national ID numbers, e-mail addresses, phone numbers.
+
+The checksums and national formats come from python-stdnum (every country's IBAN length and layout, Spain's
+DNI and NIE, the US SSN); phone numbers from phonenumbers (Google's libphonenumber metadata), which knows each
+country's numbering plan and so tells a phone from an order number.
+"""
 from __future__ import annotations
 
 import re
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.es import dni, nie
+from stdnum.us import ssn
 
 from bot.config import ChecksConfig
 
 URL = re.compile(r"https?://\S+")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-PHONE = re.compile(r"(?<![\w#])\+?\d[\d ().-]{7,}\d(?!\w)")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+SPANISH_ID = re.compile(r"\b[XYZ]?\d{7,8}-?[A-Z]\b", re.IGNORECASE)
+US_SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
 
 
 def luhn_valid(digits: str) -> bool:
     """True when a digit string passes the Luhn checksum used by payment cards."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
+    return luhn.is_valid(digits)
 
 
 def iban_valid(candidate: str) -> bool:
-    """True when a string passes the IBAN mod-97 check."""
-    compact = candidate.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
+    """True when a string is a valid IBAN: its country's length and layout, and the mod-97 check."""
+    return iban.is_valid(candidate)
+
+
+def national_id(text: str) -> bool:
+    """True when the text holds a valid Spanish DNI or NIE, or a US social security number."""
+    return any(dni.is_valid(m.group()) or nie.is_valid(m.group()) for m in SPANISH_ID.finditer(text)) or \
+        any(ssn.is_valid(m.group()) for m in US_SSN.finditer(text))
+
+
+def phone_numbers(text: str, regions: list[str]) -> list[str]:
+    """The phone numbers in a text, as E.164: with +country anywhere, without it in the national formats of regions."""
+    found: dict[str, None] = {}
+    for region in regions or ["ZZ"]:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            found[phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)] = None
+    return list(found)
+
+
+def _allowed_phone(e164: str, allowed_digits: set[str]) -> bool:
+    digits = e164.lstrip("+")
+    return any(digits.endswith(a) or a.endswith(digits) for a in allowed_digits if len(a) >= 7)
 
 
 def _normalise_contact(value: str) -> str:
@@ -55,12 +70,13 @@ def find_personal_data(text: str, config: ChecksConfig | None = None) -> list[st
             break
     if any(iban_valid(m.group()) for m in IBAN.finditer(text)):
         found.append("an IBAN")
+    if national_id(text):
+        found.append("a national ID number")
     without_urls = URL.sub(" ", text)
     if any(_normalise_contact(m.group()) not in allowed for m in EMAIL.finditer(without_urls)):
         found.append("an e-mail address")
-    phones = [m.group() for m in PHONE.finditer(without_urls)]
-    # E.164 numbers have at most 15 digits; longer runs are references, not phones.
-    if any(8 <= len(re.sub(r"\D", "", p)) <= 15 and re.sub(r"\D", "", p) not in allowed_digits for p in phones):
+    phones = phone_numbers(EMAIL.sub(" ", without_urls), config.phone_regions)
+    if any(not _allowed_phone(p, allowed_digits) for p in phones):
         found.append("a phone number")
     for pattern in config.personal_data_patterns:
         if re.search(pattern, without_urls, re.IGNORECASE):

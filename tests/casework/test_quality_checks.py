@@ -42,6 +42,16 @@ def test_a_public_draft_with_personal_data_cannot_be_approved_without_an_audited
         assert entry.detail["checks"] == ["no_personal_data"] and entry.actor == "maria"
 
 
+def test_national_ids_and_national_phone_formats_are_personal_data_but_order_numbers_are_not():
+    assert find_personal_data("mi DNI es 12345678Z") == ["a national ID number"]
+    assert find_personal_data("NIE X1234567L, por si acaso") == ["a national ID number"]
+    assert find_personal_data("my SSN is 536-90-4399") == ["a national ID number"]
+    assert find_personal_data("call me at (415) 555-2671 after 6") == ["a phone number"]
+    assert find_personal_data("llamadme al 612 34 56 78") == ["a phone number"]
+    assert find_personal_data("parcel 1Z999AA10123456784, ticket 20231128004512, code 88213") == []
+    assert find_personal_data("DNI 12345678A (wrong letter)") == []
+
+
 def test_card_numbers_need_a_valid_luhn_checksum_and_ibans_a_valid_mod_97():
     assert luhn_valid("4539148803436467") and not luhn_valid("4539148803436468")
     assert find_personal_data("ref 4539 1488 0343 6468 noted") == []

@@ -41,7 +41,7 @@ def test_a_word_alone_is_left_to_the_model():
 def test_a_card_number_an_iban_or_a_phone_number_in_a_mention_makes_it_private():
     for text, kind in (("@acme my card 4539 1488 0343 6467 was charged", "a payment card number"),
                        ("@acme mi IBAN es ES91 2100 0418 4502 0005 1332, ¿por qué no llega?", "an IBAN"),
-                       ("@acme call me on +44 7700 900123 please", "a phone number")):
+                       ("@acme call me on +44 7911 123456 please", "a phone number")):
         triage = rules().apply(TriageInput(id="1", text=text), model_says())
         assert triage.level == "private" and triage.needs_response is True, text
         assert f"rule: the mention contains {kind} → private" in triage.reasons
