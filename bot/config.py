@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import holidays
 import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -247,9 +248,30 @@ class BusinessHoursConfig(Section):
     days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days (mon … sun).")
     start: str = Field("09:00", description="Opening time on working days, HH:MM local time.")
     end: str = Field("18:00", description="Closing time on working days, HH:MM local time (after start).")
-    holidays: list[date] = Field(default_factory=list, description="Local dates (YYYY-MM-DD) when the SLA clock does not run.")
+    holidays: list[date] = Field(default_factory=list, description="Local dates (YYYY-MM-DD) when the SLA clock does not run, on top of the country's.")
+    country: str | None = Field(None, description="ISO 3166 country code whose public holidays stop the SLA clock every year (the holidays package), e.g. ES; empty for none.")
+    subdivision: str | None = Field(None, description="The country's region for regional holidays (ISO 3166-2 code without the country), e.g. MD for Madrid.")
 
     _hhmm = field_validator("start", "end")(classmethod(lambda cls, v: _check_hhmm(v)))
+
+    @field_validator("country", "subdivision")
+    @classmethod
+    def _upper(cls, code: str | None) -> str | None:
+        return code.strip().upper() if isinstance(code, str) and code.strip() else None
+
+    @model_validator(mode="after")
+    def _country_known(self) -> "BusinessHoursConfig":
+        if self.country is None:
+            if self.subdivision is not None:
+                raise ValueError("subdivision needs a country")
+            return self
+        supported = holidays.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(f"country {self.country!r} has no holiday calendar (e.g. ES, US, GB, MX)")
+        if self.subdivision is not None and self.subdivision not in supported[self.country]:
+            raise ValueError(f"{self.country} has no subdivision {self.subdivision!r} "
+                             f"(it has {', '.join(supported[self.country][:12])}…)")
+        return self
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+import holidays
 from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -73,6 +74,9 @@ class Calendar:
             self.zone = ZoneInfo(self.hours.timezone)
             self.days = {WEEKDAYS.index(d) for d in self.hours.days}
             self.holidays = set(self.hours.holidays)
+            # The country's public holidays (and its region's), for whichever year a clock runs into.
+            self.public = holidays.country_holidays(self.hours.country, subdiv=self.hours.subdivision) \
+                if self.hours.country else None
             self.opens = _parse_hhmm(self.hours.start)
             self.closes = _parse_hhmm(self.hours.end)
             self._cache: dict[date, tuple[datetime, datetime] | None] = {}
@@ -94,7 +98,8 @@ class Calendar:
     def _window(self, day: date) -> tuple[datetime, datetime] | None:
         # Converting local opening times to UTC is the costly part; a day's window never changes.
         if day not in self._cache:
-            open_day = day.weekday() in self.days and day not in self.holidays
+            open_day = day.weekday() in self.days and day not in self.holidays and \
+                not (self.public is not None and day in self.public)
             self._cache[day] = (self._utc(day, self.opens), self._utc(day, self.closes)) if open_day else None
         return self._cache[day]
 

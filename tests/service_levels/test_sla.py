@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.config import parse_config
+from bot.config import BusinessHoursConfig, parse_config
 from bot.runtime.status_report import collect
 from bot.service_levels import sla
 from bot.storage.models import SlaAlert
@@ -281,3 +281,17 @@ def test_the_check_reads_only_cases_near_or_past_due_whose_breach_is_not_raised_
     sla.run(desk.service)
     assert [kind for _, _, kind, _ in alerts(desk)] == ["breach"]
     assert read_by_the_check() == set()  # its breach is raised: a long backlog is not read again every minute
+
+
+def test_a_countrys_public_holidays_stop_the_clock_without_listing_them_and_listed_days_still_add():
+    spain = BusinessHoursConfig(enabled=True, timezone="UTC", country="es", holidays=["2026-12-09"])
+    # Monday 7 December 2026, 17:00: one hour that day; Tuesday the 8th is a national holiday; the 9th is listed.
+    assert sla.Calendar(spain).add(datetime(2026, 12, 7, 17, 0), 120) == datetime(2026, 12, 10, 10, 0)
+    madrid = BusinessHoursConfig(enabled=True, timezone="UTC", country="ES", subdivision="md", holidays=["2026-12-09"])
+    assert (madrid.country, madrid.subdivision) == ("ES", "MD")
+    # Madrid also moves Sunday's Constitution Day to Monday the 7th: the clock starts on Thursday.
+    assert sla.Calendar(madrid).add(datetime(2026, 12, 7, 17, 0), 120) == datetime(2026, 12, 10, 11, 0)
+    with pytest.raises(ValueError, match="no holiday calendar"):
+        BusinessHoursConfig(enabled=True, country="Atlantis")
+    with pytest.raises(ValueError, match="no subdivision"):
+        BusinessHoursConfig(enabled=True, country="ES", subdivision="XX")
