@@ -124,3 +124,8 @@ def epoch_time(value: Any, millis: bool = False) -> datetime:
     """A Unix time in seconds (or milliseconds) from a webhook payload as naive UTC."""
     seconds = float(value) / (1000 if millis else 1)
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+
+
+def listed(value: Any) -> list[Any]:
+    """A payload field that should be a list: itself if it is one, else empty (a malformed field holds nothing)."""
+    return value if isinstance(value, list) else []

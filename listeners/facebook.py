@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from bot.clock import Clock, SystemClock
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, parse_time
+from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
+                            parse_time)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -65,7 +66,7 @@ class MetaWebhook:
     def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
         """The mentions of each entry, for the Page it is about."""
         found = []
-        for entry in payload.get("entry") or []:
+        for entry in listed(payload.get("entry")):
             account = next((a for a in trusted if isinstance(entry, dict) and str(entry.get("id")) == a.page_id), None)
             if account is not None:
                 found.append((account, entry_mentions(entry, account.page_id or "")))
@@ -75,18 +76,18 @@ class MetaWebhook:
 def entry_mentions(entry: dict[str, Any], page_id: str) -> list[IncomingMention]:
     """The mentions in one webhook entry: feed comments and visitor posts, Page mentions, Messenger messages."""
     mentions: list[IncomingMention] = []
-    for change in entry.get("changes") or []:
+    for change in listed(entry.get("changes")):
         try:
             mention = _change(change, page_id)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("meta webhook: skipping a malformed change (%s)", type(exc).__name__)
             continue
         if mention is not None:
             mentions.append(mention)
-    for event in entry.get("messaging") or []:
+    for event in listed(entry.get("messaging")):
         try:
             mention = _message(event, page_id)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("meta webhook: skipping a malformed messaging event (%s)", type(exc).__name__)
             continue
         if mention is not None:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from bot.clock import Clock, SystemClock
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, parse_time
+from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
+                            parse_time)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -71,7 +72,7 @@ class InstagramWebhook:
         if payload.get("object") not in (None, "instagram"):
             return []
         found = []
-        for entry in payload.get("entry") or []:
+        for entry in listed(payload.get("entry")):
             account = next((a for a in trusted if isinstance(entry, dict) and str(entry.get("id")) == a.ig_user_id), None)
             if account is not None:
                 found.append((account, entry_mentions(entry, account)))
@@ -81,18 +82,18 @@ class InstagramWebhook:
 def entry_mentions(entry: dict[str, Any], account: AccountConfig) -> list[IncomingMention]:
     """Comments on the account's media and direct messages in one webhook entry; malformed items are skipped."""
     mentions: list[IncomingMention] = []
-    for change in entry.get("changes") or []:
+    for change in listed(entry.get("changes")):
         try:
             mention = _change(change, account)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("instagram webhook: skipping a malformed change (%s)", type(exc).__name__)
             continue
         if mention is not None:
             mentions.append(mention)
-    for event in entry.get("messaging") or []:
+    for event in listed(entry.get("messaging")):
         try:
             mention = _message_event(event, account)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("instagram webhook: skipping a malformed messaging event (%s)", type(exc).__name__)
             continue
         if mention is not None:

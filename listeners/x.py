@@ -15,8 +15,8 @@ from bot.clock import Clock
 from bot.errors import TransientError
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.x import XClient
-from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, parse_time,
-                            require_str)
+from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
+                            parse_time, require_str)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -79,18 +79,18 @@ def activity_mentions(payload: dict[str, Any], account: AccountConfig) -> list[I
     mentions: list[IncomingMention] = []
     users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
     handle = (account.handle or "").lstrip("@").lower()
-    for tweet in payload.get("tweet_create_events") or []:
+    for tweet in listed(payload.get("tweet_create_events")):
         try:
             mention = _event_tweet(tweet, account, handle)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("x webhook: skipping a malformed tweet event (%s)", type(exc).__name__)
             continue
         if mention is not None:
             mentions.append(mention)
-    for event in payload.get("direct_message_events") or []:
+    for event in listed(payload.get("direct_message_events")):
         try:
             mention = _event_dm(event, account, users)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             log.warning("x webhook: skipping a malformed DM event (%s)", type(exc).__name__)
             continue
         if mention is not None:
