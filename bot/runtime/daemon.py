@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -51,6 +52,7 @@ class Daemon:
         def run() -> None:
             if self.stopping.is_set() or (lease is not None and not self.leases.holds(lease)):
                 return
+            started = time.perf_counter()
             try:
                 self.watch.guard(name, step)
             except Exception:
@@ -59,6 +61,8 @@ class Daemon:
             else:
                 if self.watch.problem:
                     health.METRICS.inc("database_errors_total")
+            finally:
+                health.STEP_SECONDS.labels(job=name.split(":", 1)[0]).observe(time.perf_counter() - started)
         return run
 
     def _poll(self, name: str) -> None:

@@ -1,9 +1,10 @@
-"""/healthz and /metrics (Prometheus text format), served by the console or by the daemon on its own port.
+"""/healthz and /metrics (Prometheus, through prometheus-client), served by the console or by the daemon on its port.
 
-Two kinds of figures: counters of what this process did (mentions fetched, triaged, messages sent, rate-limit
-waits, …; labelled with the worker, so several daemons add up), and gauges read from the database (drafts
-pending, queue age, outbox states, SLA alerts, API calls per account), which every daemon reports alike: take
-max() across daemons, not sum(), for those.
+Three kinds of figures: counters of what this process did (mentions fetched, triaged, messages sent, rate-limit
+waits, …; labelled with the worker, so several daemons add up) and a histogram of how long each scheduled step
+took; gauges read from the database (drafts pending, queue age, outbox states, SLA alerts, API calls per
+account), which every daemon reports alike: take max() across daemons, not sum(), for those; and the process's
+own figures (CPU, memory, open files) from prometheus-client's process collector.
 """
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import threading
 from collections import defaultdict
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+from prometheus_client import CollectorRegistry, Histogram, PlatformCollector, ProcessCollector, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import and_, func, or_, select
 
 from bot.service_levels import sla
@@ -25,7 +29,11 @@ from bot.storage.statuses import DraftStatus, MentionStatus
 
 log = logging.getLogger(__name__)
 PREFIX = "mention_desk_"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The text format every Prometheus (2.x and 3.x) and most agents read; our names need nothing newer.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+# How long each scheduled step took (polls, pipeline, outbox, SLA …): the buckets span a quick poll to a slow backlog.
+STEP_SECONDS = Histogram(f"{PREFIX}step_duration_seconds", "How long each scheduled step of this daemon took.",
+                         ["job"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=None)
 
 # name: (type, help) of the counters this process keeps
 COUNTERS = {
@@ -86,20 +94,52 @@ def detach(daemon) -> None:
         _daemon = None
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+Samples = list[tuple[dict[str, str], float]]
 
 
-def _line(name: str, labels: dict[str, str], value: float) -> str:
-    label_text = ",".join(f'{key}="{_escape(str(val))}"' for key, val in sorted(labels.items()))
-    number = repr(float(value)) if not float(value).is_integer() else str(int(value))
-    return f"{PREFIX}{name}{{{label_text}}} {number}" if label_text else f"{PREFIX}{name} {number}"
+def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> Metric:
+    """One metric family of our figures, as prometheus-client renders it."""
+    rows = list(samples)
+    labels = sorted({key for sample_labels, _ in rows for key in sample_labels})
+    family_type = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+    family = family_type(f"{PREFIX}{name.removesuffix('_total') if kind == 'counter' else name}", help_text,
+                         labels=labels)
+    for sample_labels, value in rows:
+        family.add_metric([str(sample_labels.get(key, "")) for key in labels], float(value))
+    return family
 
 
-def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> list[str]:
-    lines = [f"# HELP {PREFIX}{name} {help_text}", f"# TYPE {PREFIX}{name} {kind}"]
-    lines.extend(_line(name, labels, value) for labels, value in samples)
-    return lines
+class _Figures:
+    """The figures of one scrape: this process's counters, the database's gauges, the daemon's leases."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family, read now (prometheus-client calls this once per scrape)."""
+        service = self.service
+        daemon = _daemon if _daemon is not None and _daemon.service is service else None
+        worker = service.claimant
+        by_name: dict[str, Samples] = defaultdict(list)
+        for name, labels, value in METRICS.items():
+            by_name[name].append(({**labels, "worker": worker}, value))
+        for name, help_text in COUNTERS.items():
+            yield _family(name, "counter", help_text, by_name.get(name) or [({"worker": worker}, 0)])
+        reachable = 1
+        try:
+            with transaction(service.factory) as session:
+                figures = database_figures(session, service.clock.now())
+        except Exception as error:  # noqa: BLE001 - a scrape during an outage still answers, saying so
+            reachable, figures = 0, []
+            log.debug("metrics: database figures unavailable: %s", error)
+        for name, kind, help_text, samples in figures:
+            yield _family(name, kind, help_text, samples)
+        yield _family("database_up", "gauge", "1 when this daemon reached the database for these figures.",
+                      [({"worker": worker}, reachable)])
+        if daemon is not None:
+            yield _family("leases_held", "gauge", "1 for each lease (account polling, singleton job) this daemon holds.",
+                          [({"worker": worker, "lease": name}, 1 if daemon.leases.holds(name) else 0)
+                           for name in daemon.leases.wanted])
 
 
 def database_figures(session, now: datetime) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
@@ -133,7 +173,6 @@ def database_figures(session, now: datetime) -> list[tuple[str, str, str, list[t
 
 
 def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
-
     raised = dict(session.execute(select(SlaAlert.kind, func.count(SlaAlert.id)).group_by(SlaAlert.kind)).all())
     still_running = or_(and_(SlaAlert.clock == sla.FIRST_RESPONSE, Case.first_response_at.is_(None)),
                         and_(SlaAlert.clock == sla.RESOLUTION, Case.resolved_at.is_(None)))
@@ -150,29 +189,12 @@ def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str]
 
 def render_metrics(service) -> str:
     """Every metric in Prometheus' text exposition format."""
-    daemon = _daemon if _daemon is not None and _daemon.service is service else None
-    worker = service.claimant
-    lines: list[str] = []
-    by_name: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-    for name, labels, value in METRICS.items():
-        by_name[name].append(({**labels, "worker": worker}, value))
-    for name, help_text in COUNTERS.items():
-        lines += _family(name, "counter", help_text, by_name.get(name) or [({"worker": worker}, 0)])
-    reachable = 1
-    try:
-        with transaction(service.factory) as session:
-            for name, kind, help_text, samples in database_figures(session, service.clock.now()):
-                lines += _family(name, kind, help_text, samples)
-    except Exception as error:  # noqa: BLE001 - a scrape during an outage still answers, saying so
-        reachable = 0
-        log.debug("metrics: database figures unavailable: %s", error)
-    lines += _family("database_up", "gauge", "1 when this daemon reached the database for these figures.",
-                     [({"worker": worker}, reachable)])
-    if daemon is not None:
-        lines += _family("leases_held", "gauge", "1 for each lease (account polling, singleton job) this daemon holds.",
-                         [({"worker": worker, "lease": name}, 1 if daemon.leases.holds(name) else 0)
-                          for name in daemon.leases.wanted])
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Figures(service))
+    registry.register(STEP_SECONDS)
+    ProcessCollector(registry=registry, namespace="mention_desk")
+    PlatformCollector(registry=registry)
+    return generate_latest(registry).decode()
 
 
 def health_report(service) -> tuple[int, dict[str, Any]]:

@@ -128,11 +128,14 @@ def test_health_and_metrics_are_served_for_prometheus(desk):
         server.stop()
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     body = metrics.text
-    for name in ("mentions_fetched_total", "mentions_triaged_total", "drafts_pending", "messages_sent_total",
-                 "outbox_messages", "api_calls_total", "rate_limit_waits_total", "sla_alerts_total",
-                 "queue_oldest_age_seconds", "database_up", "leases_held"):
-        assert f"# TYPE mention_desk_{name} " in body, name
-    assert "mention_desk_drafts_pending 1" in body
+    for name in ("mentions_fetched", "mentions_triaged", "messages_sent", "api_calls", "rate_limit_waits", "sla_alerts"):
+        assert f"# TYPE mention_desk_{name}_total counter" in body and f"mention_desk_{name}_total{{" in body, name
+    for name in ("drafts_pending", "outbox_messages", "queue_oldest_age_seconds", "database_up", "leases_held"):
+        assert f"# TYPE mention_desk_{name} gauge" in body, name
+    assert "# TYPE mention_desk_step_duration_seconds histogram" in body
+    assert "mention_desk_process_resident_memory_bytes" in body  # the process collector
+    assert "mention_desk_drafts_pending 1.0" in body
+    assert 'mention_desk_mentions_fetched_total{account="brand",worker="' in body
     assert 'mention_desk_leases_held{lease="poll:brand",worker="' in body
     assert status.status_code == 200
     assert status.json()["database"] == "ok" and status.json()["leases"] == {"poll:brand": True}
