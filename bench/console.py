@@ -7,6 +7,7 @@ X and Facebook, their triage, cases with first responses and resolutions, a few 
 rest decided. Pages are requested through the real app (FastAPI TestClient, logged in), so the figures include
 routing, the queries, template rendering and the session check. The target is under 300 ms per page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ from bot.storage.models import Account, Case, Customer, Draft, Identity, Mention
 NOW = datetime(2026, 3, 31, 12, 0)
 DAYS = 90
 TARGET_MS = 300
-WORDS = ("router internet fibra outage invoice refund app crash delivery order package signal wifi speed plan "
-         "upgrade contract tienda pedido factura móvil roaming password account esim billing").split()
+WORDS = (
+    "router internet fibra outage invoice refund app crash delivery order package signal wifi speed plan "
+    "upgrade contract tienda pedido factura móvil roaming password account esim billing"
+).split()
 CATEGORIES = ("complaint", "question", "request", "praise", "suggestion", "other")
 LEVELS = ("monitor", "self_service", "investigate", "private")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -50,13 +53,39 @@ def fill(service: Service, mentions: int, pending: int, seed: int = 7) -> None:
     start = NOW - timedelta(days=DAYS)
     customers = max(1, mentions // 3)
     with transaction(service.factory) as session:
-        account_id = session.scalar(insert(Account).returning(Account.id), [{
-            "name": "bench", "platform": "x", "handle": "@acme", "credentials_env": {}, "cursor": {}, "health": "ok",
-            "consecutive_failures": 0, "consecutive_auth_failures": 0, "api_calls": 0, "created_at": start}])
+        account_id = session.scalar(
+            insert(Account).returning(Account.id),
+            [
+                {
+                    "name": "bench",
+                    "platform": "x",
+                    "handle": "@acme",
+                    "credentials_env": {},
+                    "cursor": {},
+                    "health": "ok",
+                    "consecutive_failures": 0,
+                    "consecutive_auth_failures": 0,
+                    "api_calls": 0,
+                    "created_at": start,
+                }
+            ],
+        )
         session.execute(insert(Customer), [{"id": i, "created_at": start} for i in range(1, customers + 1)])
-        session.execute(insert(Identity), [{"id": i, "customer_id": i, "platform": "x" if i % 3 else "facebook",
-                                            "platform_user_id": f"u{i}", "handle": f"@user{i}", "name": f"User {i}",
-                                            "followers": rng.randint(0, 50000)} for i in range(1, customers + 1)])
+        session.execute(
+            insert(Identity),
+            [
+                {
+                    "id": i,
+                    "customer_id": i,
+                    "platform": "x" if i % 3 else "facebook",
+                    "platform_user_id": f"u{i}",
+                    "handle": f"@user{i}",
+                    "name": f"User {i}",
+                    "followers": rng.randint(0, 50000),
+                }
+                for i in range(1, customers + 1)
+            ],
+        )
         case_rows, mention_rows, triage_rows, draft_rows, outbox_rows = [], [], [], [], []
         case_id = draft_id = 0
         mention_id = 0
@@ -72,56 +101,135 @@ def fill(service: Service, mentions: int, pending: int, seed: int = 7) -> None:
             waiting = pending_left > 0 and level != "monitor" and opened > NOW - timedelta(days=3)
             if waiting:
                 answered = resolved = None
-            state = ("awaiting_approval" if waiting else "monitoring" if level == "monitor" else
-                     ("closed_public" if rng.random() < 0.8 else "resolved") if resolved else "answered_public")
-            case_rows.append({
-                "id": case_id, "account_id": account_id, "customer_id": customer, "platform": platform,
-                "thread_key": f"t{case_id}", "state": state, "level": level, "category": category, "language": "en",
-                "priority": rng.random(), "opened_at": opened, "updated_at": opened,
-                "first_response_due_at": opened + timedelta(minutes=30),
-                "first_response_breach_at": opened + timedelta(hours=24), "first_response_at": answered,
-                "resolution_due_at": opened + timedelta(hours=24), "resolved_at": resolved,
-                "closed_at": resolved if state == "closed_public" else None, "paused_seconds": 0.0, "reopen_count": 0})
+            state = (
+                "awaiting_approval"
+                if waiting
+                else "monitoring"
+                if level == "monitor"
+                else ("closed_public" if rng.random() < 0.8 else "resolved")
+                if resolved
+                else "answered_public"
+            )
+            case_rows.append(
+                {
+                    "id": case_id,
+                    "account_id": account_id,
+                    "customer_id": customer,
+                    "platform": platform,
+                    "thread_key": f"t{case_id}",
+                    "state": state,
+                    "level": level,
+                    "category": category,
+                    "language": "en",
+                    "priority": rng.random(),
+                    "opened_at": opened,
+                    "updated_at": opened,
+                    "first_response_due_at": opened + timedelta(minutes=30),
+                    "first_response_breach_at": opened + timedelta(hours=24),
+                    "first_response_at": answered,
+                    "resolution_due_at": opened + timedelta(hours=24),
+                    "resolved_at": resolved,
+                    "closed_at": resolved if state == "closed_public" else None,
+                    "paused_seconds": 0.0,
+                    "reopen_count": 0,
+                }
+            )
             for n in range(rng.choice((1, 1, 1, 2, 3))):
                 if mention_id >= mentions:
                     break
                 mention_id += 1
                 created = opened + timedelta(minutes=20 * n)
                 text = f"@acme my {rng.choice(WORDS)} and {rng.choice(WORDS)} issue #{mention_id}"
-                mention_rows.append({
-                    "id": mention_id, "account_id": account_id, "platform": platform, "platform_id": f"m{mention_id}",
-                    "thread_key": f"t{case_id}", "channel": "public", "identity_id": customer, "text": text,
-                    "addressed_to_brand": True, "created_at": created, "fetched_at": created, "raw": {},
-                    "status": "drafted", "case_id": case_id})
-                triage_rows.append({
-                    "mention_id": mention_id, "language": "en", "category": category,
-                    "sentiment": rng.choice(SENTIMENTS), "needs_response": level != "monitor", "mode": "reactive",
-                    "level": level, "priority": rng.random(), "confidence": rng.uniform(0.4, 1.0), "confidences": {},
-                    "low_confidence": False, "reasons": ["model: category", "rule: addressed to the brand"],
-                    "labels": {}, "model": "bench", "created_at": created})
+                mention_rows.append(
+                    {
+                        "id": mention_id,
+                        "account_id": account_id,
+                        "platform": platform,
+                        "platform_id": f"m{mention_id}",
+                        "thread_key": f"t{case_id}",
+                        "channel": "public",
+                        "identity_id": customer,
+                        "text": text,
+                        "addressed_to_brand": True,
+                        "created_at": created,
+                        "fetched_at": created,
+                        "raw": {},
+                        "status": "drafted",
+                        "case_id": case_id,
+                    }
+                )
+                triage_rows.append(
+                    {
+                        "mention_id": mention_id,
+                        "language": "en",
+                        "category": category,
+                        "sentiment": rng.choice(SENTIMENTS),
+                        "needs_response": level != "monitor",
+                        "mode": "reactive",
+                        "level": level,
+                        "priority": rng.random(),
+                        "confidence": rng.uniform(0.4, 1.0),
+                        "confidences": {},
+                        "low_confidence": False,
+                        "reasons": ["model: category", "rule: addressed to the brand"],
+                        "labels": {},
+                        "model": "bench",
+                        "created_at": created,
+                    }
+                )
             if level == "monitor":
                 continue
             draft_id += 1
             status = "pending" if waiting else "sent"
             pending_left -= waiting
-            draft_rows.append({
-                "id": draft_id, "case_id": case_id, "mention_id": mention_id, "kind": "acknowledgement",
-                "channel": "public", "language": "en", "template": "acknowledgement.j2",
-                "text": "Sorry about this! We're on it and will update you within 30 minutes.",
-                "original_text": "Sorry about this! We're on it and will update you within 30 minutes.",
-                "status": status, "priority": rng.random(), "checks": [{"name": "length", "ok": True, "message": "ok"}],
-                "policy": {}, "low_confidence": False, "auto_approved": False, "created_at": opened,
-                "decided_by": None if waiting else "bench", "decided_at": None if waiting else answered})
+            draft_rows.append(
+                {
+                    "id": draft_id,
+                    "case_id": case_id,
+                    "mention_id": mention_id,
+                    "kind": "acknowledgement",
+                    "channel": "public",
+                    "language": "en",
+                    "template": "acknowledgement.j2",
+                    "text": "Sorry about this! We're on it and will update you within 30 minutes.",
+                    "original_text": "Sorry about this! We're on it and will update you within 30 minutes.",
+                    "status": status,
+                    "priority": rng.random(),
+                    "checks": [{"name": "length", "ok": True, "message": "ok"}],
+                    "policy": {},
+                    "low_confidence": False,
+                    "auto_approved": False,
+                    "created_at": opened,
+                    "decided_by": None if waiting else "bench",
+                    "decided_at": None if waiting else answered,
+                }
+            )
             if not waiting:
-                outbox_rows.append({
-                    "draft_id": draft_id, "idempotency_key": f"draft-{draft_id}", "account_id": account_id,
-                    "action": "reply_public", "target_id": f"m{mention_id}", "text": "Sorry about this!",
-                    "status": "sent", "attempts": 1, "next_attempt_at": answered, "platform_post_id": f"p{draft_id}",
-                    "created_at": answered, "sent_at": answered})
-        for model, rows in ((Case, case_rows), (Mention, mention_rows), (TriageResult, triage_rows),
-                            (Draft, draft_rows), (OutboxMessage, outbox_rows)):
+                outbox_rows.append(
+                    {
+                        "draft_id": draft_id,
+                        "idempotency_key": f"draft-{draft_id}",
+                        "account_id": account_id,
+                        "action": "reply_public",
+                        "target_id": f"m{mention_id}",
+                        "text": "Sorry about this!",
+                        "status": "sent",
+                        "attempts": 1,
+                        "next_attempt_at": answered,
+                        "platform_post_id": f"p{draft_id}",
+                        "created_at": answered,
+                        "sent_at": answered,
+                    }
+                )
+        for model, rows in (
+            (Case, case_rows),
+            (Mention, mention_rows),
+            (TriageResult, triage_rows),
+            (Draft, draft_rows),
+            (OutboxMessage, outbox_rows),
+        ):
             for chunk in range(0, len(rows), 5000):
-                session.execute(insert(model), rows[chunk:chunk + 5000])
+                session.execute(insert(model), rows[chunk : chunk + 5000])
         users.create_user(session, "bench", PASSWORD, "admin", NOW, "bench")
 
 
@@ -157,8 +265,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--pending", type=int, default=2_000, help="drafts waiting for approval")
-    parser.add_argument("--database-url", default=None,
-                        help="default: a new SQLite file in a temporary folder; a database that has mentions is reused")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a new SQLite file in a temporary folder; a database that has mentions is reused",
+    )
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
@@ -181,12 +292,16 @@ def main() -> int:
     began = time.perf_counter()
     with transaction(service.factory) as session:
         counted = kpis.refresh_volume(session, NOW)
-    print(f"  volume rollup built once for {counted:,} triaged mentions in {time.perf_counter() - began:.2f} s "
-          "(later views only add what is new)")
+    print(
+        f"  volume rollup built once for {counted:,} triaged mentions in {time.perf_counter() - began:.2f} s "
+        "(later views only add what is new)"
+    )
     with transaction(service.factory) as session:
-        for name, work in (("volume_per_day", lambda: kpis.volume_per_day(session, period)),
-                           ("summary", lambda: kpis.summary(session, period, NOW)),
-                           ("top_topics", lambda: kpis.top_topics(session, period))):
+        for name, work in (
+            ("volume_per_day", lambda: kpis.volume_per_day(session, period)),
+            ("summary", lambda: kpis.summary(session, period, NOW)),
+            ("top_topics", lambda: kpis.top_topics(session, period)),
+        ):
             work()
             began = time.perf_counter()
             work()
@@ -199,10 +314,15 @@ def main() -> int:
         csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
         client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": csrf, "next": "/queue"})
         print(f"{'page':<40} {'median':>9} {'worst':>9} {'CPU':>9}   (target < {TARGET_MS} ms)")
-        for label, page in (("queue", "/queue"), ("queue, filtered", "/queue?platform=x&level=investigate"),
-                            ("queue, page 10", "/queue?page=10"), ("KPIs (30 days)", "/kpis"),
-                            ("KPIs (90 days)", "/kpis?days=90"), ("cases (open)", "/cases"),
-                            ("KPI CSV (volume)", "/kpis.csv")):
+        for label, page in (
+            ("queue", "/queue"),
+            ("queue, filtered", "/queue?platform=x&level=investigate"),
+            ("queue, page 10", "/queue?page=10"),
+            ("KPIs (30 days)", "/kpis"),
+            ("KPIs (90 days)", "/kpis?days=90"),
+            ("cases (open)", "/cases"),
+            ("KPI CSV (volume)", "/kpis.csv"),
+        ):
             median, slowest, cpu = timed(client, page, args.runs)
             if page in ("/queue", "/kpis"):
                 worst = max(worst, median)
@@ -210,8 +330,10 @@ def main() -> int:
             print(f"{label + ' ' + page:<40} {median:7.1f} ms {slowest:7.1f} ms {cpu:7.1f} ms{flag}")
     service.engine.dispose()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    print(f"queue and KPI pages: {'within' if worst < TARGET_MS else 'OVER'} the {TARGET_MS} ms target "
-          f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)")
+    print(
+        f"queue and KPI pages: {'within' if worst < TARGET_MS else 'OVER'} the {TARGET_MS} ms target "
+        f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)"
+    )
     return 0 if worst < TARGET_MS else 1
 
 

@@ -15,6 +15,7 @@ needs the customer's own card, payment, transfer, account or identity is `privat
 the same answer for everyone is `self_service`; the few intents that are either, depending on the wording,
 are left out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,8 @@ from bot.triage.decision import TriageInput  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 CURVE = (50, 200, 1000)
 
-BANKING_PRIVATE = set("""Refund_not_showing_up balance_not_updated_after_bank_transfer
+BANKING_PRIVATE = set(
+    """Refund_not_showing_up balance_not_updated_after_bank_transfer
 balance_not_updated_after_cheque_or_cash_deposit beneficiary_not_allowed cancel_transfer card_arrival card_not_working
 card_payment_fee_charged card_payment_not_recognised card_payment_wrong_exchange_rate card_swallowed
 cash_withdrawal_not_recognised compromised_card contactless_not_working declined_card_payment declined_cash_withdrawal
@@ -55,20 +57,27 @@ declined_transfer direct_debit_payment_not_recognised edit_personal_details extr
 lost_or_stolen_card lost_or_stolen_phone pending_card_payment pending_cash_withdrawal pending_top_up pending_transfer
 pin_blocked request_refund reverted_card_payment? terminate_account top_up_failed top_up_reverted
 transaction_charged_twice transfer_fee_charged transfer_not_received_by_recipient unable_to_verify_identity
-wrong_amount_of_cash_received wrong_exchange_rate_for_cash_withdrawal""".split())
-BANKING_GENERAL = set("""age_limit apple_pay_or_google_pay atm_support automatic_top_up card_acceptance
+wrong_amount_of_cash_received wrong_exchange_rate_for_cash_withdrawal""".split()
+)
+BANKING_GENERAL = set(
+    """age_limit apple_pay_or_google_pay atm_support automatic_top_up card_acceptance
 card_delivery_estimate change_pin country_support disposable_card_limits exchange_rate exchange_via_app
 fiat_currency_support get_disposable_virtual_card get_physical_card getting_spare_card getting_virtual_card
 order_physical_card receiving_money supported_cards_and_currencies top_up_by_bank_transfer_charge top_up_by_card_charge
 top_up_by_cash_or_cheque top_up_limits topping_up_by_card transfer_into_account transfer_timing verify_my_identity
-why_verify_identity visa_or_mastercard card_about_to_expire""".split())
+why_verify_identity visa_or_mastercard card_about_to_expire""".split()
+)
 # Left out, either way by wording: activate_my_card, card_linking, cash_withdrawal_charge, exchange_charge,
 # passcode_forgotten, verify_source_of_funds, verify_top_up.
-SUPPORT_PRIVATE = set("""delete_account edit_account switch_account check_invoice get_invoice payment_issue get_refund
-track_refund track_order cancel_order change_order change_shipping_address registration_problems""".split())
-SUPPORT_GENERAL = set("""create_account delivery_options delivery_period check_payment_methods check_refund_policy
+SUPPORT_PRIVATE = set(
+    """delete_account edit_account switch_account check_invoice get_invoice payment_issue get_refund
+track_refund track_order cancel_order change_order change_shipping_address registration_problems""".split()
+)
+SUPPORT_GENERAL = set(
+    """create_account delivery_options delivery_period check_payment_methods check_refund_policy
 newsletter_subscription contact_customer_service contact_human_agent place_order set_up_shipping_address
-check_cancellation_fee recover_password""".split())
+check_cancellation_fee recover_password""".split()
+)
 
 
 @dataclass
@@ -114,23 +123,55 @@ def load_sets(names: list[str]) -> list[LabelledSet]:
     if "en-sentiment" in names:
         pairs = [(row["text"], row["sentiment"]) for row in _rows("sentiment-en-tweets-dev.jsonl")]
         train, test = _split(pairs)
-        sets.append(LabelledSet("TweetEval sentiment dev (en)", "sentiment", "macro recall", test, train,
-                                "after train: 70 % of the dev set; measured on the other 30 %"))
+        sets.append(
+            LabelledSet(
+                "TweetEval sentiment dev (en)",
+                "sentiment",
+                "macro recall",
+                test,
+                train,
+                "after train: 70 % of the dev set; measured on the other 30 %",
+            )
+        )
         sets.append(LabelledSet("TweetEval sentiment dev, whole (en)", "sentiment", "macro recall", pairs))
     if "es-sentiment" in names:
         dev = [(row["text"], row["sentiment"]) for row in _rows("sentiment-es-tweets-dev.jsonl")]
         train = [(row["text"], row["sentiment"]) for row in _rows("sentiment-es-tweets-train.jsonl")]
-        sets.append(LabelledSet("InterTASS sentiment dev (es)", "sentiment", "macro F1", dev, train,
-                                "after train: the InterTASS train split (1,839)"))
+        sets.append(
+            LabelledSet(
+                "InterTASS sentiment dev (es)",
+                "sentiment",
+                "macro F1",
+                dev,
+                train,
+                "after train: the InterTASS train split (1,839)",
+            )
+        )
         sets.append(LabelledSet("InterTASS sentiment train, as a test (es)", "sentiment", "macro F1", train))
     if "banking" in names:
         train, test = _split(_intents("requests-en-banking-intents-train.jsonl", BANKING_PRIVATE, BANKING_GENERAL))
-        sets.append(LabelledSet("BANKING77 sensitive/general → level (en)", "level", "private split", test, train,
-                                "after train: 70 % of the set; measured on the other 30 %"))
+        sets.append(
+            LabelledSet(
+                "BANKING77 sensitive/general → level (en)",
+                "level",
+                "private split",
+                test,
+                train,
+                "after train: 70 % of the set; measured on the other 30 %",
+            )
+        )
     if "support" in names:
         train, test = _split(_intents("requests-en-support-intents-synthetic.jsonl", SUPPORT_PRIVATE, SUPPORT_GENERAL))
-        sets.append(LabelledSet("support intents → level (en)", "level", "private split", test, train,
-                                "after train: 70 % of the set; measured on the other 30 %"))
+        sets.append(
+            LabelledSet(
+                "support intents → level (en)",
+                "level",
+                "private split",
+                test,
+                train,
+                "after train: 70 % of the set; measured on the other 30 %",
+            )
+        )
     return sets
 
 
@@ -144,8 +185,8 @@ class MemoEncoder:
     def encode(self, texts):
         missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
         for start in range(0, len(missing), 512):
-            chunk = missing[start:start + 512]
-            for text, vector in zip(chunk, self.inner.encode(chunk)):
+            chunk = missing[start : start + 512]
+            for text, vector in zip(chunk, self.inner.encode(chunk), strict=True):
                 self.memo[text] = vector
         return np.stack([self.memo[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
@@ -154,8 +195,8 @@ def score(labelled: LabelledSet, predicted: list[str]) -> dict[str, float]:
     """The set's figures: macro recall and F1, or the private split's recall on both sides."""
     truth = [label for _, label in labelled.test]
     if labelled.metric == "private split":
-        private = [p == "private" for t, p in zip(truth, predicted) if t == "private"]
-        general = [p != "private" for t, p in zip(truth, predicted) if t != "private"]
+        private = [p == "private" for t, p in zip(truth, predicted, strict=True) if t == "private"]
+        general = [p != "private" for t, p in zip(truth, predicted, strict=True) if t != "private"]
         recall, kept = float(np.mean(private)), float(np.mean(general))
         return {"private recall": recall, "general kept out": kept, "balanced accuracy": (recall + kept) / 2}
     labels = sorted(set(truth))
@@ -169,7 +210,7 @@ def predict(triager: ClassifierTriager, labelled: LabelledSet) -> list[str]:
     out = []
     texts = [text for text, _ in labelled.test]
     for start in range(0, len(texts), 256):
-        items = [TriageInput(id=str(i), text=t) for i, t in enumerate(texts[start:start + 256])]
+        items = [TriageInput(id=str(i), text=t) for i, t in enumerate(texts[start : start + 256])]
         out.extend(str(getattr(t, labelled.head)) for t in triager.triage(items))
     return out
 
@@ -233,8 +274,13 @@ def main() -> None:
             with console.status(f"{labelled.name}: training on {len(labelled.train)} examples"):
                 extra = [Example(labelled.head, t, label, source="file") for t, label in labelled.train]
                 after = score(labelled, predict(retrained(config, encoder, extra), labelled))
-        results[labelled.name] = {"head": labelled.head, "examples": len(labelled.test), "out_of_the_box": base,
-                                  "after_train": after, "note": labelled.note}
+        results[labelled.name] = {
+            "head": labelled.head,
+            "examples": len(labelled.test),
+            "out_of_the_box": base,
+            "after_train": after,
+            "note": labelled.note,
+        }
         table.add_row(labelled.name, labelled.head, str(len(labelled.test)), _figures(base), _figures(after))
         if args.curve and labelled.train:
             curve = {}
@@ -249,8 +295,13 @@ def main() -> None:
         with console.status("seeds: 5-fold cross-validation"):
             cv = seeds_cross_validation(encoder)
         results["seeds (5-fold)"] = cv
-        table.add_row("seeds, 5-fold", "every head", str(Counter(e.head for e in shipped_examples())["category"]),
-                      ", ".join(f"{h} {100 * f:.1f}" for h, f in cv.items()), "")
+        table.add_row(
+            "seeds, 5-fold",
+            "every head",
+            str(Counter(e.head for e in shipped_examples())["category"]),
+            ", ".join(f"{h} {100 * f:.1f}" for h, f in cv.items()),
+            "",
+        )
     Console().print(table)
     if args.json:
         print(json.dumps(results, indent=2))

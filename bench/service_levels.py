@@ -6,6 +6,7 @@ Cases, their first mention, triage and an acknowledgement draft are written stra
 is not what is measured), spread over the last two days, most of them still open. Each step runs on the real
 functions the daemon calls; the figures are wall-clock milliseconds, the median of three runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,29 +22,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.casework import followups
 from bot.config import parse_config  # noqa: E402
-from bot.service_levels import assignment  # noqa: E402
-from bot.service_levels import eta, report, sla
+from bot.service_levels import (
+    assignment,  # noqa: E402
+    eta,
+    report,
+    sla,
+)
 from bot.storage import db
 from bot.storage.db import transaction  # noqa: E402
 from bot.storage.models import Account, Case, Customer, Draft, Identity, Mention, TriageResult, User  # noqa: E402
 
 NOW = datetime(2026, 1, 7, 15, 0)
-STATES = ["new", "awaiting_approval", "answered_public", "moved_private", "waiting_on_customer", "resolved", "monitoring"]
+STATES = [
+    "new",
+    "awaiting_approval",
+    "answered_public",
+    "moved_private",
+    "waiting_on_customer",
+    "resolved",
+    "monitoring",
+]
 
 
 def fill(factory, config, cases: int, agents: int) -> None:
     rng = random.Random(7)
     with transaction(factory) as session:
-        account = Account(name="bench", platform="x", credentials_env={}, cursor={}, health="ok", consecutive_failures=0,
-                          consecutive_auth_failures=0, api_calls=0, created_at=NOW)
+        account = Account(
+            name="bench",
+            platform="x",
+            credentials_env={},
+            cursor={},
+            health="ok",
+            consecutive_failures=0,
+            consecutive_auth_failures=0,
+            api_calls=0,
+            created_at=NOW,
+        )
         session.add(account)
-        team = [User(username=f"agent{n}", role="agent", capacity=rng.randint(20, 200), on_shift=rng.random() > 0.2,
-                     active=True, failed_logins=0, created_at=NOW) for n in range(agents)]
+        team = [
+            User(
+                username=f"agent{n}",
+                role="agent",
+                capacity=rng.randint(20, 200),
+                on_shift=rng.random() > 0.2,
+                active=True,
+                failed_logins=0,
+                created_at=NOW,
+            )
+            for n in range(agents)
+        ]
         session.add_all(team)
         session.flush()
         customers = [Customer(display_name=f"c{n}", created_at=NOW, owner_id=rng.choice(team).id) for n in range(cases)]
-        identities = [Identity(customer=c, platform="x", platform_user_id=f"u{n}", handle=f"@u{n}")
-                      for n, c in enumerate(customers)]
+        identities = [
+            Identity(customer=c, platform="x", platform_user_id=f"u{n}", handle=f"@u{n}")
+            for n, c in enumerate(customers)
+        ]
         session.add_all(customers + identities)
         session.flush()
         for number in range(cases):
@@ -51,32 +85,84 @@ def fill(factory, config, cases: int, agents: int) -> None:
             customer, identity = customers[number], identities[number]
             level = rng.choice(["self_service", "investigate", "investigate", "private", "monitor"])
             state = rng.choice(STATES)
-            case = Case(account_id=account.id, customer_id=customer.id, platform="x", thread_key=f"t{number}", state=state,
-                        level=level, category="complaint", language="en", priority=rng.random(), opened_at=opened,
-                        updated_at=opened, last_customer_message_at=opened, paused_seconds=0.0, reopen_count=0,
-                        owner_id=rng.choice(team).id if state != "monitoring" else None,
-                        waiting_since=opened + timedelta(minutes=30) if state == "waiting_on_customer" else None)
+            case = Case(
+                account_id=account.id,
+                customer_id=customer.id,
+                platform="x",
+                thread_key=f"t{number}",
+                state=state,
+                level=level,
+                category="complaint",
+                language="en",
+                priority=rng.random(),
+                opened_at=opened,
+                updated_at=opened,
+                last_customer_message_at=opened,
+                paused_seconds=0.0,
+                reopen_count=0,
+                owner_id=rng.choice(team).id if state != "monitoring" else None,
+                waiting_since=opened + timedelta(minutes=30) if state == "waiting_on_customer" else None,
+            )
             sla.start_clocks(case, opened, level, config.sla)
             if state in ("answered_public", "moved_private", "waiting_on_customer", "resolved"):
                 case.first_response_at = opened + timedelta(minutes=rng.randint(5, 90))
             if state == "resolved":
                 case.resolved_at = case.first_response_at + timedelta(hours=rng.randint(1, 20))
-            mention = Mention(account_id=account.id, platform="x", platform_id=f"m{number}", thread_key=f"t{number}",
-                              channel="public", identity=identity, text="my internet has been down since this morning",
-                              addressed_to_brand=True, created_at=opened, fetched_at=opened, raw={}, status="processed",
-                              case=case)
-            mention.triage = TriageResult(language="en", category="complaint", sentiment="negative",
-                                          needs_response=level != "monitor", mode="reactive", level=level, priority=0.5,
-                                          confidence=0.9, confidences={}, low_confidence=False, reasons=[], labels={},
-                                          model="bench", created_at=opened)
+            mention = Mention(
+                account_id=account.id,
+                platform="x",
+                platform_id=f"m{number}",
+                thread_key=f"t{number}",
+                channel="public",
+                identity=identity,
+                text="my internet has been down since this morning",
+                addressed_to_brand=True,
+                created_at=opened,
+                fetched_at=opened,
+                raw={},
+                status="processed",
+                case=case,
+            )
+            mention.triage = TriageResult(
+                language="en",
+                category="complaint",
+                sentiment="negative",
+                needs_response=level != "monitor",
+                mode="reactive",
+                level=level,
+                priority=0.5,
+                confidence=0.9,
+                confidences={},
+                low_confidence=False,
+                reasons=[],
+                labels={},
+                model="bench",
+                created_at=opened,
+            )
             session.add_all([case, mention])
             if state != "monitoring":
-                session.add(Draft(case=case, mention=mention, kind="acknowledgement", channel="public", language="en",
-                                  template="en/acknowledgement.j2", text="…", original_text="…",
-                                  status="pending" if state in ("new", "awaiting_approval") else "sent",
-                                  priority=0.5, eta_minutes=30, checks=[], policy={}, low_confidence=False,
-                                  auto_approved=False, created_at=opened, decided_by=rng.choice(team).username,
-                                  decided_at=opened + timedelta(minutes=rng.randint(5, 90))))
+                session.add(
+                    Draft(
+                        case=case,
+                        mention=mention,
+                        kind="acknowledgement",
+                        channel="public",
+                        language="en",
+                        template="en/acknowledgement.j2",
+                        text="…",
+                        original_text="…",
+                        status="pending" if state in ("new", "awaiting_approval") else "sent",
+                        priority=0.5,
+                        eta_minutes=30,
+                        checks=[],
+                        policy={},
+                        low_confidence=False,
+                        auto_approved=False,
+                        created_at=opened,
+                        decided_by=rng.choice(team).username,
+                        decided_at=opened + timedelta(minutes=rng.randint(5, 90)),
+                    )
+                )
             if number % 1000 == 999:
                 session.flush()
 
@@ -87,7 +173,11 @@ def timed(label: str, step, runs: int = 3) -> None:
         started = time.perf_counter()
         results.append(step())
         samples.append((time.perf_counter() - started) * 1000)
-    shown = results[0] if results[0] == results[-1] else f"first run {results[0]} in {samples[0]:.0f} ms, then {results[-1]}"
+    shown = (
+        results[0]
+        if results[0] == results[-1]
+        else f"first run {results[0]} in {samples[0]:.0f} ms, then {results[-1]}"
+    )
     print(f"{label:<40} {statistics.median(samples):8.1f} ms   ({shown})")
 
 
@@ -99,15 +189,21 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="An empty database (default: a temporary SQLite file).")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    config = parse_config({"storage": {"url": url, "url_env": None},
-                           "sla": {"business_hours": {"enabled": args.business_hours, "timezone": "Europe/Madrid"}}})
+    config = parse_config(
+        {
+            "storage": {"url": url, "url_env": None},
+            "sla": {"business_hours": {"enabled": args.business_hours, "timezone": "Europe/Madrid"}},
+        }
+    )
     engine = db.make_engine(url)
     db.upgrade(engine)
     factory = db.session_factory(engine)
     started = time.perf_counter()
     fill(factory, config, args.cases, args.agents)
-    print(f"{args.cases} cases, {args.agents} agents, business hours {'on' if args.business_hours else 'off'}: "
-          f"filled in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{args.cases} cases, {args.agents} agents, business hours {'on' if args.business_hours else 'off'}: "
+        f"filled in {time.perf_counter() - started:.1f} s"
+    )
 
     def check():
         with transaction(factory) as session:

@@ -5,9 +5,11 @@
 Mentions come from --data (JSONL with a "text" field), else from ../shared/data when it is present (real tweets),
 else they are built from the shipped seeds. Both the encoder and the pipeline run without the embedding
 cache, on the same texts, in the same process, in alternation (3 rounds): each figure is the best round, so
-another process briefly taking the CPU does not decide the result, and the median of the paired ratios is given. With --transformers and a GPU, the transformers encoder's
+another process briefly taking the CPU does not decide the result, and the median of the paired ratios is given.
+With --transformers and a GPU, the transformers encoder's
 figure on the GPU is added (batch triage of a backfill).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +30,11 @@ from bot.triage.classifier.triager import ClassifierTriager  # noqa: E402
 from bot.triage.decision import TriageInput  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
-SHARED_FILES = ("mentions-es-airlines-sentiment-noisy.jsonl", "sentiment-en-tweets-dev.jsonl",
-                "requests-en-banking-intents-train.jsonl")
+SHARED_FILES = (
+    "mentions-es-airlines-sentiment-noisy.jsonl",
+    "sentiment-en-tweets-dev.jsonl",
+    "requests-en-banking-intents-train.jsonl",
+)
 
 
 def load_texts(count: int, data: str | None) -> tuple[list[str], str]:
@@ -46,8 +51,10 @@ def load_texts(count: int, data: str | None) -> tuple[list[str], str]:
             texts.extend(json.loads(line)["text"] for line in handle if line.strip())
     # Interleave the sources so every batch mixes languages and lengths.
     texts = texts[::3] + texts[1::3] + texts[2::3]
-    out = [text if i < len(texts) else f"{text} #{i // len(texts)}" for i, text in
-           ((i, texts[i % len(texts)]) for i in range(count))]
+    out = [
+        text if i < len(texts) else f"{text} #{i // len(texts)}"
+        for i, text in ((i, texts[i % len(texts)]) for i in range(count))
+    ]
     return out, source
 
 
@@ -55,7 +62,7 @@ def rate(run, texts: list[str], batch: int) -> float:
     """Throughput in texts per second of run(chunk) over texts in chunks of batch."""
     started = time.perf_counter()
     for start in range(0, len(texts), batch):
-        run(texts[start:start + batch])
+        run(texts[start : start + batch])
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -64,8 +71,12 @@ def paired(encode, pipeline, texts: list[str], batch: int, rounds: int) -> dict:
     pairs = [(rate(encode, texts, batch), rate(pipeline, texts, batch)) for _ in range(rounds)]
     bare, full = max(p[0] for p in pairs), max(p[1] for p in pairs)
     ratios = sorted(p[1] / p[0] for p in pairs)
-    return {"encoder_per_s": round(bare, 1), "triage_per_s": round(full, 1),
-            "triage_vs_encoder": round(full / bare, 3), "paired_ratio_median": round(ratios[len(ratios) // 2], 3)}
+    return {
+        "encoder_per_s": round(bare, 1),
+        "triage_per_s": round(full, 1),
+        "triage_vs_encoder": round(full / bare, 3),
+        "paired_ratio_median": round(ratios[len(ratios) // 2], 3),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -77,17 +88,25 @@ def main() -> None:
     """Run the benchmark and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mentions", type=int, default=10000, help="mentions triaged per run (default 10,000)")
-    parser.add_argument("--batch1-mentions", type=int, default=None,
-                        help="mentions for the batch-1 runs (default: the same as --mentions)")
+    parser.add_argument(
+        "--batch1-mentions",
+        type=int,
+        default=None,
+        help="mentions for the batch-1 runs (default: the same as --mentions)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="alternating encoder/pipeline runs per batch size")
     parser.add_argument("--data", default=None, help="JSONL file of mentions with a 'text' field")
     parser.add_argument("--config", default=None, help="config.yaml (default: the bundled one)")
     parser.add_argument("--encoder", choices=("e5", "use"), default=None, help="override triage.encoder")
-    parser.add_argument("--transformers", default=None, metavar="MODEL",
-                        help="also time this transformers encoder (local folder or hub id) on the GPU when there is one")
+    parser.add_argument(
+        "--transformers",
+        default=None,
+        metavar="MODEL",
+        help="also time this transformers encoder (local folder or hub id) on the GPU when there is one",
+    )
     args = parser.parse_args()
     texts, source = load_texts(args.mentions, args.data)
-    single = texts[:args.batch1_mentions or args.mentions]
+    single = texts[: args.batch1_mentions or args.mentions]
     config = load_config(args.config)
     config.triage.embedding_cache_size = 0
     if args.encoder:
@@ -98,14 +117,19 @@ def main() -> None:
     triager = ClassifierTriager(config, model_for(config, encoder), encoder)
     load_seconds = time.perf_counter() - started
     items = [TriageInput(id=str(i), text=text) for i, text in enumerate(texts)]
-    by_text = {id(text): item for text, item in zip(texts, items)}
+    by_text = {id(text): item for text, item in zip(texts, items, strict=True)}
 
     def pipeline(chunk: list[str]) -> None:
         triager.triage([by_text[id(text)] for text in chunk])
 
     encoder.encode(texts[:64])  # warm-up: first calls touch the weights and fill the token projection cache
-    report: dict = {"mentions": len(texts), "batch1_mentions": len(single), "source": source,
-                    "encoder": encoder.name, "start_up_seconds": round(load_seconds, 2)}
+    report: dict = {
+        "mentions": len(texts),
+        "batch1_mentions": len(single),
+        "source": source,
+        "encoder": encoder.name,
+        "start_up_seconds": round(load_seconds, 2),
+    }
     for batch, chunk in ((64, texts), (1, single)):
         report[f"batch_{batch}"] = paired(encoder.encode, pipeline, chunk, batch, args.rounds)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -118,8 +142,10 @@ def _first_use(encoder: str) -> None:
     """Build the encoder once in another process: a first use builds e5 into the cache, which no start-up repeats."""
     import subprocess
 
-    code = ("import sys; from bot.config import parse_config; from bot.triage.classifier.encoders import build_encoder; "
-            "build_encoder(parse_config({'triage': {'encoder': sys.argv[1]}}).triage)")
+    code = (
+        "import sys; from bot.config import parse_config; from bot.triage.classifier.encoders import build_encoder; "
+        "build_encoder(parse_config({'triage': {'encoder': sys.argv[1]}}).triage)"
+    )
     subprocess.run([sys.executable, "-c", code, encoder], check=True, cwd=ROOT)
 
 

@@ -1,4 +1,5 @@
 """`python -m bot`."""
+
 import signal
 import sys
 

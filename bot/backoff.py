@@ -1,4 +1,5 @@
 """The one backoff: waits that grow 1.75x per failure up to a ceiling, with jitter so retries do not line up."""
+
 from __future__ import annotations
 
 import random

@@ -1,12 +1,13 @@
 """The command line: `python -m bot …` and the `mention-desk` script."""
+
 from __future__ import annotations
 
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Callable
 
 import click
 from rich.console import Console
@@ -23,16 +24,18 @@ from bot.runtime import logs
 from bot.runtime.daemon import Daemon
 from bot.runtime.service import Service
 from bot.runtime.status_report import collect
-from bot.service_levels import assignment, reply_rubric as evaluation, report as reports
+from bot.service_levels import assignment
+from bot.service_levels import reply_rubric as evaluation
+from bot.service_levels import report as reports
 from bot.simulators.command import simulate
 from bot.simulators.embedded import EmbeddedSimulators
 from bot.storage import audit, db, users
 from bot.storage.db import transaction
 from bot.storage.models import Case, Draft, User
+from bot.storage.statuses import DraftStatus
 from bot.triage.build import build_triager
 from bot.triage.classifier.commands import evaluate, train
 from bot.triage.jsonl_contract import triage_jsonl
-from bot.storage.statuses import DraftStatus
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -71,6 +74,7 @@ class Context:
 
 def handle_errors(command: Callable) -> Callable:
     """Turn known errors into a clear message and a non-zero exit, never a traceback."""
+
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -88,12 +92,15 @@ def handle_errors(command: Callable) -> Callable:
             detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             err.print(f"[red]database error:[/red] {detail}")
             sys.exit(1)
+
     return wrapper
 
 
 def actor_option(command: Callable) -> Callable:
     """--as NAME: who is acting, for the audit log."""
-    return click.option("--as", "actor", default=None, help="Who is acting, for the audit log (default: cli:<your user>).")(command)
+    return click.option(
+        "--as", "actor", default=None, help="Who is acting, for the audit log (default: cli:<your user>)."
+    )(command)
 
 
 def actor_name(actor: str | None) -> str:
@@ -107,8 +114,14 @@ def actor_name(actor: str | None) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", envvar="BOT_CONFIG", default=None, metavar="FILE",
-              help="Path of config.yaml (default: the project's config.yaml; env BOT_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="BOT_CONFIG",
+    default=None,
+    metavar="FILE",
+    help="Path of config.yaml (default: the project's config.yaml; env BOT_CONFIG).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Listen to mentions of the brand, triage them, draft replies, approve and send them."""
@@ -129,7 +142,9 @@ def db_upgrade(obj: Context) -> None:
     before = db.current_revision(service.engine)
     service.upgrade()
     after = db.current_revision(service.engine)
-    out.print(f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else " (already current)"))
+    out.print(
+        f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else " (already current)")
+    )
 
 
 @main.command()
@@ -141,8 +156,12 @@ def run(obj: Context) -> None:
 
 
 @main.command()
-@click.option("--fresh/--keep", default=True, help="Start from an empty demo database (default) or keep the existing one.")
-@click.option("--once", is_flag=True, help="Set up, fetch and triage the scenario, then exit instead of running the daemon.")
+@click.option(
+    "--fresh/--keep", default=True, help="Start from an empty demo database (default) or keep the existing one."
+)
+@click.option(
+    "--once", is_flag=True, help="Set up, fetch and triage the scenario, then exit instead of running the daemon."
+)
 @click.pass_obj
 @handle_errors
 def demo(obj: Context, fresh: bool, once: bool) -> None:
@@ -160,7 +179,9 @@ def demo(obj: Context, fresh: bool, once: bool) -> None:
         if simulators is not None:
             simulators.stop()
         return
-    out.print("\nThe daemon is running (Ctrl-C stops it); replies appear below as the simulated platforms receive them.")
+    out.print(
+        "\nThe daemon is running (Ctrl-C stops it); replies appear below as the simulated platforms receive them."
+    )
     _run_daemon(obj, simulators)
 
 
@@ -178,8 +199,12 @@ def _run_daemon(obj: Context, simulators=None) -> None:
     daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
     if simulators is not None:
         daemon.on_stop.append(simulators.stop)
-        daemon.add_job("simulator echo", lambda: [out.print(_escape(line)) for line in simulators.new_posts()], 1.0,
-                       exclusive=False)
+        daemon.add_job(
+            "simulator echo",
+            lambda: [out.print(_escape(line)) for line in simulators.new_posts()],
+            1.0,
+            exclusive=False,
+        )
     console_config = obj.config.console
     if console_config.enabled:
         serve_with(daemon)
@@ -194,7 +219,6 @@ def _demo_user(obj: Context, serving: bool = True) -> None:
     """Create (or reset) the demo's console user and print how to log in."""
     import secrets
 
-
     service = obj.service
     password = secrets.token_urlsafe(12)
     now = service.clock.now()
@@ -206,8 +230,10 @@ def _demo_user(obj: Context, serving: bool = True) -> None:
             users.set_password(session, user, password, now, "demo")
     console = obj.config.console
     where = "" if serving else "run `python -m bot run`, "
-    out.print(f"\n[bold]Console[/bold]: {where}open http://{console.host}:{console.port}/ and log in "
-              f"as [bold]{DEMO_USER}[/bold] with password [bold]{password}[/bold] (an admin; a new password each demo run)")
+    out.print(
+        f"\n[bold]Console[/bold]: {where}open http://{console.host}:{console.port}/ and log in "
+        f"as [bold]{DEMO_USER}[/bold] with password [bold]{password}[/bold] (an admin; a new password each demo run)"
+    )
 
 
 @main.group("user")
@@ -217,20 +243,28 @@ def user_group() -> None:
 
 @user_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["agent", "approver", "admin"]), default=None,
-              help="agent edits and proposes, approver also approves and sends, admin also manages users "
-                   "(default: admin for the first user, agent after).")
+@click.option(
+    "--role",
+    type=click.Choice(["agent", "approver", "admin"]),
+    default=None,
+    help="agent edits and proposes, approver also approves and sends, admin also manages users "
+    "(default: admin for the first user, agent after).",
+)
 @click.option("--name", "display_name", default=None, help="The person's full name, shown in the console.")
-@click.option("--password-env", default=None, metavar="VAR",
-              help="Read the password from this environment variable instead of asking (for scripts).")
+@click.option(
+    "--password-env",
+    default=None,
+    metavar="VAR",
+    help="Read the password from this environment variable instead of asking (for scripts).",
+)
 @actor_option
 @click.pass_obj
 @handle_errors
-def user_add(obj: Context, username: str, role: str | None, display_name: str | None, password_env: str | None,
-             actor: str | None) -> None:
+def user_add(
+    obj: Context, username: str, role: str | None, display_name: str | None, password_env: str | None, actor: str | None
+) -> None:
     """Create a console user; the first one must be an admin."""
     import os
-
 
     service = obj.ready_service()
     with transaction(service.factory) as session:
@@ -245,7 +279,9 @@ def user_add(obj: Context, username: str, role: str | None, display_name: str | 
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction(service.factory) as session:
-        user = users.create_user(session, username, password, role, service.clock.now(), actor_name(actor), display_name)
+        user = users.create_user(
+            session, username, password, role, service.clock.now(), actor_name(actor), display_name
+        )
         out.print(f"user {user.username} created as {user.role}")
 
 
@@ -262,8 +298,13 @@ def user_list(obj: Context) -> None:
         table.add_column(column)
     with transaction(service.factory) as session:
         for user in session.scalars(select(User).order_by(User.username)):
-            status = ("disabled" if not user.active else
-                      f"locked until {user.locked_until:%H:%M}" if user.locked_until and user.locked_until > now else "active")
+            status = (
+                "disabled"
+                if not user.active
+                else f"locked until {user.locked_until:%H:%M}"
+                if user.locked_until and user.locked_until > now
+                else "active"
+            )
             table.add_row(_escape(user.username), user.role, status, "yes" if user.api_token_hash else "-")
     out.print(table)
 
@@ -286,8 +327,13 @@ def user_token(obj: Context, username: str, actor: str | None) -> None:
 
 
 def _queue_rows(session, limit: int):
-    query = (select(Draft).where(Draft.status.in_((DraftStatus.PENDING, DraftStatus.BLOCKED))).join(Case)
-             .order_by(Draft.priority.desc(), Case.first_response_due_at, Draft.id).limit(limit))
+    query = (
+        select(Draft)
+        .where(Draft.status.in_((DraftStatus.PENDING, DraftStatus.BLOCKED)))
+        .join(Case)
+        .order_by(Draft.priority.desc(), Case.first_response_due_at, Draft.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 
@@ -302,9 +348,24 @@ def queue(obj: Context, limit: int, as_json: bool) -> None:
     with transaction(service.factory) as session:
         drafts = _queue_rows(session, limit)
         if as_json:
-            click.echo(json.dumps([{"draft": d.id, "case": d.case_id, "kind": d.kind, "status": d.status,
-                                    "priority": d.priority, "level": d.case.level, "text": d.text} for d in drafts],
-                                  ensure_ascii=False, indent=1))
+            click.echo(
+                json.dumps(
+                    [
+                        {
+                            "draft": d.id,
+                            "case": d.case_id,
+                            "kind": d.kind,
+                            "status": d.status,
+                            "priority": d.priority,
+                            "level": d.case.level,
+                            "text": d.text,
+                        }
+                        for d in drafts
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
             return
         table = Table(title=f"{len(drafts)} draft(s) waiting", show_lines=False)
         for column in ("draft", "case", "prio", "level", "kind", "lang", "author", "due"):
@@ -313,16 +374,30 @@ def queue(obj: Context, limit: int, as_json: bool) -> None:
         for draft in drafts:
             case = draft.case
             author = draft.mention.identity.handle if draft.mention else ""
-            due = f"{case.first_response_due_at:%H:%M}" if case.first_response_due_at and not case.first_response_at else "-"
+            due = (
+                f"{case.first_response_due_at:%H:%M}"
+                if case.first_response_due_at and not case.first_response_at
+                else "-"
+            )
             flags = " [yellow](low confidence)[/yellow]" if draft.low_confidence else ""
             flags += " [red](blocked)[/red]" if draft.status == DraftStatus.BLOCKED else ""
-            table.add_row(str(draft.id), str(case.id), f"{draft.priority:.2f}", case.level, draft.kind, draft.language,
-                          author or "", due, _escape(draft.text) + flags)
+            table.add_row(
+                str(draft.id),
+                str(case.id),
+                f"{draft.priority:.2f}",
+                case.level,
+                draft.kind,
+                draft.language,
+                author or "",
+                due,
+                _escape(draft.text) + flags,
+            )
         out.print(table)
 
 
 def _escape(text: str) -> str:
     from rich.markup import escape
+
     return escape(text)
 
 
@@ -335,20 +410,26 @@ def show(obj: Context, case_id: int) -> None:
     service = obj.ready_service()
     with transaction(service.factory) as session:
         case = cases.get_case(session, case_id)
-        out.print(f"[bold]Case {case.id}[/bold]  {case.platform}  state [bold]{case.state}[/bold]  level {case.level}  "
-                  f"priority {case.priority:.2f}  opened {case.opened_at:%Y-%m-%d %H:%M}")
+        out.print(
+            f"[bold]Case {case.id}[/bold]  {case.platform}  state [bold]{case.state}[/bold]  level {case.level}  "
+            f"priority {case.priority:.2f}  opened {case.opened_at:%Y-%m-%d %H:%M}"
+        )
         if case.first_response_due_at:
             answered = f"answered {case.first_response_at:%H:%M}" if case.first_response_at else "not answered yet"
-            out.print(f"first response due {case.first_response_due_at:%Y-%m-%d %H:%M} ({answered}); "
-                      f"resolution due {case.resolution_due_at:%Y-%m-%d %H:%M}")
+            out.print(
+                f"first response due {case.first_response_due_at:%Y-%m-%d %H:%M} ({answered}); "
+                f"resolution due {case.resolution_due_at:%Y-%m-%d %H:%M}"
+            )
         out.print("\n[bold]Thread[/bold]")
         for mention in case.mentions:
             who = mention.identity.handle or mention.identity.name or mention.identity.platform_user_id
             out.print(f"  {mention.created_at:%H:%M} [{mention.channel}] {_escape(who)}: {_escape(mention.text)}")
             if mention.triage:
                 t = mention.triage
-                out.print(f"      triage: {t.language} {t.category} {t.sentiment} {t.mode} {t.level} "
-                          f"needs_response={t.needs_response} priority={t.priority:.2f}")
+                out.print(
+                    f"      triage: {t.language} {t.category} {t.sentiment} {t.mode} {t.level} "
+                    f"needs_response={t.needs_response} priority={t.priority:.2f}"
+                )
                 for reason in t.reasons:
                     out.print(f"        - {_escape(reason)}")
         out.print("\n[bold]Drafts[/bold]")
@@ -365,24 +446,31 @@ def show(obj: Context, case_id: int) -> None:
                 out.print(f"      posted as {draft.outbox.platform_post_id}")
         out.print("\n[bold]History[/bold]")
         for event in case.events:
-            out.print(f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.from_state or '-'} → {event.to_state}"
-                      + (f" ({_escape(event.note)})" if event.note else ""))
+            out.print(
+                f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.from_state or '-'} → {event.to_state}"
+                + (f" ({_escape(event.note)})" if event.note else "")
+            )
 
 
 @main.command()
 @click.argument("draft_id", type=int)
 @click.option("--text", default=None, help="Replace the draft's text before approving (an edit).")
-@click.option("--override", "override_reason", default=None, help="Approve despite failing checks, with this reason (audited).")
+@click.option(
+    "--override", "override_reason", default=None, help="Approve despite failing checks, with this reason (audited)."
+)
 @click.option("--no-send", is_flag=True, help="Only queue it; the running daemon sends it.")
 @actor_option
 @click.pass_obj
 @handle_errors
-def approve(obj: Context, draft_id: int, text: str | None, override_reason: str | None, no_send: bool, actor: str | None) -> None:
+def approve(
+    obj: Context, draft_id: int, text: str | None, override_reason: str | None, no_send: bool, actor: str | None
+) -> None:
     """Approve a draft (optionally edited) and send it."""
     service = obj.ready_service()
     with transaction(service.factory) as session:
-        draft = approval.approve(session, service.config, draft_id, actor_name(actor), service.clock.now(), text,
-                                 override_reason)
+        draft = approval.approve(
+            session, service.config, draft_id, actor_name(actor), service.clock.now(), text, override_reason
+        )
         message_id = draft.outbox.id
     out.print(f"draft {draft_id} approved")
     if no_send:
@@ -420,16 +508,27 @@ def resolve(obj: Context, case_id: int, summary: str, actor: str | None) -> None
     """Mark a case resolved and draft its positive public close."""
     service = obj.ready_service()
     with transaction(service.factory) as session:
-        draft = cases.resolve(session, service.config, service.renderer, case_id, actor_name(actor),
-                              service.clock.now(), summary)
+        draft = cases.resolve(
+            session, service.config, service.renderer, case_id, actor_name(actor), service.clock.now(), summary
+        )
         out.print(f"case {case_id} resolved; close draft {draft.id} waits for approval:\n  {_escape(draft.text)}")
 
 
 @main.command()
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="JSONL of {\"id\", \"text\", …} ('-' for stdin).")
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="JSONL to write, one decision per input line ('-' for stdout).")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help='JSONL of {"id", "text", …} (\'-\' for stdin).',
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSONL to write, one decision per input line ('-' for stdout).",
+)
 @click.option("--model-dir", default=None, type=click.Path(file_okay=False), help="A trained model directory.")
 @click.pass_obj
 @handle_errors
@@ -455,7 +554,9 @@ def triage(obj: Context, input_path: str, output_path: str, model_dir: str | Non
             raise UserError(f"--input {input_path} is not UTF-8 text") from None
     for number, message in report.errors:
         err.print(f"{input_path}:{number}: {message}; line skipped")
-    err.print(f"triaged {report.written} mention(s)" + (f", {len(report.errors)} line(s) failed" if report.errors else ""))
+    err.print(
+        f"triaged {report.written} mention(s)" + (f", {len(report.errors)} line(s) failed" if report.errors else "")
+    )
     if report.errors:
         sys.exit(1)
 
@@ -479,8 +580,15 @@ def status(obj: Context, as_json: bool) -> None:
     for row in report["accounts"]:
         health = row["health"]
         colour = "green" if health == "ok" else "red" if health in ("needs_reauth", "error") else "yellow"
-        table.add_row(row["name"], row["platform"], f"[{colour}]{health}[/{colour}]", row["last_poll"] or "never",
-                      str(row["calls_per_hour"]), row["rate_limited_until"] or "-", _escape(row["detail"] or ""))
+        table.add_row(
+            row["name"],
+            row["platform"],
+            f"[{colour}]{health}[/{colour}]",
+            row["last_poll"] or "never",
+            str(row["calls_per_hour"]),
+            row["rate_limited_until"] or "-",
+            _escape(row["detail"] or ""),
+        )
     out.print(table)
     counts = Table(title="Work")
     counts.add_column("what")
@@ -490,12 +598,13 @@ def status(obj: Context, as_json: bool) -> None:
     out.print(counts)
     sla_figures = report.get("sla")
     if sla_figures:
-        out.print(f"SLA: {sla_figures['breaches']} breach(es), {sla_figures['warnings']} warning(s) open; "
-                  f"{sla_figures['running_clocks']} clock(s) running, {sla_figures['paused_clocks']} paused"
-                  + (f"; next due: {sla_figures['next_due']}" if sla_figures["next_due"] else ""))
+        out.print(
+            f"SLA: {sla_figures['breaches']} breach(es), {sla_figures['warnings']} warning(s) open; "
+            f"{sla_figures['running_clocks']} clock(s) running, {sla_figures['paused_clocks']} paused"
+            + (f"; next due: {sla_figures['next_due']}" if sla_figures["next_due"] else "")
+        )
     for alert in report["alerts"]:
         out.print(f"[red]alert:[/red] {_escape(alert)}")
-
 
 
 main.add_command(simulate)
@@ -527,11 +636,20 @@ def agent_list(obj: Context) -> None:
         for column in ("agent", "role", "on shift", "open cases", "capacity", "shifts"):
             table.add_column(column)
         for agent in team:
-            shifts = [f"{','.join(s.days)} {s.start}-{s.end} {s.timezone}" for s in service.config.assignment.shifts
-                      if s.agent == agent.user.username]
+            shifts = [
+                f"{','.join(s.days)} {s.start}-{s.end} {s.timezone}"
+                for s in service.config.assignment.shifts
+                if s.agent == agent.user.username
+            ]
             state = "yes" if agent.on_shift else ("marked off" if not agent.user.on_shift else "outside shift")
-            table.add_row(_escape(agent.user.username), agent.user.role, state, str(agent.load),
-                          str(agent.user.capacity), _escape("; ".join(shifts) or "whenever marked on shift"))
+            table.add_row(
+                _escape(agent.user.username),
+                agent.user.role,
+                state,
+                str(agent.load),
+                str(agent.user.capacity),
+                _escape("; ".join(shifts) or "whenever marked on shift"),
+            )
         out.print(table)
 
 
@@ -549,11 +667,14 @@ def _shift_command(on_shift: bool):
             audit.record(session, now, actor_name(actor), "shift_on" if on_shift else "shift_off", "user", user.id)
         moved = assignment.run(service)
         out.print(f"{username} is {'on' if on_shift else 'off'} shift; {moved} case(s) moved")
+
     return command
 
 
 agent_group.command("on", help="Mark an agent on shift (they take cases again).")(_shift_command(True))
-agent_group.command("off", help="Mark an agent off shift; their open cases move to agents on shift.")(_shift_command(False))
+agent_group.command("off", help="Mark an agent off shift; their open cases move to agents on shift.")(
+    _shift_command(False)
+)
 
 
 @agent_group.command("capacity")
@@ -568,16 +689,28 @@ def agent_capacity(obj: Context, username: str, capacity: int, actor: str | None
     service = obj.ready_service()
     with transaction(service.factory) as session:
         user = assignment.set_capacity(session, username, capacity)
-        audit.record(session, service.clock.now(), actor_name(actor), "set_capacity", "user", user.id, capacity=capacity)
+        audit.record(
+            session, service.clock.now(), actor_name(actor), "set_capacity", "user", user.id, capacity=capacity
+        )
     moved = assignment.run(service)
     out.print(f"{username} takes at most {capacity} open case(s); {moved} case(s) moved")
 
 
 @main.command()
-@click.option("--since", default="7d", show_default=True, help="Start of the period: a span (30m, 12h, 7d, 2w) or a date.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools.")
-@click.option("--topics", default=10, show_default=True, type=click.IntRange(0, 100), help="How many top topics to list.")
+@click.option(
+    "--since", default="7d", show_default=True, help="Start of the period: a span (30m, 12h, 7d, 2w) or a date."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--topics", default=10, show_default=True, type=click.IntRange(0, 100), help="How many top topics to list."
+)
 @click.pass_obj
 @handle_errors
 def report(obj: Context, since: str, fmt: str, topics: int) -> None:
@@ -617,23 +750,41 @@ def no_reply(obj: Context, case_id: int, reason: str, actor: str | None) -> None
 @actor_option
 @click.pass_obj
 @handle_errors
-def score(obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: str | None, as_json: bool,
-          actor: str | None) -> None:
+def score(
+    obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: str | None, as_json: bool, actor: str | None
+) -> None:
     """Score a sent reply against the rubric (score 12 empathy=4 brevity=5 …); without arguments, the summaries."""
 
     service = obj.ready_service()
     config = service.config
     with transaction(service.factory) as session:
         if draft_id is not None:
-            row = evaluation.score(session, config, draft_id, actor_name(actor), evaluation.parse_scores(list(scores)),
-                                   service.clock.now(), comment)
+            row = evaluation.score(
+                session,
+                config,
+                draft_id,
+                actor_name(actor),
+                evaluation.parse_scores(list(scores)),
+                service.clock.now(),
+                comment,
+            )
             out.print(f"draft {draft_id} scored {row.total:.1f} / 100 by {_escape(row.scorer)}")
             return
         agents, templates = evaluation.by_agent(session, config), evaluation.by_template(session, config)
         waiting = len(evaluation.unscored(session, limit=10000))
         if as_json:
-            click.echo(json.dumps({"rubric": evaluation.rubric(config), "by_agent": agents, "by_template": templates,
-                                   "unscored": waiting}, ensure_ascii=False, indent=1))
+            click.echo(
+                json.dumps(
+                    {
+                        "rubric": evaluation.rubric(config),
+                        "by_agent": agents,
+                        "by_template": templates,
+                        "unscored": waiting,
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
             return
         form = Table(title=f"The rubric (each criterion 1-{config.evaluation.scale_max})")
         for column in ("criterion", "weight", "question"):
@@ -646,8 +797,14 @@ def score(obj: Context, draft_id: int | None, scores: tuple[str, ...], comment: 
             for column in (key, "replies", "mean /100", *[c.name for c in config.evaluation.rubric]):
                 table.add_column(column, justify="left" if column == key else "right")
             for row in rows:
-                table.add_row(_escape(row[key]), str(row["replies"]), f"{row['mean_total']:.1f}",
-                              *[f"{row['criteria'][c.name]:.1f}" for c in config.evaluation.rubric])
+                table.add_row(
+                    _escape(row[key]),
+                    str(row["replies"]),
+                    f"{row['mean_total']:.1f}",
+                    *[f"{row['criteria'][c.name]:.1f}" for c in config.evaluation.rubric],
+                )
             out.print(table)
         out.print(f"{waiting} sent repl(y/ies) not scored yet")
+
+
 # --- end of service-level commands

@@ -1,7 +1,8 @@
 """Time as the service sees it: naive UTC, injectable so tests never sleep."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -18,7 +19,7 @@ class SystemClock:
 
     def now(self) -> datetime:
         """The current time, naive UTC."""
-        return datetime.now(timezone.utc).replace(tzinfo=None)
+        return datetime.now(UTC).replace(tzinfo=None)
 
 
 class FrozenClock:
@@ -44,5 +45,5 @@ class FrozenClock:
 def to_utc_naive(value: datetime) -> datetime:
     """Convert an aware datetime to naive UTC; naive ones are taken as UTC already."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value

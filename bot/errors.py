@@ -1,4 +1,5 @@
 """Errors that platform code raises and the poller and outbox handle in one place."""
+
 from __future__ import annotations
 
 

@@ -4,11 +4,13 @@ A platform is its listener class (reading: polling, webhook payloads and their s
 its responder class (writing: replies, private messages, what its rules allow, how it counts length). The
 registry (`bot.platforms.registry`) holds one `Platform` per platform; nothing in the core names a platform.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -37,16 +39,21 @@ class Webhook(Protocol):
 
     path: str
 
-    def challenge(self, query: Mapping[str, str], accounts: list["AccountConfig"], secret: SecretReader) -> str | dict[str, str]:
+    def challenge(
+        self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader
+    ) -> str | dict[str, str]:
         """The answer to the platform's subscription check (text or JSON); raises WebhookRefused."""
         ...
 
-    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list["AccountConfig"],
-                secret: SecretReader) -> list["AccountConfig"]:
+    def trusted(
+        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
+    ) -> list[AccountConfig]:
         """The accounts whose secret signed this body (none: the request is refused)."""
         ...
 
-    def mentions(self, payload: dict[str, Any], trusted: list["AccountConfig"]) -> list[tuple["AccountConfig", list["IncomingMention"]]]:
+    def mentions(
+        self, payload: dict[str, Any], trusted: list[AccountConfig]
+    ) -> list[tuple[AccountConfig, list[IncomingMention]]]:
         """The mentions in a verified payload, by account; malformed items are skipped with a warning."""
         ...
 
@@ -60,12 +67,12 @@ class ListenerClass(Protocol):
     webhook: ClassVar[Webhook | None]
 
     @classmethod
-    def from_config(cls, account: "AccountConfig", brand: "BrandConfig", clock: "Clock") -> "Listener":
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> Listener:
         """The listener for a configured account."""
         ...
 
     @staticmethod
-    def calls_per_poll(account: "AccountConfig") -> dict[str, int]:
+    def calls_per_poll(account: AccountConfig) -> dict[str, int]:
         """API calls one quiet poll of the account makes, by stream."""
         ...
 
@@ -78,7 +85,7 @@ class ResponderClass(Protocol):
     private_limit: ClassVar[int]
 
     @classmethod
-    def from_config(cls, account: "AccountConfig") -> "Responder":
+    def from_config(cls, account: AccountConfig) -> Responder:
         """The responder for a configured account."""
         ...
 
@@ -88,7 +95,7 @@ class ResponderClass(Protocol):
         ...
 
     @staticmethod
-    def policy(session: "Session", draft: "Draft", case: "Case", mention: "Mention | None", now: datetime) -> "PolicyVerdict":
+    def policy(session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime) -> PolicyVerdict:
         """Whether the platform lets the brand send this draft automatically now."""
         ...
 
@@ -115,15 +122,15 @@ class Platform:
         """How the platform pushes events, if it does."""
         return self.listener.webhook
 
-    def build_listener(self, account: "AccountConfig", brand: "BrandConfig", clock: "Clock") -> "Listener":
+    def build_listener(self, account: AccountConfig, brand: BrandConfig, clock: Clock) -> Listener:
         """The listener for a configured account of this platform."""
         return self.listener.from_config(account, brand, clock)
 
-    def build_responder(self, account: "AccountConfig") -> "Responder":
+    def build_responder(self, account: AccountConfig) -> Responder:
         """The responder that posts for a configured account of this platform."""
         return self.responder.from_config(account)
 
-    def calls_per_poll(self, account: "AccountConfig") -> dict[str, int]:
+    def calls_per_poll(self, account: AccountConfig) -> dict[str, int]:
         """API calls one quiet poll of the account makes, by stream."""
         return self.listener.calls_per_poll(account)
 
@@ -131,7 +138,8 @@ class Platform:
         """The length of a text as this platform counts it."""
         return self.responder.text_length(text)
 
-    def policy(self, session: "Session", draft: "Draft", case: "Case", mention: "Mention | None",
-               now: datetime) -> "PolicyVerdict":
+    def policy(
+        self, session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime
+    ) -> PolicyVerdict:
         """Whether this platform lets the brand send the draft automatically now."""
         return self.responder.policy(session, draft, case, mention, now)

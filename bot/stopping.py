@@ -1,7 +1,8 @@
 """Stopping on SIGTERM before the daemon's own handler is in place: the same clean exit, at any moment."""
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 # The commands that run until asked to stop: for them SIGTERM is the normal end (exit 0). Any other command
 # stopped by SIGTERM did not finish, and says so with the shell's 128 + 15.

@@ -1,4 +1,5 @@
 """Regenerate the README's configuration reference from the config schema: `python docs/config_reference.py --write`."""
+
 from __future__ import annotations
 
 import sys

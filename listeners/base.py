@@ -1,11 +1,13 @@
 """The listener protocol: fetch(cursor) -> (mentions, next_cursor), and the mention it yields."""
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Literal, Protocol
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 from bot.clock import to_utc_naive
 from bot.errors import AuthError, PermanentError, TransientError
@@ -77,8 +79,9 @@ class Listener(Protocol):
 StreamJob = Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]
 
 
-def fetch_streams(account_name: str, jobs: list[tuple[str, StreamJob]],
-                  cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
+def fetch_streams(
+    account_name: str, jobs: list[tuple[str, StreamJob]], cursor: dict[str, Any]
+) -> tuple[list[IncomingMention], dict[str, Any]]:
     """Poll each stream from its own part of the cursor; one stream's trouble holds back neither the others nor their cursors."""
     cursor = dict(cursor or {})
     mentions: list[IncomingMention] = []
@@ -123,7 +126,7 @@ class PlatformListener:
 def epoch_time(value: Any, millis: bool = False) -> datetime:
     """A Unix time in seconds (or milliseconds) from a webhook payload as naive UTC."""
     seconds = float(value) / (1000 if millis else 1)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
 
 
 def listed(value: Any) -> list[Any]:

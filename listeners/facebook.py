@@ -1,18 +1,27 @@
 """Facebook listener: comments on the Page's posts, visitor posts, posts that tag the Page, Messenger (Graph API),
 Page webhook events, and the reads a poll costs."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
-                            parse_time)
+from listeners.base import (
+    IncomingMention,
+    MalformedItem,
+    PlatformListener,
+    epoch_time,
+    fetch_streams,
+    listed,
+    parse_time,
+)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -35,7 +44,7 @@ STREAM_CALLS = {"comments": 1 + WATCHED_POSTS, "visitor_posts": 1, "tagged": 1, 
 
 
 def _epoch(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 # -- webhooks (Meta Page subscriptions) ---------------------------------------------------------------------------
@@ -57,13 +66,20 @@ class MetaWebhook:
             raise WebhookRefused(403, "verify token mismatch")
         return query.get("hub.challenge") or ""
 
-    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig],
-                secret: SecretReader) -> list[AccountConfig]:
+    def trusted(
+        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
+    ) -> list[AccountConfig]:
         """The Pages whose app secret signed this body."""
         header = headers.get("x-hub-signature-256", "")
-        return [a for a in accounts if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)]
+        return [
+            a
+            for a in accounts
+            if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)
+        ]
 
-    def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
+    def mentions(
+        self, payload: dict[str, Any], trusted: list[AccountConfig]
+    ) -> list[tuple[AccountConfig, list[IncomingMention]]]:
         """The mentions of each entry, for the Page it is about."""
         found = []
         for entry in listed(payload.get("entry")):
@@ -102,16 +118,28 @@ def _change(change: dict[str, Any], page_id: str) -> IncomingMention | None:
     author = value.get("from") or {}
     if str(author.get("id")) == page_id:
         return None
-    created = epoch_time(value["created_time"]) if isinstance(value.get("created_time"), (int, float)) else \
-        datetime.now(timezone.utc).replace(tzinfo=None)
-    common = {"platform": "facebook", "text": str(value["message"]), "author_id": str(author.get("id") or "unknown"),
-              "author_name": author.get("name"), "created_at": created, "channel": "public",
-              "addressed_to_brand": True, "raw": change}
+    created = (
+        epoch_time(value["created_time"])
+        if isinstance(value.get("created_time"), (int, float))
+        else datetime.now(UTC).replace(tzinfo=None)
+    )
+    common = {
+        "platform": "facebook",
+        "text": str(value["message"]),
+        "author_id": str(author.get("id") or "unknown"),
+        "author_name": author.get("name"),
+        "created_at": created,
+        "channel": "public",
+        "addressed_to_brand": True,
+        "raw": change,
+    }
     if field == "feed" and value.get("item") == "comment":
         comment_id, post_id = str(value["comment_id"]), str(value["post_id"])
         parent = str(value.get("parent_id") or post_id)
         top = comment_id if parent == post_id else parent
-        return IncomingMention(platform_id=comment_id, thread_key=top, in_reply_to_id=parent, stream="comments", **common)
+        return IncomingMention(
+            platform_id=comment_id, thread_key=top, in_reply_to_id=parent, stream="comments", **common
+        )
     if field == "feed" and value.get("item") in ("post", "status", "photo", "video"):
         post_id = str(value["post_id"])
         return IncomingMention(platform_id=post_id, thread_key=post_id, stream="visitor_posts", **common)
@@ -126,10 +154,18 @@ def _message(event: dict[str, Any], page_id: str) -> IncomingMention | None:
     sender = str(event["sender"]["id"])
     if not isinstance(message, dict) or message.get("is_echo") or sender == page_id or not message.get("text"):
         return None
-    return IncomingMention(platform="facebook", platform_id=str(message["mid"]), text=str(message["text"]),
-                           author_id=sender, created_at=epoch_time(event["timestamp"], millis=True),
-                           thread_key=sender, channel="private", addressed_to_brand=True, stream="messenger",
-                           raw=event)
+    return IncomingMention(
+        platform="facebook",
+        platform_id=str(message["mid"]),
+        text=str(message["text"]),
+        author_id=sender,
+        created_at=epoch_time(event["timestamp"], millis=True),
+        thread_key=sender,
+        channel="private",
+        addressed_to_brand=True,
+        stream="messenger",
+        raw=event,
+    )
 
 
 class FacebookListener(PlatformListener):
@@ -141,7 +177,7 @@ class FacebookListener(PlatformListener):
     webhook = MetaWebhook()
 
     @classmethod
-    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "FacebookListener":
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> FacebookListener:
         """The listener for a configured Facebook Page."""
         return cls(account, brand, clock=clock)
 
@@ -150,8 +186,15 @@ class FacebookListener(PlatformListener):
         """Reads one quiet poll of the Page makes, by stream."""
         return {stream: STREAM_CALLS[stream] for stream in (account.listen or STREAMS) if stream in STREAM_CALLS}
 
-    def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: GraphClient | None = None,
-                 clock: Clock | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        brand: BrandConfig | None = None,
+        *,
+        client: GraphClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self._calls_reported = 0
         self.clock = clock or SystemClock()
@@ -181,8 +224,9 @@ class FacebookListener(PlatformListener):
     def _fetch_comments(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Comments and replies on recent Page posts, oldest first, since the last one seen."""
         since, seen = self._since(state), set(state.get("ids") or [])
-        posts = self.client.get_page(f"{self.page_id}/posts", {"fields": "id,created_time", "limit": WATCHED_POSTS},
-                                     bucket="posts").items
+        posts = self.client.get_page(
+            f"{self.page_id}/posts", {"fields": "id,created_time", "limit": WATCHED_POSTS}, bucket="posts"
+        ).items
         found: list[tuple[int, IncomingMention]] = []
         capped_at: list[int] = []
         for post in posts:
@@ -190,12 +234,19 @@ class FacebookListener(PlatformListener):
             if not isinstance(post_id, str):
                 log.warning("account %s: skipping a post without id", self.account.name)
                 continue
-            params = {"filter": "stream", "order": "chronological", "since": since, "limit": PAGE_SIZE,
-                      "fields": COMMENT_FIELDS}
+            params = {
+                "filter": "stream",
+                "order": "chronological",
+                "since": since,
+                "limit": PAGE_SIZE,
+                "fields": COMMENT_FIELDS,
+            }
             last_stamp = since
             pages = list(self.client.iter_pages(f"{post_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"))
             for page in pages:
-                for stamp, mention in self._convert(page.items, "comments", lambda item: self._comment(item, post_id)):
+                for stamp, mention in self._convert(
+                    page.items, "comments", lambda item, post_id=post_id: self._comment(item, post_id)
+                ):
                     last_stamp = max(last_stamp, stamp)
                     if mention is not None and not (stamp == since and mention.platform_id in seen):
                         found.append((stamp, mention))
@@ -220,8 +271,11 @@ class FacebookListener(PlatformListener):
         for page in pages:
             for stamp, mention in self._convert(page.items, stream, lambda item: self._post(item, stream)):
                 oldest = stamp if oldest is None else min(oldest, stamp)
-                if mention is None or (stamp == since and mention.platform_id in seen) or \
-                        (stamp == until and mention.platform_id in read_at_until):
+                if (
+                    mention is None
+                    or (stamp == since and mention.platform_id in seen)
+                    or (stamp == until and mention.platform_id in read_at_until)
+                ):
                     continue
                 found.append((stamp, mention))
         mentions = [m for _, m in found]
@@ -230,8 +284,13 @@ class FacebookListener(PlatformListener):
             at_oldest = {m.platform_id for stamp, m in found if stamp == oldest}
             if oldest == until:
                 at_oldest |= read_at_until
-            return mentions, {"since": since, "ids": sorted(seen), "until": oldest, "until_ids": sorted(at_oldest),
-                              "pending": newest}
+            return mentions, {
+                "since": since,
+                "ids": sorted(seen),
+                "until": oldest,
+                "until_ids": sorted(at_oldest),
+                "pending": newest,
+            }
         if isinstance(pending, dict):
             return mentions, pending
         return mentions, self._advance(since, seen, found, None)
@@ -241,8 +300,9 @@ class FacebookListener(PlatformListener):
         since, seen = self._since(state), set(state.get("ids") or [])
         found: list[tuple[int, IncomingMention]] = []
         params = {"platform": "messenger", "fields": "id,updated_time,participants", "limit": 25}
-        for page in self.client.iter_pages(f"{self.page_id}/conversations", params, max_pages=MAX_PAGES,
-                                           bucket="conversations"):
+        for page in self.client.iter_pages(
+            f"{self.page_id}/conversations", params, max_pages=MAX_PAGES, bucket="conversations"
+        ):
             fresh = True
             for conversation in page.items:
                 try:
@@ -255,11 +315,15 @@ class FacebookListener(PlatformListener):
                     fresh = False  # conversations come most recently updated first
                     break
                 message_params = {"fields": MESSAGE_FIELDS, "limit": 25}
-                for message_page in self.client.iter_pages(f"{conversation_id}/messages", message_params,
-                                                           max_pages=2, bucket="messages"):
+                for message_page in self.client.iter_pages(
+                    f"{conversation_id}/messages", message_params, max_pages=2, bucket="messages"
+                ):
                     older = False
-                    for stamp, mention in self._convert(message_page.items, "messenger",
-                                                        lambda item: self._message(item, conversation_id)):
+                    for stamp, mention in self._convert(
+                        message_page.items,
+                        "messenger",
+                        lambda item, conversation_id=conversation_id: self._message(item, conversation_id),
+                    ):
                         if stamp < since:
                             older = True
                             continue
@@ -271,8 +335,9 @@ class FacebookListener(PlatformListener):
                 break
         return [m for _, m in sorted(found, key=lambda pair: pair[0])], self._advance(since, seen, found, None)
 
-    def _advance(self, since: int, seen: set[str], found: list[tuple[int, IncomingMention]],
-                 capped_at: int | None) -> dict[str, Any]:
+    def _advance(
+        self, since: int, seen: set[str], found: list[tuple[int, IncomingMention]], capped_at: int | None
+    ) -> dict[str, Any]:
         """The next {since, ids}: the newest second returned, with the ids already read in that second."""
         stamps = [stamp for stamp, _ in found]
         newest = max(stamps) if stamps else since
@@ -284,8 +349,9 @@ class FacebookListener(PlatformListener):
         return {"since": newest, "ids": sorted(ids)}
 
     # -- payloads --------------------------------------------------------
-    def _convert(self, items: list[Any], stream: str, convert: Callable[[dict[str, Any]], IncomingMention | None]
-                 ) -> list[tuple[int, IncomingMention | None]]:
+    def _convert(
+        self, items: list[Any], stream: str, convert: Callable[[dict[str, Any]], IncomingMention | None]
+    ) -> list[tuple[int, IncomingMention | None]]:
         """(created second, mention or None for our own items) per well-formed item; malformed ones are logged."""
         out: list[tuple[int, IncomingMention | None]] = []
         for item in items:
@@ -298,8 +364,9 @@ class FacebookListener(PlatformListener):
                 mention = convert(item)
             except MalformedItem as exc:
                 item_id = item.get("id") if isinstance(item, dict) else None
-                log.warning("account %s: skipping malformed %s item %s: %s", self.account.name, stream,
-                            str(item_id)[:40], exc)
+                log.warning(
+                    "account %s: skipping malformed %s item %s: %s", self.account.name, stream, str(item_id)[:40], exc
+                )
                 continue
             out.append((stamp, mention))
         return out
@@ -316,29 +383,54 @@ class FacebookListener(PlatformListener):
         parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
         parent_id = parent.get("id") if isinstance(parent.get("id"), str) else None
         return IncomingMention(
-            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
-            created_at=parse_time(item["created_time"]), author_name=name, thread_key=parent_id or item["id"],
-            in_reply_to_id=parent_id or post_id, channel="public", addressed_to_brand=True,
+            platform="facebook",
+            platform_id=item["id"],
+            text=item["message"],
+            author_id=author_id,
+            created_at=parse_time(item["created_time"]),
+            author_name=name,
+            thread_key=parent_id or item["id"],
+            in_reply_to_id=parent_id or post_id,
+            channel="public",
+            addressed_to_brand=True,
             url=item.get("permalink_url") if isinstance(item.get("permalink_url"), str) else None,
-            stream="comments", raw=item)
+            stream="comments",
+            raw=item,
+        )
 
     def _post(self, item: dict[str, Any], stream: str) -> IncomingMention | None:
         author_id, name = self._author(item)
         if author_id == self.page_id or not item.get("message"):
             return None
         return IncomingMention(
-            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
-            created_at=parse_time(item["created_time"]), author_name=name, thread_key=item["id"],
-            channel="public", addressed_to_brand=True,
+            platform="facebook",
+            platform_id=item["id"],
+            text=item["message"],
+            author_id=author_id,
+            created_at=parse_time(item["created_time"]),
+            author_name=name,
+            thread_key=item["id"],
+            channel="public",
+            addressed_to_brand=True,
             url=item.get("permalink_url") if isinstance(item.get("permalink_url"), str) else None,
-            stream=stream, raw=item)
+            stream=stream,
+            raw=item,
+        )
 
     def _message(self, item: dict[str, Any], conversation_id: str) -> IncomingMention | None:
         author_id, name = self._author(item)
         if author_id == self.page_id or not item.get("message"):
             return None
         return IncomingMention(
-            platform="facebook", platform_id=item["id"], text=item["message"], author_id=author_id,
-            created_at=parse_time(item["created_time"]), author_name=name,
+            platform="facebook",
+            platform_id=item["id"],
+            text=item["message"],
+            author_id=author_id,
+            created_at=parse_time(item["created_time"]),
+            author_name=name,
             thread_key=author_id,  # the person's page-scoped id: what webhooks carry too, so both make one case
-            channel="private", addressed_to_brand=True, stream="messenger", raw=dict(item, conversation_id=conversation_id))
+            channel="private",
+            addressed_to_brand=True,
+            stream="messenger",
+            raw=dict(item, conversation_id=conversation_id),
+        )

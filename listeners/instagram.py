@@ -1,18 +1,27 @@
 """Instagram listener: comments and replies on the account's media, media that tag it, and direct messages
 (Instagram Graph API with the linked Page's token), the account's webhooks, and the reads a poll costs."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
-                            parse_time)
+from listeners.base import (
+    IncomingMention,
+    MalformedItem,
+    PlatformListener,
+    epoch_time,
+    fetch_streams,
+    listed,
+    parse_time,
+)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -39,7 +48,7 @@ STREAM_CALLS = {"comments": 1 + WATCHED_MEDIA, "tags": 1, "direct_messages": 2}
 
 
 def _epoch(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 # -- webhooks (the app's `instagram` object) ----------------------------------------------------------------------
@@ -61,19 +70,28 @@ class InstagramWebhook:
             raise WebhookRefused(403, "verify token mismatch")
         return query.get("hub.challenge") or ""
 
-    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig],
-                secret: SecretReader) -> list[AccountConfig]:
+    def trusted(
+        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
+    ) -> list[AccountConfig]:
         """The accounts whose app secret signed this body."""
         header = headers.get("x-hub-signature-256", "")
-        return [a for a in accounts if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)]
+        return [
+            a
+            for a in accounts
+            if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)
+        ]
 
-    def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
+    def mentions(
+        self, payload: dict[str, Any], trusted: list[AccountConfig]
+    ) -> list[tuple[AccountConfig, list[IncomingMention]]]:
         """The mentions of each entry, for the Instagram account it is about."""
         if payload.get("object") not in (None, "instagram"):
             return []
         found = []
         for entry in listed(payload.get("entry")):
-            account = next((a for a in trusted if isinstance(entry, dict) and str(entry.get("id")) == a.ig_user_id), None)
+            account = next(
+                (a for a in trusted if isinstance(entry, dict) and str(entry.get("id")) == a.ig_user_id), None
+            )
             if account is not None:
                 found.append((account, entry_mentions(entry, account)))
         return found
@@ -106,7 +124,9 @@ def _change(change: dict[str, Any], account: AccountConfig) -> IncomingMention |
     if field == "mentions":
         # A caption or comment elsewhere that @mentions the account carries only ids; the tags stream and the
         # comments on our own media carry the text. Nothing to store from this event alone.
-        log.info("instagram webhook: an @mention in media %s noted; its text is not in the event", value.get("media_id"))
+        log.info(
+            "instagram webhook: an @mention in media %s noted; its text is not in the event", value.get("media_id")
+        )
         return None
     if field != "comments" or not value.get("text"):
         return None
@@ -116,21 +136,43 @@ def _change(change: dict[str, Any], account: AccountConfig) -> IncomingMention |
     comment_id, media_id = str(value["id"]), str(value["media"]["id"])
     parent = str(value["parent_id"]) if value.get("parent_id") else None
     return IncomingMention(
-        platform="instagram", platform_id=comment_id, text=str(value["text"]), author_id=str(author.get("id") or "unknown"),
+        platform="instagram",
+        platform_id=comment_id,
+        text=str(value["text"]),
+        author_id=str(author.get("id") or "unknown"),
         author_handle=f"@{author['username']}" if author.get("username") else None,
-        created_at=datetime.now(timezone.utc).replace(tzinfo=None), thread_key=parent or comment_id,
-        in_reply_to_id=parent or media_id, channel="public", addressed_to_brand=True, stream="comments", raw=change)
+        created_at=datetime.now(UTC).replace(tzinfo=None),
+        thread_key=parent or comment_id,
+        in_reply_to_id=parent or media_id,
+        channel="public",
+        addressed_to_brand=True,
+        stream="comments",
+        raw=change,
+    )
 
 
 def _message_event(event: dict[str, Any], account: AccountConfig) -> IncomingMention | None:
     message = event.get("message")
     sender = str(event["sender"]["id"])
-    if not isinstance(message, dict) or message.get("is_echo") or sender == account.ig_user_id or not message.get("text"):
+    if (
+        not isinstance(message, dict)
+        or message.get("is_echo")
+        or sender == account.ig_user_id
+        or not message.get("text")
+    ):
         return None
-    return IncomingMention(platform="instagram", platform_id=str(message["mid"]), text=str(message["text"]),
-                           author_id=sender, created_at=epoch_time(event["timestamp"], millis=True),
-                           thread_key=sender, channel="private", addressed_to_brand=True, stream="direct_messages",
-                           raw=event)
+    return IncomingMention(
+        platform="instagram",
+        platform_id=str(message["mid"]),
+        text=str(message["text"]),
+        author_id=sender,
+        created_at=epoch_time(event["timestamp"], millis=True),
+        thread_key=sender,
+        channel="private",
+        addressed_to_brand=True,
+        stream="direct_messages",
+        raw=event,
+    )
 
 
 class InstagramListener(PlatformListener):
@@ -142,7 +184,7 @@ class InstagramListener(PlatformListener):
     webhook = InstagramWebhook()
 
     @classmethod
-    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "InstagramListener":
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> InstagramListener:
         """The listener for a configured Instagram account."""
         return cls(account, brand, clock=clock)
 
@@ -151,8 +193,15 @@ class InstagramListener(PlatformListener):
         """Reads one quiet poll of the account makes, by stream."""
         return {stream: STREAM_CALLS[stream] for stream in (account.listen or STREAMS) if stream in STREAM_CALLS}
 
-    def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: GraphClient | None = None,
-                 clock: Clock | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        brand: BrandConfig | None = None,
+        *,
+        client: GraphClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self._calls_reported = 0
         self.clock = clock or SystemClock()
@@ -165,7 +214,10 @@ class InstagramListener(PlatformListener):
     def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """New comments, tags and direct messages since cursor, and the cursor to store once they are saved."""
         jobs: dict[str, Callable[[dict[str, Any]], tuple[list[IncomingMention], dict[str, Any]]]] = {
-            "comments": self._fetch_comments, "tags": self._fetch_tags, "direct_messages": self._fetch_messages}
+            "comments": self._fetch_comments,
+            "tags": self._fetch_tags,
+            "direct_messages": self._fetch_messages,
+        }
         return fetch_streams(self.account.name, [(stream, jobs[stream]) for stream in self.streams], cursor)
 
     def suggested_interval(self) -> float | None:
@@ -180,8 +232,9 @@ class InstagramListener(PlatformListener):
     def _fetch_comments(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Comments and their replies on the account's recent media, since the last one seen."""
         since, seen = self._since(state), set(state.get("ids") or [])
-        media = self.client.get_page(f"{self.ig_user_id}/media", {"fields": "id,timestamp", "limit": WATCHED_MEDIA},
-                                     bucket="media").items
+        media = self.client.get_page(
+            f"{self.ig_user_id}/media", {"fields": "id,timestamp", "limit": WATCHED_MEDIA}, bucket="media"
+        ).items
         found: list[tuple[int, IncomingMention]] = []
         for item in media:
             media_id = item.get("id") if isinstance(item, dict) else None
@@ -191,20 +244,24 @@ class InstagramListener(PlatformListener):
             watch_from = _epoch(self.clock.now() - REPLY_WATCH)
             params = {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE, "since": min(since, watch_from)}
             for page in self.client.iter_pages(f"{media_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"):
-                for stamp, mention, raw in self._convert(page.items, "comments",
-                                                         lambda c, m=media_id: self._comment(c, m, None)):
+                for stamp, mention, raw in self._convert(
+                    page.items, "comments", lambda c, m=media_id: self._comment(c, m, None)
+                ):
                     if mention is not None and stamp >= since and not (stamp == since and mention.platform_id in seen):
                         found.append((stamp, mention))
                     found.extend(self._replies(raw, media_id, since, seen))
         return [m for _, m in sorted(found, key=lambda pair: pair[0])], self._advance(since, seen, found)
 
-    def _replies(self, comment: dict[str, Any], media_id: str, since: int, seen: set[str]) -> list[tuple[int, IncomingMention]]:
+    def _replies(
+        self, comment: dict[str, Any], media_id: str, since: int, seen: set[str]
+    ) -> list[tuple[int, IncomingMention]]:
         """Replies under one top-level comment since the last one seen."""
         found = []
         params = {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE, "since": since}
         for page in self.client.iter_pages(f"{comment['id']}/replies", params, max_pages=2, bucket="comments"):
-            for stamp, mention, _ in self._convert(page.items, "comments",
-                                                   lambda c: self._comment(c, media_id, comment["id"])):
+            for stamp, mention, _ in self._convert(
+                page.items, "comments", lambda c: self._comment(c, media_id, comment["id"])
+            ):
                 if stamp >= since and mention is not None and not (stamp == since and mention.platform_id in seen):
                     found.append((stamp, mention))
         return found
@@ -231,8 +288,9 @@ class InstagramListener(PlatformListener):
         since, seen = self._since(state), set(state.get("ids") or [])
         found: list[tuple[int, IncomingMention]] = []
         params = {"platform": "instagram", "fields": "id,updated_time", "limit": 25}
-        for page in self.client.iter_pages(f"{self.page_id}/conversations", params, max_pages=MAX_PAGES,
-                                           bucket="conversations"):
+        for page in self.client.iter_pages(
+            f"{self.page_id}/conversations", params, max_pages=MAX_PAGES, bucket="conversations"
+        ):
             fresh = True
             for conversation in page.items:
                 try:
@@ -244,9 +302,12 @@ class InstagramListener(PlatformListener):
                 if updated < since:
                     fresh = False  # conversations come most recently updated first
                     break
-                for message_page in self.client.iter_pages(f"{conversation_id}/messages",
-                                                           {"fields": MESSAGE_FIELDS, "limit": 25}, max_pages=2,
-                                                           bucket="messages"):
+                for message_page in self.client.iter_pages(
+                    f"{conversation_id}/messages",
+                    {"fields": MESSAGE_FIELDS, "limit": 25},
+                    max_pages=2,
+                    bucket="messages",
+                ):
                     older = False
                     for stamp, mention, _ in self._convert(message_page.items, "direct_messages", self._message):
                         if stamp < since:
@@ -270,8 +331,9 @@ class InstagramListener(PlatformListener):
         return {"since": newest, "ids": sorted(ids)}
 
     # -- payloads --------------------------------------------------------
-    def _convert(self, items: list[Any], stream: str, convert: Callable[[dict[str, Any]], IncomingMention | None]
-                 ) -> list[tuple[int, IncomingMention | None, dict[str, Any]]]:
+    def _convert(
+        self, items: list[Any], stream: str, convert: Callable[[dict[str, Any]], IncomingMention | None]
+    ) -> list[tuple[int, IncomingMention | None, dict[str, Any]]]:
         """(created second, mention or None for our own items, the item) per well-formed item; the rest are logged."""
         out = []
         for item in items:
@@ -285,8 +347,9 @@ class InstagramListener(PlatformListener):
                 mention = convert(item)
             except MalformedItem as exc:
                 item_id = item.get("id") if isinstance(item, dict) else None
-                log.warning("account %s: skipping malformed %s item %s: %s", self.account.name, stream,
-                            str(item_id)[:40], exc)
+                log.warning(
+                    "account %s: skipping malformed %s item %s: %s", self.account.name, stream, str(item_id)[:40], exc
+                )
                 continue
             out.append((stamp, mention, item))
         return out
@@ -302,22 +365,38 @@ class InstagramListener(PlatformListener):
             return None  # our own reply, or a comment without text
         parent_id = parent_id or (item["parent_id"] if isinstance(item.get("parent_id"), str) else None)
         return IncomingMention(
-            platform="instagram", platform_id=item["id"], text=item["text"], author_id=author_id,
+            platform="instagram",
+            platform_id=item["id"],
+            text=item["text"],
+            author_id=author_id,
             author_handle=f"@{username}" if isinstance(username, str) else None,
-            created_at=parse_time(item["timestamp"]), thread_key=parent_id or item["id"],
-            in_reply_to_id=parent_id or media_id, channel="public", addressed_to_brand=True, stream="comments",
-            raw=dict(item, media_id=media_id))
+            created_at=parse_time(item["timestamp"]),
+            thread_key=parent_id or item["id"],
+            in_reply_to_id=parent_id or media_id,
+            channel="public",
+            addressed_to_brand=True,
+            stream="comments",
+            raw=dict(item, media_id=media_id),
+        )
 
     def _tagged(self, item: dict[str, Any]) -> IncomingMention | None:
         username = item.get("username")
         if self._ours(None, username) or not item.get("caption"):
             return None
         return IncomingMention(
-            platform="instagram", platform_id=item["id"], text=item["caption"],
-            author_id=str(username or "unknown"), author_handle=f"@{username}" if isinstance(username, str) else None,
-            created_at=parse_time(item["timestamp"]), thread_key=item["id"], channel="public",
-            addressed_to_brand=True, url=item.get("permalink") if isinstance(item.get("permalink"), str) else None,
-            stream="tags", raw=item)
+            platform="instagram",
+            platform_id=item["id"],
+            text=item["caption"],
+            author_id=str(username or "unknown"),
+            author_handle=f"@{username}" if isinstance(username, str) else None,
+            created_at=parse_time(item["timestamp"]),
+            thread_key=item["id"],
+            channel="public",
+            addressed_to_brand=True,
+            url=item.get("permalink") if isinstance(item.get("permalink"), str) else None,
+            stream="tags",
+            raw=item,
+        )
 
     def _message(self, item: dict[str, Any]) -> IncomingMention | None:
         sender = item.get("from") if isinstance(item.get("from"), dict) else {}
@@ -326,7 +405,15 @@ class InstagramListener(PlatformListener):
             return None
         username = sender.get("username")
         return IncomingMention(
-            platform="instagram", platform_id=item["id"], text=item["message"], author_id=sender_id,
+            platform="instagram",
+            platform_id=item["id"],
+            text=item["message"],
+            author_id=sender_id,
             author_handle=f"@{username}" if isinstance(username, str) else None,
-            created_at=parse_time(item["created_time"]), thread_key=sender_id, channel="private",
-            addressed_to_brand=True, stream="direct_messages", raw=item)
+            created_at=parse_time(item["created_time"]),
+            thread_key=sender_id,
+            channel="private",
+            addressed_to_brand=True,
+            stream="direct_messages",
+            raw=item,
+        )

@@ -1,4 +1,5 @@
 """Replays mentions from a JSONL file: the demo, backfills and tests."""
+
 from __future__ import annotations
 
 import json
@@ -52,12 +53,23 @@ def parse_line(data: Any, default_platform: str, now: datetime) -> IncomingMenti
         raise MalformedLine("'channel' must be 'public' or 'private'")
     handle = author.get("handle")
     return IncomingMention(
-        platform=str(data.get("platform") or default_platform), platform_id=data["id"], text=data["text"],
-        author_id=str(author.get("id") or handle or "anonymous"), author_handle=handle, author_name=author.get("name"),
-        author_followers=followers, created_at=created_at, thread_key=data.get("thread") or data["id"],
-        in_reply_to_id=data.get("in_reply_to"), channel=channel,
-        addressed_to_brand=bool(data.get("addressed_to_brand", False)), lang=data.get("lang"), url=data.get("url"),
-        stream="replay", raw=data)
+        platform=str(data.get("platform") or default_platform),
+        platform_id=data["id"],
+        text=data["text"],
+        author_id=str(author.get("id") or handle or "anonymous"),
+        author_handle=handle,
+        author_name=author.get("name"),
+        author_followers=followers,
+        created_at=created_at,
+        thread_key=data.get("thread") or data["id"],
+        in_reply_to_id=data.get("in_reply_to"),
+        channel=channel,
+        addressed_to_brand=bool(data.get("addressed_to_brand", False)),
+        lang=data.get("lang"),
+        url=data.get("url"),
+        stream="replay",
+        raw=data,
+    )
 
 
 class ReplayListener:
@@ -69,7 +81,7 @@ class ReplayListener:
     webhook = None
 
     @classmethod
-    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "ReplayListener":
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> ReplayListener:
         """The listener for a configured replay account."""
         return cls(account.path or "", account.batch_size, clock)
 

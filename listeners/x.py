@@ -1,5 +1,6 @@
 """X listener: mentions of the brand, recent-search queries and direct messages through tweepy (API v2),
 Account Activity webhook events, and the reads a poll costs."""
+
 from __future__ import annotations
 
 import base64
@@ -7,16 +8,25 @@ import hashlib
 import hmac
 import logging
 import re
-from datetime import timezone
+from collections.abc import Callable, Mapping
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.errors import TransientError
 from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.x import XClient
-from listeners.base import (IncomingMention, MalformedItem, PlatformListener, epoch_time, fetch_streams, listed,
-                            parse_time, require_str)
+from listeners.base import (
+    IncomingMention,
+    MalformedItem,
+    PlatformListener,
+    epoch_time,
+    fetch_streams,
+    listed,
+    parse_time,
+    require_str,
+)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -27,8 +37,17 @@ PAGE_SIZE = 100
 # Pages per stream per poll; past this the cursor remembers the gap and the next poll drains it.
 MAX_PAGES = 5
 STREAMS = ("mentions", "search", "direct_messages")
-TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "in_reply_to_user_id",
-                "referenced_tweets", "lang", "entities"]
+TWEET_FIELDS = [
+    "id",
+    "text",
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "lang",
+    "entities",
+]
 USER_FIELDS = ["id", "name", "username", "public_metrics"]
 DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id", "participant_ids"]
 _AT = re.compile(r"(?<![\w@])@(\w{1,15})")
@@ -51,7 +70,9 @@ class XWebhook:
 
     path = "x"
 
-    def challenge(self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader) -> dict[str, str]:
+    def challenge(
+        self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader
+    ) -> dict[str, str]:
         """X's challenge-response check: the HMAC of crc_token with the app's consumer secret."""
         crc_token = query.get("crc_token")
         if crc_token is None:
@@ -61,14 +82,20 @@ class XWebhook:
             raise WebhookRefused(404, "no x account with a consumer secret")
         return {"response_token": crc_response(consumer_secret, crc_token)}
 
-    def trusted(self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig],
-                secret: SecretReader) -> list[AccountConfig]:
+    def trusted(
+        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
+    ) -> list[AccountConfig]:
         """The accounts whose consumer secret signed this body."""
         header = headers.get("x-twitter-webhooks-signature", "")
-        return [a for a in accounts if (s := secret(a, "consumer_secret_env"))
-                and hmac.compare_digest(signature(s, body), header)]
+        return [
+            a
+            for a in accounts
+            if (s := secret(a, "consumer_secret_env")) and hmac.compare_digest(signature(s, body), header)
+        ]
 
-    def mentions(self, payload: dict[str, Any], trusted: list[AccountConfig]) -> list[tuple[AccountConfig, list[IncomingMention]]]:
+    def mentions(
+        self, payload: dict[str, Any], trusted: list[AccountConfig]
+    ) -> list[tuple[AccountConfig, list[IncomingMention]]]:
         """The tweets and DMs of one event, for the account it is for."""
         account = next((a for a in trusted if str(payload.get("for_user_id")) == a.user_id), None)
         return [(account, activity_mentions(payload, account))] if account is not None else []
@@ -111,13 +138,25 @@ def _event_tweet(tweet: dict[str, Any], account: AccountConfig, handle: str) -> 
     thread = str(tweet.get("conversation_id_str") or tweet.get("conversation_id") or in_reply_to or tweet_id)
     lang = tweet.get("lang") if tweet.get("lang") not in (None, "und") else None
     return IncomingMention(
-        platform="x", platform_id=tweet_id, text=text, author_id=str(user["id_str"]),
-        created_at=parsedate_to_datetime(tweet["created_at"]).astimezone(timezone.utc).replace(tzinfo=None),
-        author_handle=f"@{user['screen_name']}", author_name=user.get("name"), author_followers=user.get("followers_count"),
-        thread_key=thread, in_reply_to_id=in_reply_to, channel="public",
-        addressed_to_brand=account.user_id in mentioned or handle in names or
-        tweet.get("in_reply_to_user_id_str") == account.user_id,
-        lang=lang, url=f"https://x.com/{user['screen_name']}/status/{tweet_id}", stream="mentions", raw=tweet)
+        platform="x",
+        platform_id=tweet_id,
+        text=text,
+        author_id=str(user["id_str"]),
+        created_at=parsedate_to_datetime(tweet["created_at"]).astimezone(UTC).replace(tzinfo=None),
+        author_handle=f"@{user['screen_name']}",
+        author_name=user.get("name"),
+        author_followers=user.get("followers_count"),
+        thread_key=thread,
+        in_reply_to_id=in_reply_to,
+        channel="public",
+        addressed_to_brand=account.user_id in mentioned
+        or handle in names
+        or tweet.get("in_reply_to_user_id_str") == account.user_id,
+        lang=lang,
+        url=f"https://x.com/{user['screen_name']}/status/{tweet_id}",
+        stream="mentions",
+        raw=tweet,
+    )
 
 
 def _event_dm(event: dict[str, Any], account: AccountConfig, users: dict[str, Any]) -> IncomingMention | None:
@@ -131,11 +170,20 @@ def _event_dm(event: dict[str, Any], account: AccountConfig, users: dict[str, An
     user = users.get(sender) if isinstance(users.get(sender), dict) else {}
     low, high = sorted((sender, recipient), key=lambda v: int(v) if v.isdigit() else 0)
     return IncomingMention(
-        platform="x", platform_id=str(event["id"]), text=str(create["message_data"]["text"]), author_id=sender,
+        platform="x",
+        platform_id=str(event["id"]),
+        text=str(create["message_data"]["text"]),
+        author_id=sender,
         created_at=epoch_time(event["created_timestamp"], millis=True),
-        author_handle=f"@{user['screen_name']}" if user.get("screen_name") else None, author_name=user.get("name"),
-        author_followers=user.get("followers_count"), thread_key=f"{low}-{high}", channel="private",
-        addressed_to_brand=True, stream="direct_messages", raw=event)
+        author_handle=f"@{user['screen_name']}" if user.get("screen_name") else None,
+        author_name=user.get("name"),
+        author_followers=user.get("followers_count"),
+        thread_key=f"{low}-{high}",
+        channel="private",
+        addressed_to_brand=True,
+        stream="direct_messages",
+        raw=event,
+    )
 
 
 class XListener(PlatformListener):
@@ -147,7 +195,7 @@ class XListener(PlatformListener):
     webhook = XWebhook()
 
     @classmethod
-    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> "XListener":
+    def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> XListener:
         """The listener for a configured X account."""
         return cls(account, brand, clock=clock)
 
@@ -165,8 +213,15 @@ class XListener(PlatformListener):
             calls["direct_messages"] = 1
         return calls
 
-    def __init__(self, account: AccountConfig, brand: BrandConfig | None = None, *, client: XClient | None = None,
-                 clock: Clock | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        brand: BrandConfig | None = None,
+        *,
+        client: XClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self._calls_reported = 0
         self.client = client or XClient(account, clock=clock, timeout=timeout)
@@ -205,19 +260,30 @@ class XListener(PlatformListener):
     def _fetch_mentions(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         def page(params: dict[str, Any]) -> dict[str, Any]:
             return self.client.call("mentions", "get_users_mentions", id=self.account.user_id, **params)
+
         return self._timeline(page, state, "mentions")
 
     def _fetch_search(self, query: str, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         def page(params: dict[str, Any]) -> dict[str, Any]:
             return self.client.call("search", "search_recent_tweets", query=query, **params)
+
         return self._timeline(page, state, "search", token_param="next_token")
 
-    def _timeline(self, call: Callable[[dict[str, Any]], dict[str, Any]], state: dict[str, Any],
-                  stream: str, token_param: str = "pagination_token") -> tuple[list[IncomingMention], dict[str, Any]]:
+    def _timeline(
+        self,
+        call: Callable[[dict[str, Any]], dict[str, Any]],
+        state: dict[str, Any],
+        stream: str,
+        token_param: str = "pagination_token",
+    ) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Newest-first pages since since_id; a poll that stops early keeps (until_id, newest_id) to drain the gap."""
         since, until, pending_newest = state.get("since_id"), state.get("until_id"), state.get("newest_id")
-        params: dict[str, Any] = {"max_results": PAGE_SIZE, "tweet_fields": TWEET_FIELDS, "user_fields": USER_FIELDS,
-                                  "expansions": ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]}
+        params: dict[str, Any] = {
+            "max_results": PAGE_SIZE,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+            "expansions": ["author_id", "referenced_tweets.id", "in_reply_to_user_id"],
+        }
         if since:
             params["since_id"] = since
         if until:
@@ -243,8 +309,13 @@ class XListener(PlatformListener):
     def _fetch_dms(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """DM events have no since_id: walk pages newest first until the last seen id."""
         seen, resume, pending_newest = state.get("newest_id"), state.get("resume_token"), state.get("pending_newest")
-        params: dict[str, Any] = {"max_results": PAGE_SIZE, "event_types": "MessageCreate", "dm_event_fields": DM_FIELDS,
-                                  "expansions": ["sender_id"], "user_fields": USER_FIELDS}
+        params: dict[str, Any] = {
+            "max_results": PAGE_SIZE,
+            "event_types": "MessageCreate",
+            "dm_event_fields": DM_FIELDS,
+            "expansions": ["sender_id"],
+            "user_fields": USER_FIELDS,
+        }
         if resume:
             params["pagination_token"] = resume
         mentions: list[IncomingMention] = []
@@ -278,15 +349,21 @@ class XListener(PlatformListener):
         includes = body.get("includes", {})
         if not isinstance(data, list) or not isinstance(meta, dict) or not isinstance(includes, dict):
             raise TransientError("X: response is not a page of results (data/meta have the wrong shape)")
-        users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)}
+        users = {
+            u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)
+        }
         for key in ("newest_id", "oldest_id", "next_token"):
             if key in meta and not isinstance(meta[key], str):
                 raise TransientError(f"X: meta.{key} has the wrong type")
         return data, users, meta
 
-    def _convert(self, items: list[Any], users: dict[str, dict[str, Any]], stream: str,
-                 convert: Callable[[dict[str, Any], dict[str, dict[str, Any]], str], IncomingMention | None]
-                 ) -> list[IncomingMention]:
+    def _convert(
+        self,
+        items: list[Any],
+        users: dict[str, dict[str, Any]],
+        stream: str,
+        convert: Callable[[dict[str, Any], dict[str, dict[str, Any]], str], IncomingMention | None],
+    ) -> list[IncomingMention]:
         mentions = []
         for item in items:
             try:
@@ -295,8 +372,9 @@ class XListener(PlatformListener):
                 mention = convert(item, users, stream)
             except MalformedItem as exc:
                 item_id = item.get("id") if isinstance(item, dict) else None
-                log.warning("account %s: skipping malformed %s item %s: %s", self.account.name, stream,
-                            str(item_id)[:30], exc)
+                log.warning(
+                    "account %s: skipping malformed %s item %s: %s", self.account.name, stream, str(item_id)[:30], exc
+                )
                 continue
             if mention is not None:
                 mentions.append(mention)
@@ -307,8 +385,11 @@ class XListener(PlatformListener):
         username = user.get("username")
         metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}
         followers = metrics.get("followers_count")
-        return (f"@{username}" if isinstance(username, str) else None, user.get("name"),
-                followers if isinstance(followers, int) else None)
+        return (
+            f"@{username}" if isinstance(username, str) else None,
+            user.get("name"),
+            followers if isinstance(followers, int) else None,
+        )
 
     def _tweet(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
         tweet_id = require_str(item, "id")
@@ -318,19 +399,41 @@ class XListener(PlatformListener):
         if author_id == self.account.user_id:
             return None  # our own post
         handle, name, followers = self._author(author_id, users)
-        in_reply_to = next((r.get("id") for r in item.get("referenced_tweets") or []
-                            if isinstance(r, dict) and r.get("type") == "replied_to"), None)
-        mentioned = {m.get("username", "").lower() for m in (item.get("entities") or {}).get("mentions") or []
-                     if isinstance(m, dict)} | {m.lower() for m in _AT.findall(text)}
+        in_reply_to = next(
+            (
+                r.get("id")
+                for r in item.get("referenced_tweets") or []
+                if isinstance(r, dict) and r.get("type") == "replied_to"
+            ),
+            None,
+        )
+        mentioned = {
+            m.get("username", "").lower()
+            for m in (item.get("entities") or {}).get("mentions") or []
+            if isinstance(m, dict)
+        } | {m.lower() for m in _AT.findall(text)}
         addressed = stream == "mentions" or bool(mentioned & self.brand_handles)
         lang = item.get("lang") if isinstance(item.get("lang"), str) and item.get("lang") != "und" else None
         return IncomingMention(
-            platform="x", platform_id=tweet_id, text=text, author_id=author_id, created_at=created_at,
-            author_handle=handle, author_name=name, author_followers=followers,
+            platform="x",
+            platform_id=tweet_id,
+            text=text,
+            author_id=author_id,
+            created_at=created_at,
+            author_handle=handle,
+            author_name=name,
+            author_followers=followers,
             thread_key=item.get("conversation_id") if isinstance(item.get("conversation_id"), str) else tweet_id,
-            in_reply_to_id=in_reply_to, channel="public", addressed_to_brand=addressed, lang=lang,
-            url=f"https://x.com/{(handle or '@i').lstrip('@')}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}",
-            stream=stream, raw=item)
+            in_reply_to_id=in_reply_to,
+            channel="public",
+            addressed_to_brand=addressed,
+            lang=lang,
+            url=f"https://x.com/{(handle or '@i').lstrip('@')}/status/{tweet_id}"
+            if handle
+            else f"https://x.com/i/web/status/{tweet_id}",
+            stream=stream,
+            raw=item,
+        )
 
     def _dm(self, item: dict[str, Any], users: dict[str, dict[str, Any]], stream: str) -> IncomingMention | None:
         event_id = require_str(item, "id")
@@ -343,7 +446,18 @@ class XListener(PlatformListener):
             return None  # what we sent
         handle, name, followers = self._author(sender, users)
         return IncomingMention(
-            platform="x", platform_id=event_id, text=text, author_id=sender, created_at=created_at,
-            author_handle=handle, author_name=name, author_followers=followers,
+            platform="x",
+            platform_id=event_id,
+            text=text,
+            author_id=sender,
+            created_at=created_at,
+            author_handle=handle,
+            author_name=name,
+            author_followers=followers,
             thread_key=item.get("dm_conversation_id") if isinstance(item.get("dm_conversation_id"), str) else None,
-            channel="private", addressed_to_brand=True, url=None, stream=stream, raw=item)
+            channel="private",
+            addressed_to_brand=True,
+            url=None,
+            stream=stream,
+            raw=item,
+        )

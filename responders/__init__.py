@@ -1,4 +1,5 @@
 """Responders: one module per platform (x, facebook, replay), each writing to it; bot.platforms.registry lists them."""
+
 from __future__ import annotations
 
 from responders.base import OutgoingMessage, PolicyVerdict, Responder

@@ -1,4 +1,5 @@
 """The responder protocol (reply_public, send_private, close_public, find_sent) and what platform policies share."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,8 +50,11 @@ class Responder(Protocol):
 
 def post(responder: Responder, message: OutgoingMessage) -> str:
     """Post the message with the responder call its action names; the platform's id of what was posted."""
-    calls = {"reply_public": responder.reply_public, "send_private": responder.send_private,
-             "close_public": responder.close_public}
+    calls = {
+        "reply_public": responder.reply_public,
+        "send_private": responder.send_private,
+        "close_public": responder.close_public,
+    }
     if message.action not in calls:
         raise ValueError(f"outbox action {message.action!r} is not one of {', '.join(calls)}")
     return calls[message.action](message)
@@ -73,14 +77,25 @@ def public_target(session: Session, case: Case, mention: Mention | None) -> Ment
     """The post a public reply answers: the draft's mention, or the case's latest public one (as the outbox does)."""
     if mention is not None and mention.channel == "public":
         return mention
-    return session.scalar(select(Mention).where(Mention.case_id == case.id, Mention.channel == "public")
-                          .order_by(Mention.created_at.desc(), Mention.id.desc()).limit(1))
+    return session.scalar(
+        select(Mention)
+        .where(Mention.case_id == case.id, Mention.channel == "public")
+        .order_by(Mention.created_at.desc(), Mention.id.desc())
+        .limit(1)
+    )
 
 
 def other_attempts(session: Session, draft: Draft, case: Case, target_id: str, actions: tuple[str, ...]) -> int:
     """How many other drafts of this account already went (or may have gone) to target_id with one of actions."""
-    query = (select(OutboxMessage.id).join(Draft, OutboxMessage.draft_id == Draft.id)
-             .where(OutboxMessage.target_id == target_id, OutboxMessage.action.in_(actions),
-                    OutboxMessage.status.in_(MAY_BE_POSTED), OutboxMessage.draft_id != draft.id,
-                    OutboxMessage.account_id == case.account_id))
+    query = (
+        select(OutboxMessage.id)
+        .join(Draft, OutboxMessage.draft_id == Draft.id)
+        .where(
+            OutboxMessage.target_id == target_id,
+            OutboxMessage.action.in_(actions),
+            OutboxMessage.status.in_(MAY_BE_POSTED),
+            OutboxMessage.draft_id != draft.id,
+            OutboxMessage.account_id == case.account_id,
+        )
+    )
     return len(list(session.scalars(query)))

@@ -1,4 +1,5 @@
 """Facebook responder: comment replies, private replies to comments, Messenger messages, hiding comments."""
+
 from __future__ import annotations
 
 import logging
@@ -48,25 +49,40 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
         return PolicyVerdict(True)
     messenger = mention is not None and mention.channel == "private"
     if messenger:
-        last = session.scalar(select(Mention.created_at).where(Mention.case_id == case.id, Mention.channel == "private")
-                              .order_by(Mention.created_at.desc()).limit(1))
+        last = session.scalar(
+            select(Mention.created_at)
+            .where(Mention.case_id == case.id, Mention.channel == "private")
+            .order_by(Mention.created_at.desc())
+            .limit(1)
+        )
         if last is None or now - last > MESSAGING_WINDOW:
             hours = (now - last).total_seconds() / 3600 if last else None
             since = f" (their last message was {hours:.0f} hours ago)" if hours is not None else ""
-            return PolicyVerdict(False, "Messenger allows messages only within 24 hours of the person's last "
-                                        f"message{since}; wait for them to write again", None)
+            return PolicyVerdict(
+                False,
+                "Messenger allows messages only within 24 hours of the person's last "
+                f"message{since}; wait for them to write again",
+                None,
+            )
         return PolicyVerdict(True)
     comment = public_target(session, case, mention)
     if comment is None:
         return PolicyVerdict(False, "no comment to answer in private")
     age = now - comment.created_at
     if age > PRIVATE_REPLY_WINDOW:
-        return PolicyVerdict(False, f"Meta allows a private reply to a comment only within 7 days; this comment is "
-                                    f"{age.days} days old: answer in public or ask them to write on Messenger",
-                             comment.url)
+        return PolicyVerdict(
+            False,
+            f"Meta allows a private reply to a comment only within 7 days; this comment is "
+            f"{age.days} days old: answer in public or ask them to write on Messenger",
+            comment.url,
+        )
     if other_attempts(session, draft, case, comment.platform_id, ("send_private",)):
-        return PolicyVerdict(False, "Meta allows one private reply per comment and this comment already has one; "
-                                    "continue on Messenger once they answer", comment.url)
+        return PolicyVerdict(
+            False,
+            "Meta allows one private reply per comment and this comment already has one; "
+            "continue on Messenger once they answer",
+            comment.url,
+        )
     return PolicyVerdict(True)
 
 
@@ -80,12 +96,18 @@ class FacebookResponder:
     policy = staticmethod(check_policy)
 
     @classmethod
-    def from_config(cls, account: AccountConfig) -> "FacebookResponder":
+    def from_config(cls, account: AccountConfig) -> FacebookResponder:
         """The responder for a configured Facebook Page."""
         return cls(account)
 
-    def __init__(self, account: AccountConfig, *, client: GraphClient | None = None, clock: Clock | None = None,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        client: GraphClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self.page_id = account.page_id or ""
         self.client = client or GraphClient(account, clock=clock, timeout=timeout)
@@ -109,8 +131,11 @@ class FacebookResponder:
         if is_messenger_thread(message):
             if not message.recipient_id:
                 raise PermanentError("Messenger message: no recipient")
-            payload = {"recipient": {"id": message.recipient_id}, "message": {"text": message.text},
-                       "messaging_type": "RESPONSE"}
+            payload = {
+                "recipient": {"id": message.recipient_id},
+                "message": {"text": message.text},
+                "messaging_type": "RESPONSE",
+            }
         else:
             target = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
             if not target:
@@ -131,16 +156,23 @@ class FacebookResponder:
         """The id of this message if an earlier attempt posted it, else None."""
         if message.action != "send_private":
             target = message.thread_key or message.in_reply_to_id
-            body = self.client.get(f"{target}/comments", {"fields": "id,message,from", "limit": 100, "order":
-                                                         "reverse_chronological"}, bucket="comments")
+            body = self.client.get(
+                f"{target}/comments",
+                {"fields": "id,message,from", "limit": 100, "order": "reverse_chronological"},
+                bucket="comments",
+            )
             return _match(body, message.text, self.page_id)
         if is_messenger_thread(message):
             psid = message.recipient_id or message.thread_key
-            conversations = self.client.get(f"{self.page_id}/conversations",
-                                            {"platform": "messenger", "user_id": psid, "fields": "id"}, bucket="conversations")
+            conversations = self.client.get(
+                f"{self.page_id}/conversations",
+                {"platform": "messenger", "user_id": psid, "fields": "id"},
+                bucket="conversations",
+            )
             for conversation in conversations.get("data") or []:
-                body = self.client.get(f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25},
-                                       bucket="messages")
+                body = self.client.get(
+                    f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25}, bucket="messages"
+                )
                 found = _match(body, message.text, self.page_id)
                 if found:
                     return found

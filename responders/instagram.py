@@ -1,5 +1,6 @@
 """Instagram responder: replies under comments, private replies to comments, direct messages, hiding comments,
 what Instagram lets a brand send, through the Graph API with the linked Page's token."""
+
 from __future__ import annotations
 
 import logging
@@ -43,35 +44,56 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
     if mention is not None and mention.channel == "private":
         if draft.channel != "private":
             return PolicyVerdict(False, "a direct message has no public thread to answer in")
-        last = session.scalar(select(Mention.created_at).where(Mention.case_id == case.id, Mention.channel == "private")
-                              .order_by(Mention.created_at.desc()).limit(1))
+        last = session.scalar(
+            select(Mention.created_at)
+            .where(Mention.case_id == case.id, Mention.channel == "private")
+            .order_by(Mention.created_at.desc())
+            .limit(1)
+        )
         if last is None or now - last > MESSAGING_WINDOW:
             hours = (now - last).total_seconds() / 3600 if last else None
             since = f" (their last message was {hours:.0f} hours ago)" if hours is not None else ""
-            return PolicyVerdict(False, "Instagram allows direct messages only within 24 hours of the person's last "
-                                        f"message{since}; wait for them to write again", None)
+            return PolicyVerdict(
+                False,
+                "Instagram allows direct messages only within 24 hours of the person's last "
+                f"message{since}; wait for them to write again",
+                None,
+            )
         return PolicyVerdict(True)
     comment = public_target(session, case, mention)
     if comment is None:
         return PolicyVerdict(False, "no comment in this thread to answer")
     if comment.stream == "tags":
         if draft.channel == "private":
-            return PolicyVerdict(False, "a post that tags the brand cannot be answered in private; ask them to write "
-                                        "a direct message", comment.url)
-        return PolicyVerdict(False, "Instagram lets a brand comment on someone else's post only by hand: "
-                                    "answer it in the app", comment.url)
+            return PolicyVerdict(
+                False,
+                "a post that tags the brand cannot be answered in private; ask them to write a direct message",
+                comment.url,
+            )
+        return PolicyVerdict(
+            False,
+            "Instagram lets a brand comment on someone else's post only by hand: answer it in the app",
+            comment.url,
+        )
     if _hidden(comment):
         return PolicyVerdict(False, "the comment is hidden: unhide it before answering it", comment.url)
     if draft.channel != "private":
         return PolicyVerdict(True)
     age = now - comment.created_at
     if age > PRIVATE_REPLY_WINDOW:
-        return PolicyVerdict(False, f"Instagram allows a private reply to a comment only within 7 days; this comment "
-                                    f"is {age.days} days old: answer in public or ask them to write a direct message",
-                             comment.url)
+        return PolicyVerdict(
+            False,
+            f"Instagram allows a private reply to a comment only within 7 days; this comment "
+            f"is {age.days} days old: answer in public or ask them to write a direct message",
+            comment.url,
+        )
     if other_attempts(session, draft, case, comment.platform_id, ("send_private",)):
-        return PolicyVerdict(False, "Instagram allows one private reply per comment and this comment already has one; "
-                                    "continue in direct messages once they answer", comment.url)
+        return PolicyVerdict(
+            False,
+            "Instagram allows one private reply per comment and this comment already has one; "
+            "continue in direct messages once they answer",
+            comment.url,
+        )
     return PolicyVerdict(True)
 
 
@@ -85,12 +107,18 @@ class InstagramResponder:
     policy = staticmethod(check_policy)
 
     @classmethod
-    def from_config(cls, account: AccountConfig) -> "InstagramResponder":
+    def from_config(cls, account: AccountConfig) -> InstagramResponder:
         """The responder for a configured Instagram account."""
         return cls(account)
 
-    def __init__(self, account: AccountConfig, *, client: GraphClient | None = None, clock: Clock | None = None,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        client: GraphClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self.ig_user_id = account.ig_user_id or ""
         self.page_id = account.page_id or ""
@@ -121,8 +149,11 @@ class InstagramResponder:
             if not comment_id:
                 raise PermanentError("Instagram private reply: no comment to answer")
             recipient = {"comment_id": str(comment_id)}
-        body = self.client.post(f"{self.page_id}/messages", json={"recipient": recipient, "message": {"text": message.text}},
-                                bucket="messages_post")
+        body = self.client.post(
+            f"{self.page_id}/messages",
+            json={"recipient": recipient, "message": {"text": message.text}},
+            bucket="messages_post",
+        )
         return _field(body, "message_id", "Instagram private message")
 
     def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
@@ -135,16 +166,20 @@ class InstagramResponder:
         """The id of this message if an earlier attempt posted it, else None."""
         if message.action != "send_private":
             target = message.thread_key or message.in_reply_to_id
-            body = self.client.get(f"{target}/replies", {"fields": "id,text,username,from", "limit": 100},
-                                   bucket="comments")
+            body = self.client.get(
+                f"{target}/replies", {"fields": "id,text,username,from", "limit": 100}, bucket="comments"
+            )
             return _match(body, message.text, self.ig_user_id, "text")
         if is_direct_thread(message):
-            conversations = self.client.get(f"{self.page_id}/conversations",
-                                            {"platform": "instagram", "user_id": message.recipient_id, "fields": "id"},
-                                            bucket="conversations")
+            conversations = self.client.get(
+                f"{self.page_id}/conversations",
+                {"platform": "instagram", "user_id": message.recipient_id, "fields": "id"},
+                bucket="conversations",
+            )
             for conversation in conversations.get("data") or []:
-                body = self.client.get(f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25},
-                                       bucket="messages")
+                body = self.client.get(
+                    f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25}, bucket="messages"
+                )
                 found = _match(body, message.text, self.ig_user_id, "message")
                 if found:
                     return found

@@ -1,4 +1,5 @@
 """Replay responder: a replayed file has no platform to post to, so its answers go to the sandbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,6 +31,6 @@ class ReplayResponder(SandboxResponder):
     policy = staticmethod(check_policy)
 
     @classmethod
-    def from_config(cls, account: AccountConfig) -> "ReplayResponder":
+    def from_config(cls, account: AccountConfig) -> ReplayResponder:
         """The responder for a configured replay account."""
         return cls(account.name)

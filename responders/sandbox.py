@@ -1,4 +1,5 @@
 """The sandbox responder: records what it would post and posts nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,9 +20,19 @@ class SandboxResponder:
     def _record(self, message: OutgoingMessage) -> str:
         post_id = "sandbox-" + hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:16]
         self.posted.append(message)
-        where = f"in thread {message.thread_key}" if message.action != "send_private" else f"privately to {message.recipient_handle or message.recipient_id}"
-        log.info("sandbox %s: would %s %s (reply to %s): %r", self.account_name, message.action, where,
-                 message.in_reply_to_id, message.text)
+        where = (
+            f"in thread {message.thread_key}"
+            if message.action != "send_private"
+            else f"privately to {message.recipient_handle or message.recipient_id}"
+        )
+        log.info(
+            "sandbox %s: would %s %s (reply to %s): %r",
+            self.account_name,
+            message.action,
+            where,
+            message.in_reply_to_id,
+            message.text,
+        )
         return post_id
 
     def reply_public(self, message: OutgoingMessage) -> str:

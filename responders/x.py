@@ -1,5 +1,6 @@
 """X responder: replies in the thread, direct messages, finding what an earlier attempt already posted, what X
 lets an automated account post, and post length the way X counts it."""
+
 from __future__ import annotations
 
 import logging
@@ -32,14 +33,25 @@ _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _TLDS = "com|net|org|io|co|es|de|fr|uk|it|nl|eu|info|biz|me|app|dev|ly|gl|tv|us|ca|mx|ar|br|example"
 _URL = re.compile(
     r"(?:https?://[^\s<>\"]+"
-    r"|(?<![@\w.-])(?:www\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.(?:" + _TLDS + r")\b(?:/[^\s<>\"]*)?)",
-    re.IGNORECASE)
+    r"|(?<![@\w.-])(?:www\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.(?:"
+    + _TLDS
+    + r")\b(?:/[^\s<>\"]*)?)",
+    re.IGNORECASE,
+)
 _TRAILING_PUNCTUATION = ".,;:!?'\")]}"
-_EMOJI_BASE = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2190-\u21FF\u2300-\u23FF\u00A9\u00AE\u203C\u2049\u2122\u2139\u3030\u303D\u3297\u3299"
+_EMOJI_BASE = (
+    "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff"
+    "\u00a9\u00ae\u203c\u2049\u2122\u2139\u3030\u303d\u3297\u3299"
+)
 _EMOJI = re.compile(
-    "(?:[\U0001F1E6-\U0001F1FF]{2}"  # flags: a pair of regional indicators
-    "|[0-9#*]\uFE0F?\u20E3"  # keycaps
-    "|[" + _EMOJI_BASE + "][\uFE0F\U0001F3FB-\U0001F3FF]*(?:\u200D[" + _EMOJI_BASE + "][\uFE0F\U0001F3FB-\U0001F3FF]*)*)")
+    "(?:[\U0001f1e6-\U0001f1ff]{2}"  # flags: a pair of regional indicators
+    "|[0-9#*]\ufe0f?\u20e3"  # keycaps
+    "|["
+    + _EMOJI_BASE
+    + "][\ufe0f\U0001f3fb-\U0001f3ff]*(?:\u200d["
+    + _EMOJI_BASE
+    + "][\ufe0f\U0001f3fb-\U0001f3ff]*)*)"
+)
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:
@@ -102,23 +114,35 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
     if draft.channel == "private":
         person = mention.identity if mention is not None else None
         identities = select(Identity.id).where(Identity.customer_id == case.customer_id, Identity.platform == "x")
-        wrote = session.scalar(select(Mention.id).where(Mention.platform == "x", Mention.channel == "private",
-                                                        Mention.identity_id.in_(identities)).limit(1))
+        wrote = session.scalar(
+            select(Mention.id)
+            .where(Mention.platform == "x", Mention.channel == "private", Mention.identity_id.in_(identities))
+            .limit(1)
+        )
         if wrote is None:
-            return PolicyVerdict(False, "X allows a direct message only after the person wrote to the brand in private; "
-                                        "invite them in public, or send it by hand",
-                                 dm_url(person.platform_user_id, draft.text) if person else None)
+            return PolicyVerdict(
+                False,
+                "X allows a direct message only after the person wrote to the brand in private; "
+                "invite them in public, or send it by hand",
+                dm_url(person.platform_user_id, draft.text) if person else None,
+            )
         return PolicyVerdict(True)
     target = public_target(session, case, mention)
     if target is None:
         return PolicyVerdict(False, "no post in this thread to reply to")
     if not target.addressed_to_brand:
-        return PolicyVerdict(False, "X allows automated replies only to posts that mention the brand; this post talks "
-                                    "about it without addressing it: post the reply by hand if it adds value",
-                             intent_url(target.platform_id, draft.text))
+        return PolicyVerdict(
+            False,
+            "X allows automated replies only to posts that mention the brand; this post talks "
+            "about it without addressing it: post the reply by hand if it adds value",
+            intent_url(target.platform_id, draft.text),
+        )
     if other_attempts(session, draft, case, target.platform_id, ("reply_public", "close_public")):
-        return PolicyVerdict(False, "X allows one automated reply per post and this post already has one: "
-                                    "post this one by hand", intent_url(target.platform_id, draft.text))
+        return PolicyVerdict(
+            False,
+            "X allows one automated reply per post and this post already has one: post this one by hand",
+            intent_url(target.platform_id, draft.text),
+        )
     return PolicyVerdict(True)
 
 
@@ -135,12 +159,18 @@ class XResponder:
     policy = staticmethod(check_policy)
 
     @classmethod
-    def from_config(cls, account: AccountConfig) -> "XResponder":
+    def from_config(cls, account: AccountConfig) -> XResponder:
         """The responder for a configured X account."""
         return cls(account)
 
-    def __init__(self, account: AccountConfig, *, client: XClient | None = None, clock: Clock | None = None,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        client: XClient | None = None,
+        clock: Clock | None = None,
+        timeout: float = 10.0,
+    ):
         self.account = account
         self.client = client or XClient(account, clock=clock, timeout=timeout)
 
@@ -150,8 +180,9 @@ class XResponder:
         if not target:
             raise PermanentError("X reply: no post to reply to")
         _check_length(message.text)
-        body = self.client.call("tweets_post", "create_tweet", sending=True, text=message.text,
-                                in_reply_to_tweet_id=target)
+        body = self.client.call(
+            "tweets_post", "create_tweet", sending=True, text=message.text, in_reply_to_tweet_id=target
+        )
         return _field(body, "id", "X reply")
 
     def close_public(self, message: OutgoingMessage) -> str:
@@ -163,11 +194,17 @@ class XResponder:
         if not message.text:
             raise PermanentError("X direct message: empty text")
         if message.recipient_id:
-            body = self.client.call("dm_send", "create_direct_message", sending=True,
-                                    participant_id=message.recipient_id, text=message.text)
+            body = self.client.call(
+                "dm_send", "create_direct_message", sending=True, participant_id=message.recipient_id, text=message.text
+            )
         elif message.thread_key and "-" in message.thread_key:
-            body = self.client.call("dm_send", "create_direct_message", sending=True,
-                                    dm_conversation_id=message.thread_key, text=message.text)
+            body = self.client.call(
+                "dm_send",
+                "create_direct_message",
+                sending=True,
+                dm_conversation_id=message.thread_key,
+                text=message.text,
+            )
         else:
             raise PermanentError("X direct message: no recipient")
         return _field(body, "dm_event_id", "X direct message")
@@ -179,11 +216,21 @@ class XResponder:
         handle = (self.account.handle or "").lstrip("@")
         if message.thread_key and handle:
             query = f"conversation_id:{message.thread_key} from:{handle}"
-            body = self.client.call("search", "search_recent_tweets", query=query, max_results=100,
-                                    tweet_fields=["id", "text", "author_id", "conversation_id", "referenced_tweets"])
+            body = self.client.call(
+                "search",
+                "search_recent_tweets",
+                query=query,
+                max_results=100,
+                tweet_fields=["id", "text", "author_id", "conversation_id", "referenced_tweets"],
+            )
         else:
-            body = self.client.call("tweets", "get_users_tweets", id=self.account.user_id, max_results=100,
-                                    tweet_fields=["id", "text", "author_id", "conversation_id", "referenced_tweets"])
+            body = self.client.call(
+                "tweets",
+                "get_users_tweets",
+                id=self.account.user_id,
+                max_results=100,
+                tweet_fields=["id", "text", "author_id", "conversation_id", "referenced_tweets"],
+            )
         return _match(body, message.text, self.account.user_id, "author_id")
 
     def _find_dm(self, message: OutgoingMessage) -> str | None:
@@ -193,8 +240,14 @@ class XResponder:
             kwargs = {"dm_conversation_id": message.thread_key}
         else:
             return None
-        body = self.client.call("dm_events", "get_direct_message_events", user_auth=True, max_results=100,
-                                dm_event_fields=["id", "text", "sender_id", "created_at"], **kwargs)
+        body = self.client.call(
+            "dm_events",
+            "get_direct_message_events",
+            user_auth=True,
+            max_results=100,
+            dm_event_fields=["id", "text", "sender_id", "created_at"],
+            **kwargs,
+        )
         return _match(body, message.text, self.account.user_id, "sender_id")
 
 

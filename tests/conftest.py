@@ -1,4 +1,5 @@
 """Shared fixtures: a database per test (SQLite by default, PostgreSQL when BOT_TEST_DATABASE_URL is set) and the desk."""
+
 from __future__ import annotations
 
 import os

@@ -1,12 +1,14 @@
 """A whole service in one process for behaviour tests: a replay file you write to, a frozen clock, the sandbox."""
+
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +27,16 @@ def base_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str
     data: dict[str, Any] = {
         "data_dir": str(tmp_path / "data"),
         "storage": {"url": database_url, "url_env": None},
-        "accounts": [{"name": "brand", "platform": "replay", "path": str(tmp_path / "mentions.jsonl"),
-                      "poll_interval_seconds": 1, "handle": "@acme", "batch_size": 100}],
+        "accounts": [
+            {
+                "name": "brand",
+                "platform": "replay",
+                "path": str(tmp_path / "mentions.jsonl"),
+                "poll_interval_seconds": 1,
+                "handle": "@acme",
+                "batch_size": 100,
+            }
+        ],
         "daemon": {"jitter_seconds": 0},
     }
     for key, value in overrides.items():
@@ -40,8 +50,9 @@ def base_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str
 class Desk:
     """The service under test, driven step by step like a community manager would."""
 
-    def __init__(self, tmp_path: Path, database_url: str, clock: FrozenClock | None = None, triager=None,
-                 **overrides: Any):
+    def __init__(
+        self, tmp_path: Path, database_url: str, clock: FrozenClock | None = None, triager=None, **overrides: Any
+    ):
         self.tmp_path = tmp_path
         self.clock = clock or FrozenClock(datetime(2026, 1, 5, 9, 0))
         self.replay = tmp_path / "mentions.jsonl"
@@ -56,7 +67,7 @@ class Desk:
     def _new_service(self, triager=None) -> Service:
         return Service(self.config, clock=self.clock, triager=triager)
 
-    def restart(self) -> "Desk":
+    def restart(self) -> Desk:
         """A new service over the same database and files, as after a daemon restart."""
         triager = self.service._triager
         self.service.engine.dispose()
@@ -65,17 +76,39 @@ class Desk:
         self.service.sync_accounts()
         return self
 
-    def mention(self, text: str, author: str = "@ana", *, id: str | None = None, thread: str | None = None,
-                in_reply_to: str | None = None, channel: str = "public", addressed: bool = True,
-                lang: str | None = None, followers: int | None = 100, platform: str = "x",
-                author_name: str | None = None) -> str:
+    def mention(
+        self,
+        text: str,
+        author: str = "@ana",
+        *,
+        id: str | None = None,
+        thread: str | None = None,
+        in_reply_to: str | None = None,
+        channel: str = "public",
+        addressed: bool = True,
+        lang: str | None = None,
+        followers: int | None = 100,
+        platform: str = "x",
+        author_name: str | None = None,
+    ) -> str:
         """Append a mention to the replay file, as if someone just wrote it; returns its platform id."""
         mention_id = id or f"m-{next(self._ids)}"
-        line = {"id": mention_id, "platform": platform, "text": text,
-                "author": {"id": f"user-{author.lstrip('@')}", "handle": author, "name": author_name or author.lstrip("@").title(),
-                           "followers": followers},
-                "created_at": self.clock.now().isoformat(), "thread": thread or mention_id, "in_reply_to": in_reply_to,
-                "channel": channel, "addressed_to_brand": addressed}
+        line = {
+            "id": mention_id,
+            "platform": platform,
+            "text": text,
+            "author": {
+                "id": f"user-{author.lstrip('@')}",
+                "handle": author,
+                "name": author_name or author.lstrip("@").title(),
+                "followers": followers,
+            },
+            "created_at": self.clock.now().isoformat(),
+            "thread": thread or mention_id,
+            "in_reply_to": in_reply_to,
+            "channel": channel,
+            "addressed_to_brand": addressed,
+        }
         if lang:
             line["lang"] = lang
         with self.replay.open("a", encoding="utf-8") as handle:
@@ -110,7 +143,9 @@ class Desk:
             assert mention.case_id is not None, f"mention {platform_id} has no case (status {mention.status})"
             return session.get(Case, mention.case_id)
 
-    def approve(self, draft_id: int, text: str | None = None, override: str | None = None, actor: str = "maria") -> Draft:
+    def approve(
+        self, draft_id: int, text: str | None = None, override: str | None = None, actor: str = "maria"
+    ) -> Draft:
         """Approve a draft and run the outbox."""
         with self.session() as session:
             approval.approve(session, self.config, draft_id, actor, self.clock.now(), text, override)
@@ -131,7 +166,9 @@ class Desk:
     def posted(self) -> list[OutboxMessage]:
         """Everything the sandbox recorded as posted, in order."""
         with self.session() as session:
-            return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sent").order_by(OutboxMessage.id)))
+            return list(
+                session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sent").order_by(OutboxMessage.id))
+            )
 
     def sandbox(self, account: str = "brand") -> SandboxResponder:
         """The sandbox responder of an account (what this process posted)."""

@@ -1,4 +1,5 @@
 """The house keeps its shape: layers that never import upward, and a core that reaches platforms through the registry."""
+
 from __future__ import annotations
 
 import ast
@@ -17,17 +18,34 @@ def test_the_layering_contracts_in_pyproject_hold():
     assert "2 kept, 0 broken" in result.stdout
 
 
+def test_the_code_passes_ruff_lint_and_its_format_check():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    paths = ["bot", "listeners", "responders", "tests", "bench", "docs/config_reference.py"]
+    lint = subprocess.run([ruff, "check", "--no-cache", *paths], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout[-4000:]
+    style = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", *paths], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert style.returncode == 0, style.stdout[-4000:]
+
+
 def test_no_module_imports_our_code_inside_a_function_except_behind_an_optional_dependency():
     optional = {"bot.triage.classifier.finetune", "bot.triage.classifier.e5_onnx"}  # torch, onnx
     late = []
-    for path in [*ROOT.joinpath("bot").rglob("*.py"), *ROOT.joinpath("listeners").rglob("*.py"),
-                 *ROOT.joinpath("responders").rglob("*.py")]:
+    for path in [
+        *ROOT.joinpath("bot").rglob("*.py"),
+        *ROOT.joinpath("listeners").rglob("*.py"),
+        *ROOT.joinpath("responders").rglob("*.py"),
+    ]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for function in ast.walk(tree):
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for node in ast.walk(function):
-                    if (isinstance(node, ast.ImportFrom) and node.module
-                            and node.module.split(".")[0] in ("bot", "listeners", "responders")
-                            and node.module not in optional):
+                    if (
+                        isinstance(node, ast.ImportFrom)
+                        and node.module
+                        and node.module.split(".")[0] in ("bot", "listeners", "responders")
+                        and node.module not in optional
+                    ):
                         late.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}")
     assert late == []

@@ -1,4 +1,5 @@
 """The command line as a community manager uses it: clear tables, clear errors, never a traceback."""
+
 from __future__ import annotations
 
 import json
@@ -43,12 +44,25 @@ def test_commands_refuse_an_empty_database_and_name_the_fix(cli):
 
 def test_a_community_manager_works_the_queue_from_the_command_line(cli):
     assert cli("db", "upgrade").exit_code == 0
-    add(cli, id="c-1", platform="x", text="@acme my internet is down again, not working since yesterday",
-        author={"id": "u1", "handle": "@lena"}, addressed_to_brand=True)
-    add(cli, id="c-2", platform="x", text="@acme how do I change my plan online?",
-        author={"id": "u2", "handle": "@omar"}, addressed_to_brand=True)
+    add(
+        cli,
+        id="c-1",
+        platform="x",
+        text="@acme my internet is down again, not working since yesterday",
+        author={"id": "u1", "handle": "@lena"},
+        addressed_to_brand=True,
+    )
+    add(
+        cli,
+        id="c-2",
+        platform="x",
+        text="@acme how do I change my plan online?",
+        author={"id": "u2", "handle": "@omar"},
+        addressed_to_brand=True,
+    )
     from bot.config import load_config
     from bot.runtime.service import Service
+
     service = Service(load_config(cli.tmp_path / "config.yaml"))
     service.sync_accounts()
     service.cycle()
@@ -66,7 +80,12 @@ def test_a_community_manager_works_the_queue_from_the_command_line(cli):
     assert shown.exit_code == 0
     assert "my internet is down" in shown.output and "reasons" not in shown.output.lower().split("thread")[0]
 
-    approved = cli("approve", str(rows[0]["draft"]), "--text", "@lena We're sorry! We're on it and will update you within 30 minutes.")
+    approved = cli(
+        "approve",
+        str(rows[0]["draft"]),
+        "--text",
+        "@lena We're sorry! We're on it and will update you within 30 minutes.",
+    )
     assert approved.exit_code == 0, approved.output
     assert "sent as sandbox-" in approved.output
 
@@ -83,13 +102,16 @@ def test_a_community_manager_works_the_queue_from_the_command_line(cli):
     assert report["counts"]["sent"] == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (("show", "999"), "there is no case 999"),
-    (("approve", "999"), "there is no draft 999"),
-    (("reject", "999", "--reason", "x"), "there is no draft 999"),
-    (("resolve", "999"), "there is no case 999"),
-    (("reject", "1", "--reason", "  "), "needs a reason"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("show", "999"), "there is no case 999"),
+        (("approve", "999"), "there is no draft 999"),
+        (("reject", "999", "--reason", "x"), "there is no draft 999"),
+        (("resolve", "999"), "there is no case 999"),
+        (("reject", "1", "--reason", "  "), "needs a reason"),
+    ],
+)
 def test_unknown_ids_give_a_clear_message_and_a_non_zero_exit(cli, args, message):
     cli("db", "upgrade")
     result = cli(*args)
@@ -98,7 +120,9 @@ def test_unknown_ids_give_a_clear_message_and_a_non_zero_exit(cli, args, message
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("args", [("show", "abc"), ("queue", "--limit", "0"), ("approve",), ("reject", "1"), ("nonsense",)])
+@pytest.mark.parametrize(
+    "args", [("show", "abc"), ("queue", "--limit", "0"), ("approve",), ("reject", "1"), ("nonsense",)]
+)
 def test_bad_arguments_are_usage_errors(cli, args):
     result = cli(*args)
     assert result.exit_code == 2
@@ -107,13 +131,19 @@ def test_bad_arguments_are_usage_errors(cli, args):
 
 def test_triage_writes_one_decision_per_line_and_reports_malformed_lines(cli, tmp_path):
     source = tmp_path / "in.jsonl"
-    source.write_text("\n".join([
-        json.dumps({"id": "1", "text": "@acme you charged my card twice!!", "addressed_to_brand": True}),
-        "{not json",
-        json.dumps({"id": "2"}),
-        json.dumps({"id": "3", "text": "¿Cómo cambio mi tarifa? @acme", "lang": "es"}),
-        json.dumps({"id": "4", "text": "hi", "addressed_to_brand": "yes"}),
-    ]) + "\n", encoding="utf-8")
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "1", "text": "@acme you charged my card twice!!", "addressed_to_brand": True}),
+                "{not json",
+                json.dumps({"id": "2"}),
+                json.dumps({"id": "3", "text": "¿Cómo cambio mi tarifa? @acme", "lang": "es"}),
+                json.dumps({"id": "4", "text": "hi", "addressed_to_brand": "yes"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     output = tmp_path / "out.jsonl"
 
     result = cli("triage", "--input", str(source), "--output", str(output))
@@ -125,8 +155,18 @@ def test_triage_writes_one_decision_per_line_and_reports_malformed_lines(cli, tm
     lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [line["id"] for line in lines] == ["1", "3"]
     first = lines[0]
-    assert set(first) == {"id", "language", "category", "sentiment", "needs_response", "mode", "level", "priority",
-                          "reasons", "labels"}
+    assert set(first) == {
+        "id",
+        "language",
+        "category",
+        "sentiment",
+        "needs_response",
+        "mode",
+        "level",
+        "priority",
+        "reasons",
+        "labels",
+    }
     assert first["level"] == "private" and first["mode"] == "reactive"
     assert 0.0 <= first["priority"] <= 1.0
     assert lines[1]["language"] == "es"

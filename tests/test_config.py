@@ -1,4 +1,5 @@
 """Config: validated at start-up into typed objects; a wrong key or value names its path."""
+
 from __future__ import annotations
 
 import re
@@ -34,17 +35,23 @@ def test_an_empty_file_means_every_default(tmp_path):
     assert config.accounts == []
 
 
-@pytest.mark.parametrize("text, path, reason", [
-    ("brand:\n  colour: red\n", "brand.colour", "unknown setting"),
-    ("sla:\n  first_response_target_minutes: soon\n", "sla.first_response_target_minutes", "integer"),
-    ("accounts:\n  - name: x1\n    platform: myspace\n", "accounts[0].platform", "replay"),
-    ("accounts:\n  - name: x1\n    platform: x\n", "accounts[0]", "user_id"),
-    ("accounts:\n  - {name: a, platform: replay, path: f.jsonl, poll_interval_seconds: 0.1}\n",
-     "accounts[0].poll_interval_seconds", "at least 1"),
-    ("brand:\n  handles: [acme]\n", "brand.handles", "must start with '@'"),
-    ("outbox:\n  max_attempts: 0\n", "outbox.max_attempts", "greater than or equal to 1"),
-    ("storage:\n  url: mysql://db/x\n", "storage.url", "SQLite and PostgreSQL are supported"),
-])
+@pytest.mark.parametrize(
+    "text, path, reason",
+    [
+        ("brand:\n  colour: red\n", "brand.colour", "unknown setting"),
+        ("sla:\n  first_response_target_minutes: soon\n", "sla.first_response_target_minutes", "integer"),
+        ("accounts:\n  - name: x1\n    platform: myspace\n", "accounts[0].platform", "replay"),
+        ("accounts:\n  - name: x1\n    platform: x\n", "accounts[0]", "user_id"),
+        (
+            "accounts:\n  - {name: a, platform: replay, path: f.jsonl, poll_interval_seconds: 0.1}\n",
+            "accounts[0].poll_interval_seconds",
+            "at least 1",
+        ),
+        ("brand:\n  handles: [acme]\n", "brand.handles", "must start with '@'"),
+        ("outbox:\n  max_attempts: 0\n", "outbox.max_attempts", "greater than or equal to 1"),
+        ("storage:\n  url: mysql://db/x\n", "storage.url", "SQLite and PostgreSQL are supported"),
+    ],
+)
 def test_a_wrong_setting_names_its_path_and_the_reason(tmp_path, text, path, reason):
     with pytest.raises(ConfigError) as raised:
         load_config(write(tmp_path, text))
@@ -54,8 +61,14 @@ def test_a_wrong_setting_names_its_path_and_the_reason(tmp_path, text, path, rea
 
 def test_two_accounts_with_one_name_are_refused():
     with pytest.raises(ConfigError, match="used twice"):
-        parse_config({"accounts": [{"name": "a", "platform": "replay", "path": "x"},
-                                   {"name": "a", "platform": "replay", "path": "y"}]})
+        parse_config(
+            {
+                "accounts": [
+                    {"name": "a", "platform": "replay", "path": "x"},
+                    {"name": "a", "platform": "replay", "path": "y"},
+                ]
+            }
+        )
 
 
 def test_broken_yaml_says_where(tmp_path):
@@ -86,7 +99,9 @@ def test_every_setting_has_one_line_of_help():
 def test_the_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [path for path, _ in iter_settings() if f"`{path}`" not in readme]
-    assert not missing, f"README's configuration reference misses {missing}; run python docs/config_reference.py --write"
+    assert not missing, (
+        f"README's configuration reference misses {missing}; run python docs/config_reference.py --write"
+    )
 
 
 def test_the_bundled_config_yaml_mentions_every_setting():

@@ -1,4 +1,5 @@
 """The demo a newcomer runs: the bundled scenario through the simulated X and Facebook, replies landing in threads."""
+
 from __future__ import annotations
 
 import re
@@ -41,6 +42,7 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
     assert "log in as demo with password" in result.output
 
     from bot.runtime.service import Service
+
     service = Service(load_config(path))
     with service.factory() as session:
         platforms = set(session.scalars(select(Mention.platform)))
@@ -51,9 +53,9 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
 
 
 def test_an_approved_demo_reply_lands_in_the_simulated_x_thread(tmp_path, database_url):
-    from bot.storage.models import Draft
     from bot.runtime.service import Service
     from bot.simulators.embedded import EmbeddedSimulators
+    from bot.storage.models import Draft
 
     path = demo_config(tmp_path, database_url)
     runner = CliRunner()
@@ -61,9 +63,12 @@ def test_an_approved_demo_reply_lands_in_the_simulated_x_thread(tmp_path, databa
     config = load_config(path)
     service = Service(config)
     with service.factory() as session:
-        draft = session.scalar(select(Draft).join(Mention, Draft.mention_id == Mention.id)
-                               .where(Draft.status == "pending", Draft.kind == "acknowledgement",
-                                      Mention.platform == "x").order_by(Draft.priority.desc()))
+        draft = session.scalar(
+            select(Draft)
+            .join(Mention, Draft.mention_id == Mention.id)
+            .where(Draft.status == "pending", Draft.kind == "acknowledgement", Mention.platform == "x")
+            .order_by(Draft.priority.desc())
+        )
         answered = draft.mention.platform_id
     service.engine.dispose()
 

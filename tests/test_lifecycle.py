@@ -1,4 +1,5 @@
 """User stories of the whole lifecycle, through the daemon's cycle and the sandbox responder."""
+
 from __future__ import annotations
 
 from bot.storage.models import Mention
@@ -107,6 +108,7 @@ def test_every_mention_is_stored_once_however_often_it_is_polled(desk):
     desk.service.pollers["brand"].listener.fetch({})  # a re-read from the start finds it again...
     with desk.session() as session:
         from bot.intake.accounts import get_account
+
         get_account(session, "brand").cursor = {}
     desk.poll()  # ...but storing it again changes nothing
     assert desk.count(Mention) == 1

@@ -1,4 +1,5 @@
 """Any outside input gives a result or the project's clear error, never a traceback (property-based, hypothesis)."""
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,33 @@ from listeners.replay import MalformedLine, parse_line
 from listeners.x import activity_mentions
 
 # JSON values as a platform or a user might send them: nested, any type in any place.
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children,
-                                                                                       max_size=5), max_leaves=25)
-KEYS = ["id", "text", "author", "age_minutes", "created_at", "channel", "followers", "thread", "platform", "lang",
-        "addressed_to_brand", "label", "user", "id_str", "entry", "changes", "messaging", "value", "field", "from"]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=25,
+)
+KEYS = [
+    "id",
+    "text",
+    "author",
+    "age_minutes",
+    "created_at",
+    "channel",
+    "followers",
+    "thread",
+    "platform",
+    "lang",
+    "addressed_to_brand",
+    "label",
+    "user",
+    "id_str",
+    "entry",
+    "changes",
+    "messaging",
+    "value",
+    "field",
+    "from",
+]
 # Objects that use the keys the parsers look for, so the properties reach past the first check.
 OBJECTS = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=8)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,8 +57,17 @@ INSTAGRAM = AccountConfig(name="acme-ig", platform="instagram", ig_user_id="1784
 
 
 @SETTINGS
-@given(st.one_of(JSON, OBJECTS, st.dictionaries(st.sampled_from(["accounts", "sla", "triage", "checks", "brand"]),
-                                                st.one_of(JSON, st.lists(OBJECTS, max_size=2), OBJECTS), max_size=3)))
+@given(
+    st.one_of(
+        JSON,
+        OBJECTS,
+        st.dictionaries(
+            st.sampled_from(["accounts", "sla", "triage", "checks", "brand"]),
+            st.one_of(JSON, st.lists(OBJECTS, max_size=2), OBJECTS),
+            max_size=3,
+        ),
+    )
+)
 def test_any_config_is_either_accepted_or_refused_with_the_setting_it_names(data):
     try:
         parse_config(data)
@@ -103,15 +135,25 @@ def test_any_timestamp_is_read_or_refused_as_a_malformed_item(value):
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["for_user_id", "tweet_create_events", "direct_message_events", "users"]),
-                       st.one_of(JSON, st.lists(OBJECTS, max_size=3)), max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(["for_user_id", "tweet_create_events", "direct_message_events", "users"]),
+        st.one_of(JSON, st.lists(OBJECTS, max_size=3)),
+        max_size=4,
+    )
+)
 def test_any_x_webhook_event_gives_mentions_and_skips_what_is_malformed(payload):
     assert all(m.platform == "x" for m in activity_mentions(payload, ACCOUNT))
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["id", "changes", "messaging", "time"]),
-                       st.one_of(JSON, st.lists(OBJECTS, max_size=3)), max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "changes", "messaging", "time"]),
+        st.one_of(JSON, st.lists(OBJECTS, max_size=3)),
+        max_size=4,
+    )
+)
 def test_any_meta_and_instagram_webhook_entry_gives_mentions_and_skips_what_is_malformed(entry):
     assert all(m.platform == "facebook" for m in entry_mentions(entry, "100"))
     assert all(m.platform == "instagram" for m in instagram_entry_mentions(entry, INSTAGRAM))
@@ -133,7 +175,12 @@ def webhook_client() -> TestClient:
 @SETTINGS
 @given(st.sampled_from(["x", "meta", "instagram"]), st.binary(max_size=200), st.text(max_size=40))
 def test_any_webhook_body_is_refused_with_a_4xx_never_a_500(path, body, signature):
-    response = webhook_client().post(f"/webhooks/{path}", content=body, headers={
-        "X-Hub-Signature-256": signature.encode("ascii", "ignore").decode(),
-        "x-twitter-webhooks-signature": signature.encode("ascii", "ignore").decode()})
+    response = webhook_client().post(
+        f"/webhooks/{path}",
+        content=body,
+        headers={
+            "X-Hub-Signature-256": signature.encode("ascii", "ignore").decode(),
+            "x-twitter-webhooks-signature": signature.encode("ascii", "ignore").decode(),
+        },
+    )
     assert 400 <= response.status_code < 500

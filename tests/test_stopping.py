@@ -1,4 +1,5 @@
 """SIGTERM at any moment of a start: the daemon stops as cleanly as it does once running."""
+
 from __future__ import annotations
 
 import os
@@ -34,14 +35,21 @@ def test_a_daemon_asked_to_stop_while_starting_exits_0_and_a_batch_command_says_
 @pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])  # importing, building the service, starting
 def test_sigterm_while_the_modules_still_load_stops_the_daemon_with_exit_0(tmp_path, delay):
     config = tmp_path / "config.yaml"
-    config.write_text(f"data_dir: {tmp_path}\nstorage:\n  url: sqlite:///{tmp_path}/m.db\n  url_env: null\n"
-                      "accounts: []\nconsole:\n  enabled: false\n", encoding="utf-8")
+    config.write_text(
+        f"data_dir: {tmp_path}\nstorage:\n  url: sqlite:///{tmp_path}/m.db\n  url_env: null\n"
+        "accounts: []\nconsole:\n  enabled: false\n",
+        encoding="utf-8",
+    )
     engine = make_engine(f"sqlite:///{tmp_path}/m.db")
     upgrade(engine)
     engine.dispose()
-    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)

@@ -1,4 +1,5 @@
 """Approval: a person (or a config rule) approves, edits or rejects a draft; approved ones go to the outbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,12 +8,13 @@ from sqlalchemy.orm import Session
 
 from bot.casework.quality_checks import check_draft, failing
 from bot.config import Config
-from bot.delivery import outbox, platform_policy as policy
+from bot.delivery import outbox
+from bot.delivery import platform_policy as policy
 from bot.errors import UserError
 from bot.storage import audit
 from bot.storage.models import Draft, TriageResult
-from bot.triage import learning
 from bot.storage.statuses import DraftStatus
+from bot.triage import learning
 
 AUTO_ACTOR = "auto-approval"
 
@@ -38,8 +40,15 @@ def _require_pending(draft: Draft) -> None:
         raise UserError(f"draft {draft.id} is {draft.status}, not pending: only pending drafts can be decided")
 
 
-def approve(session: Session, config: Config, draft_id: int, actor: str, now: datetime, text: str | None = None,
-            override_reason: str | None = None) -> Draft:
+def approve(
+    session: Session,
+    config: Config,
+    draft_id: int,
+    actor: str,
+    now: datetime,
+    text: str | None = None,
+    override_reason: str | None = None,
+) -> Draft:
     """Approve a draft (optionally with new text) and queue it for sending."""
     draft = get_draft(session, draft_id)
     _require_pending(draft)
@@ -52,7 +61,9 @@ def approve(session: Session, config: Config, draft_id: int, actor: str, now: da
     failed = failing(draft.checks)
     if failed and not (override_reason and override_reason.strip()):
         names = "; ".join(f"{c['name']}: {c['message']}" for c in failed)
-        raise ChecksFailed(f"draft {draft.id} fails its checks ({names}); fix the text or approve with an override reason")
+        raise ChecksFailed(
+            f"draft {draft.id} fails its checks ({names}); fix the text or approve with an override reason"
+        )
     verdict = policy.check(session, draft, draft.case, draft.mention, now)
     draft.policy = verdict.as_dict()
     if not verdict.allowed:
@@ -61,14 +72,31 @@ def approve(session: Session, config: Config, draft_id: int, actor: str, now: da
         raise PolicyRefused(f"draft {draft.id} cannot be sent automatically: {verdict.reason}{hint}")
     if failed:
         draft.override_reason = override_reason.strip()
-        audit.record(session, now, actor, "override_checks", "draft", draft.id, reason=draft.override_reason,
-                     checks=[c["name"] for c in failed])
+        audit.record(
+            session,
+            now,
+            actor,
+            "override_checks",
+            "draft",
+            draft.id,
+            reason=draft.override_reason,
+            checks=[c["name"] for c in failed],
+        )
     draft.status = DraftStatus.APPROVED
     draft.decided_by = actor
     draft.decided_at = now
     outbox.enqueue(session, draft, now)
-    audit.record(session, now, actor, "edit_and_approve" if edited else "approve", "draft", draft.id,
-                 kind=draft.kind, case_id=draft.case_id, **({"original_text": draft.original_text} if edited else {}))
+    audit.record(
+        session,
+        now,
+        actor,
+        "edit_and_approve" if edited else "approve",
+        "draft",
+        draft.id,
+        kind=draft.kind,
+        case_id=draft.case_id,
+        **({"original_text": draft.original_text} if edited else {}),
+    )
     if actor != AUTO_ACTOR:
         learning.record_decision(session, draft, "edit" if edited else "approve", actor, now)
     return draft

@@ -1,4 +1,5 @@
 """Cases: a customer's thread with the brand, its states, and the moves between them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,7 +22,16 @@ MOVED_PRIVATE = "moved_private"
 WAITING_ON_CUSTOMER = "waiting_on_customer"
 RESOLVED = "resolved"
 CLOSED_PUBLIC = "closed_public"
-STATES = (NEW, MONITORING, AWAITING_APPROVAL, ANSWERED_PUBLIC, MOVED_PRIVATE, WAITING_ON_CUSTOMER, RESOLVED, CLOSED_PUBLIC)
+STATES = (
+    NEW,
+    MONITORING,
+    AWAITING_APPROVAL,
+    ANSWERED_PUBLIC,
+    MOVED_PRIVATE,
+    WAITING_ON_CUSTOMER,
+    RESOLVED,
+    CLOSED_PUBLIC,
+)
 FINISHED = (RESOLVED, CLOSED_PUBLIC)
 LEVEL_RANK = {"monitor": 0, "self_service": 1, "investigate": 2, "private": 3}
 
@@ -36,8 +46,15 @@ STATE_AFTER_SENDING = {
 }
 
 
-def set_state(session: Session, case: Case, state: str, actor: str, now: datetime, note: str | None = None,
-              sla: SlaConfig | None = None) -> None:
+def set_state(
+    session: Session,
+    case: Case,
+    state: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    sla: SlaConfig | None = None,
+) -> None:
     """Move a case to a state, keeping its history and pausing SLA clocks while it waits on the customer."""
     if state == case.state:
         return
@@ -63,12 +80,20 @@ def _unpause(case: Case, now: datetime, sla: SlaConfig | None = None) -> None:
 
 def find_open_thread(session: Session, mention: Mention) -> Case | None:
     """The case this mention belongs to: its thread's latest case, or for a private message the customer's open case."""
-    case = session.scalar(select(Case).where(Case.platform == mention.platform, Case.thread_key == mention.thread_key)
-                          .order_by(Case.id.desc()).limit(1))
+    case = session.scalar(
+        select(Case)
+        .where(Case.platform == mention.platform, Case.thread_key == mention.thread_key)
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
     if case is None and mention.channel == "private":
         customer_id = mention.identity.customer_id
-        case = session.scalar(select(Case).where(Case.customer_id == customer_id, Case.platform == mention.platform,
-                                                 Case.state.not_in(FINISHED)).order_by(Case.id.desc()).limit(1))
+        case = session.scalar(
+            select(Case)
+            .where(Case.customer_id == customer_id, Case.platform == mention.platform, Case.state.not_in(FINISHED))
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
     return case
 
 
@@ -77,30 +102,56 @@ def latest_cases(session: Session, threads: set[tuple[str, str]]) -> dict[tuple[
     found: dict[tuple[str, str], Case] = {}
     for platform in {p for p, _ in threads}:
         keys = sorted(k for p, k in threads if p == platform)
-        for case in session.scalars(select(Case).where(Case.platform == platform, Case.thread_key.in_(keys))
-                                    .order_by(Case.id)):
+        for case in session.scalars(
+            select(Case).where(Case.platform == platform, Case.thread_key.in_(keys)).order_by(Case.id)
+        ):
             found[(platform, case.thread_key)] = case  # ordered by id: the latest one stays
     return found
 
 
-def attach(session: Session, mention: Mention, triage: TriageResult, sla: SlaConfig, now: datetime) -> tuple[Case, bool]:
+def attach(
+    session: Session, mention: Mention, triage: TriageResult, sla: SlaConfig, now: datetime
+) -> tuple[Case, bool]:
     """Put a triaged mention in its case: join the open one, reopen a finished one, or open a new one."""
     return attach_to(session, find_open_thread(session, mention), mention, triage, sla, now)
 
 
-def attach_to(session: Session, case: Case | None, mention: Mention, triage: TriageResult, sla: SlaConfig,
-              now: datetime) -> tuple[Case, bool]:
+def attach_to(
+    session: Session, case: Case | None, mention: Mention, triage: TriageResult, sla: SlaConfig, now: datetime
+) -> tuple[Case, bool]:
     """attach, with the mention's case (or None) already found; True when it reopened a finished case."""
     reopened = False
     if case is None:
         # Collections start empty and loaded: a new case has nothing to fetch from the database.
-        case = Case(account_id=mention.account_id, customer_id=mention.identity.customer_id, platform=mention.platform,
-                    thread_key=mention.thread_key, state=NEW, level=triage.level, category=triage.category,
-                    language=triage.language, priority=triage.priority, opened_at=mention.created_at, updated_at=now,
-                    paused_seconds=0.0, reopen_count=0, mentions=[], drafts=[], events=[])
+        case = Case(
+            account_id=mention.account_id,
+            customer_id=mention.identity.customer_id,
+            platform=mention.platform,
+            thread_key=mention.thread_key,
+            state=NEW,
+            level=triage.level,
+            category=triage.category,
+            language=triage.language,
+            priority=triage.priority,
+            opened_at=mention.created_at,
+            updated_at=now,
+            paused_seconds=0.0,
+            reopen_count=0,
+            mentions=[],
+            drafts=[],
+            events=[],
+        )
         session.add(case)
-        session.add(CaseEvent(case=case, at=now, actor="system", from_state=None, to_state=NEW,
-                              note=f"opened by mention {mention.platform_id}"))
+        session.add(
+            CaseEvent(
+                case=case,
+                at=now,
+                actor="system",
+                from_state=None,
+                to_state=NEW,
+                note=f"opened by mention {mention.platform_id}",
+            )
+        )
         _start_clocks(case, mention.created_at, triage.level, sla)
     elif case.state in FINISHED:
         reopened = True

@@ -1,4 +1,5 @@
 """Drafts: choosing and rendering the reply templates for each case and mention."""
+
 from __future__ import annotations
 
 import re
@@ -30,21 +31,35 @@ class TemplateRenderer:
 
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder else BUNDLED_TEMPLATES
-        self.env = SandboxedEnvironment(loader=FileSystemLoader(str(self.folder)), undefined=StrictUndefined,
-                                        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(self.folder)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
 
     def candidates(self, kind: str, language: str, platform: str, category: str) -> list[str]:
         """Template names tried in order, most specific first."""
-        return [f"{language}/{platform}/{kind}_{category}.j2", f"{language}/{kind}_{category}.j2",
-                f"{language}/{platform}/{kind}.j2", f"{language}/{kind}.j2"]
+        return [
+            f"{language}/{platform}/{kind}_{category}.j2",
+            f"{language}/{kind}_{category}.j2",
+            f"{language}/{platform}/{kind}.j2",
+            f"{language}/{kind}.j2",
+        ]
 
-    def render(self, kind: str, language: str, platform: str, category: str, context: dict[str, Any]) -> tuple[str, str]:
+    def render(
+        self, kind: str, language: str, platform: str, category: str, context: dict[str, Any]
+    ) -> tuple[str, str]:
         """The chosen template's name and the rendered, tidied text."""
         names = self.candidates(kind, language, platform, category)
         try:
             template = self.env.select_template(names)
         except TemplateNotFound:
-            raise LookupError(f"no template for {kind} in {language}: tried {', '.join(names)} in {self.folder}") from None
+            raise LookupError(
+                f"no template for {kind} in {language}: tried {', '.join(names)} in {self.folder}"
+            ) from None
         text = template.render(**context)
         text = re.sub(r"[ \t]+", " ", text)
         text = re.sub(r" *\n *", "\n", text).strip()
@@ -66,21 +81,43 @@ def channel_for(kind: str, case: Case) -> str:
 
 
 def _has_private(case: Case) -> bool:
-    return any(d.channel == "private" and d.status == DraftStatus.SENT for d in case.drafts) or any(m.channel == "private" for m in case.mentions)
+    return any(d.channel == "private" and d.status == DraftStatus.SENT for d in case.drafts) or any(
+        m.channel == "private" for m in case.mentions
+    )
 
 
-def template_context(config: Config, case: Case, mention: Mention | None, identity: Identity | None, language: str,
-                     eta: Eta | None, summary: str = "", triage: TriageResult | None = None) -> dict[str, Any]:
+def template_context(
+    config: Config,
+    case: Case,
+    mention: Mention | None,
+    identity: Identity | None,
+    language: str,
+    eta: Eta | None,
+    summary: str = "",
+    triage: TriageResult | None = None,
+) -> dict[str, Any]:
     """The variables templates may use; the mention's text is deliberately not among them."""
     name = (identity.name if identity else None) or ""
     return {
-        "brand": {"name": config.brand.name, "help_url": config.brand.help_url, "status_url": config.brand.status_url,
-                  "signature": config.brand.signature},
-        "customer": {"handle": identity.handle if identity else None, "name": name, "first_name": name.split(" ")[0] if name else ""},
+        "brand": {
+            "name": config.brand.name,
+            "help_url": config.brand.help_url,
+            "status_url": config.brand.status_url,
+            "signature": config.brand.signature,
+        },
+        "customer": {
+            "handle": identity.handle if identity else None,
+            "name": name,
+            "first_name": name.split(" ")[0] if name else "",
+        },
         "case": {"id": case.id, "reference": f"#{case.id}"},
-        "mention": {"category": (triage.category if triage else case.category) or "other",
-                    "sentiment": triage.sentiment if triage else "neutral",
-                    "level": triage.level if triage else case.level, "language": language, "platform": case.platform},
+        "mention": {
+            "category": (triage.category if triage else case.category) or "other",
+            "sentiment": triage.sentiment if triage else "neutral",
+            "level": triage.level if triage else case.level,
+            "language": language,
+            "platform": case.platform,
+        },
         "eta": {"minutes": eta.minutes if eta else 0, "text": eta.text(language) if eta else ""},
         "summary": summary,
     }
@@ -98,9 +135,18 @@ def supersede_pending(session: Session, case: Case, now: datetime) -> int:
     return count
 
 
-def make_draft(session: Session, config: Config, renderer: TemplateRenderer, case: Case, kind: str,
-               mention: Mention | None, now: datetime, summary: str = "", eta: Eta | None = None,
-               team: Staffing | None = None) -> Draft:
+def make_draft(
+    session: Session,
+    config: Config,
+    renderer: TemplateRenderer,
+    case: Case,
+    kind: str,
+    mention: Mention | None,
+    now: datetime,
+    summary: str = "",
+    eta: Eta | None = None,
+    team: Staffing | None = None,
+) -> Draft:
     """Render one draft of a kind for a case and store it pending, with its quality checks."""
     triage = mention.triage if mention else None
     identity = mention.identity if mention else _latest_identity(case)
@@ -112,11 +158,26 @@ def make_draft(session: Session, config: Config, renderer: TemplateRenderer, cas
     template_name, text = renderer.render(kind, language, case.platform, category, context)
     channel = channel_for(kind, case)
     checks = [c.as_dict() for c in run_checks(text, kind, channel, case.platform, category, config.checks, language)]
-    draft = Draft(case=case, mention=mention, kind=kind, channel=channel, language=language, template=template_name,
-                  text=text, original_text=text, status=DraftStatus.PENDING, priority=case.priority,
-                  eta_minutes=eta.minutes if eta else None, eta_explanation=eta.explanation if eta else None,
-                  checks=checks, policy={}, low_confidence=bool(triage.low_confidence) if triage else False,
-                  auto_approved=False, created_at=now, outbox=None)
+    draft = Draft(
+        case=case,
+        mention=mention,
+        kind=kind,
+        channel=channel,
+        language=language,
+        template=template_name,
+        text=text,
+        original_text=text,
+        status=DraftStatus.PENDING,
+        priority=case.priority,
+        eta_minutes=eta.minutes if eta else None,
+        eta_explanation=eta.explanation if eta else None,
+        checks=checks,
+        policy={},
+        low_confidence=bool(triage.low_confidence) if triage else False,
+        auto_approved=False,
+        created_at=now,
+        outbox=None,
+    )
     session.add(draft)
     return draft
 
@@ -136,8 +197,15 @@ def wants_reply(mention: Mention) -> bool:
     return mention.channel == "private" or bool(DRAFTS_BY_LEVEL.get(triage.level))
 
 
-def draft_for_mention(session: Session, config: Config, renderer: TemplateRenderer, case: Case, mention: Mention,
-                      now: datetime, team: Staffing | None = None) -> list[Draft]:
+def draft_for_mention(
+    session: Session,
+    config: Config,
+    renderer: TemplateRenderer,
+    case: Case,
+    mention: Mention,
+    now: datetime,
+    team: Staffing | None = None,
+) -> list[Draft]:
     """The drafts a triaged mention calls for, by its level of intervention and its channel."""
     if not wants_reply(mention):
         return []
@@ -152,8 +220,9 @@ def draft_for_mention(session: Session, config: Config, renderer: TemplateRender
     return [make_draft(session, config, renderer, case, kind, mention, now, team=team) for kind in kinds]
 
 
-def draft_close(session: Session, config: Config, renderer: TemplateRenderer, case: Case, summary: str,
-                now: datetime) -> Draft:
+def draft_close(
+    session: Session, config: Config, renderer: TemplateRenderer, case: Case, summary: str, now: datetime
+) -> Draft:
     """The positive public close of a resolved case, summing up what was agreed."""
     supersede_pending(session, case, now)
     public = [m for m in case.mentions if m.channel == "public"]

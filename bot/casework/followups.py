@@ -1,4 +1,5 @@
 """Follow-ups: nudge cases waiting on the customer, re-check monitored threads, leave no message unanswered."""
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,8 @@ from bot.service_levels import assignment
 from bot.storage import audit
 from bot.storage.db import transaction
 from bot.storage.models import Case, CaseEvent, Draft, Mention, TriageResult
-from bot.triage.decision import Triager
 from bot.storage.statuses import DraftStatus, MentionStatus
+from bot.triage.decision import Triager
 
 log = logging.getLogger(__name__)
 
@@ -48,36 +49,56 @@ def draft_follow_ups(session: Session, config: Config, renderer: TemplateRendere
         return []
     every = timedelta(hours=settings.after_hours)
     drafted = []
-    waiting = session.scalars(select(Case).where(Case.state == cases.WAITING_ON_CUSTOMER, Case.waiting_since.is_not(None),
-                                                 Case.waiting_since <= now - every))
+    waiting = session.scalars(
+        select(Case).where(
+            Case.state == cases.WAITING_ON_CUSTOMER, Case.waiting_since.is_not(None), Case.waiting_since <= now - every
+        )
+    )
     for case in waiting:
-        follow_ups = [d for d in case.drafts if d.kind == "follow_up" and d.created_at >= case.waiting_since
-                      and d.status != DraftStatus.SUPERSEDED]
-        if len(follow_ups) >= settings.max_follow_ups or any(d.status in (DraftStatus.PENDING, DraftStatus.APPROVED) for d in follow_ups):
+        follow_ups = [
+            d
+            for d in case.drafts
+            if d.kind == "follow_up" and d.created_at >= case.waiting_since and d.status != DraftStatus.SUPERSEDED
+        ]
+        if len(follow_ups) >= settings.max_follow_ups or any(
+            d.status in (DraftStatus.PENDING, DraftStatus.APPROVED) for d in follow_ups
+        ):
             continue
         last = max([case.waiting_since] + [d.created_at for d in follow_ups])
         if now < last + every:
             continue
         mentions = _customer_mentions(case)
         draft = make_draft(session, config, renderer, case, "follow_up", mentions[-1] if mentions else None, now)
-        session.add(CaseEvent(case=case, at=now, actor="system", from_state=case.state, to_state=case.state,
-                              note=f"follow-up {len(follow_ups) + 1} drafted after {settings.after_hours:g} h waiting"))
+        session.add(
+            CaseEvent(
+                case=case,
+                at=now,
+                actor="system",
+                from_state=case.state,
+                to_state=case.state,
+                note=f"follow-up {len(follow_ups) + 1} drafted after {settings.after_hours:g} h waiting",
+            )
+        )
         drafted.append(draft)
     session.flush()
     return drafted
 
 
-def recheck_monitored(session: Session, config: Config, renderer: TemplateRenderer, triager: Triager,
-                      now: datetime) -> tuple[int, list[Case]]:
+def recheck_monitored(
+    session: Session, config: Config, renderer: TemplateRenderer, triager: Triager, now: datetime
+) -> tuple[int, list[Case]]:
     """Look again at monitored threads: a new message or a turn for the worse puts them in front of a person."""
 
     due = now - timedelta(hours=config.followups.recheck_after_hours)
-    candidates = list(session.scalars(select(Case).where(Case.state == cases.MONITORING,
-                                                         Case.last_customer_message_at <= due)))
+    candidates = list(
+        session.scalars(select(Case).where(Case.state == cases.MONITORING, Case.last_customer_message_at <= due))
+    )
     escalated: list[Case] = []
     checked = 0
     for case in candidates:
-        if case.monitor_checked_at is not None and case.monitor_checked_at >= (case.last_customer_message_at or case.opened_at):
+        if case.monitor_checked_at is not None and case.monitor_checked_at >= (
+            case.last_customer_message_at or case.opened_at
+        ):
             continue
         mentions = [m for m in _customer_mentions(case) if m.triage is not None]
         if not mentions:
@@ -96,8 +117,16 @@ def recheck_monitored(session: Session, config: Config, renderer: TemplateRender
             reasons.append(f"the author wrote {len(mentions)} messages")
         case.monitor_checked_at = now
         if not (fresh.needs_response or turned):
-            session.add(CaseEvent(case=case, at=now, actor="recheck", from_state=case.state, to_state=case.state,
-                                  note="re-checked: still nothing to answer" + (f" ({'; '.join(reasons)})" if reasons else "")))
+            session.add(
+                CaseEvent(
+                    case=case,
+                    at=now,
+                    actor="recheck",
+                    from_state=case.state,
+                    to_state=case.state,
+                    note="re-checked: still nothing to answer" + (f" ({'; '.join(reasons)})" if reasons else ""),
+                )
+            )
             continue
         triage = latest.triage
         triage.needs_response = True
@@ -120,38 +149,73 @@ def recheck_monitored(session: Session, config: Config, renderer: TemplateRender
 def unanswered(session: Session, now: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Open cases whose latest customer message has neither an answer nor a recorded decision not to answer."""
     # One query, in the database, however many cases are open: each open case's latest message ...
-    latest = (select(Mention.id, Mention.case_id, Mention.created_at, Mention.fetched_at, Mention.status, Mention.text,
-                     func.row_number().over(partition_by=Mention.case_id,
-                                            order_by=(Mention.created_at.desc(), Mention.id.desc())).label("newest"))
-              .join(Case, Case.id == Mention.case_id)
-              .where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,)))
-              .subquery())
+    latest = (
+        select(
+            Mention.id,
+            Mention.case_id,
+            Mention.created_at,
+            Mention.fetched_at,
+            Mention.status,
+            Mention.text,
+            func.row_number()
+            .over(partition_by=Mention.case_id, order_by=(Mention.created_at.desc(), Mention.id.desc()))
+            .label("newest"),
+        )
+        .join(Case, Case.id == Mention.case_id)
+        .where(Case.state.not_in(cases.FINISHED + (cases.MONITORING,)))
+        .subquery()
+    )
     # ... that a draft answers: one written for it, or any written after it arrived.
-    answered = (select(Draft.id).where(Draft.case_id == latest.c.case_id, Draft.status.in_(ANSWERING),
-                                       or_(Draft.mention_id == latest.c.id, Draft.created_at >= latest.c.fetched_at))
-                .exists())
-    query = (select(Case, latest.c.id, latest.c.created_at, latest.c.text)
-             .join(latest, latest.c.case_id == Case.id)
-             .outerjoin(TriageResult, TriageResult.mention_id == latest.c.id)
-             .where(latest.c.newest == 1,
-                    latest.c.status == MentionStatus.PROCESSED,  # still in the pipeline, which drafts or decides
-                    or_(TriageResult.needs_response.is_(None), TriageResult.needs_response.is_(True)),
-                    or_(Case.no_reply_at.is_(None), Case.no_reply_at < latest.c.created_at),
-                    ~answered)
-             .order_by(func.coalesce(Case.priority, 0.0).desc(), Case.id).limit(limit))
+    answered = (
+        select(Draft.id)
+        .where(
+            Draft.case_id == latest.c.case_id,
+            Draft.status.in_(ANSWERING),
+            or_(Draft.mention_id == latest.c.id, Draft.created_at >= latest.c.fetched_at),
+        )
+        .exists()
+    )
+    query = (
+        select(Case, latest.c.id, latest.c.created_at, latest.c.text)
+        .join(latest, latest.c.case_id == Case.id)
+        .outerjoin(TriageResult, TriageResult.mention_id == latest.c.id)
+        .where(
+            latest.c.newest == 1,
+            latest.c.status == MentionStatus.PROCESSED,  # still in the pipeline, which drafts or decides
+            or_(TriageResult.needs_response.is_(None), TriageResult.needs_response.is_(True)),
+            or_(Case.no_reply_at.is_(None), Case.no_reply_at < latest.c.created_at),
+            ~answered,
+        )
+        .order_by(func.coalesce(Case.priority, 0.0).desc(), Case.id)
+        .limit(limit)
+    )
     found = session.execute(query).all()
     reasons: dict[int, str] = {}
     if found:
         for mention_id, reason in session.execute(
-                select(Draft.mention_id, Draft.reject_reason)
-                .where(Draft.mention_id.in_([row[1] for row in found]), Draft.status == DraftStatus.REJECTED).order_by(Draft.id)):
+            select(Draft.mention_id, Draft.reject_reason)
+            .where(Draft.mention_id.in_([row[1] for row in found]), Draft.status == DraftStatus.REJECTED)
+            .order_by(Draft.id)
+        ):
             reasons[mention_id] = reason
     rows = []
     for case, mention_id, written_at, text in found:
-        why = (f"its draft was rejected ({reasons[mention_id]}) and nothing replaced it" if mention_id in reasons
-               else "no draft was made for it")
-        rows.append({"case_id": case.id, "mention_id": mention_id, "platform": case.platform, "state": case.state,
-                     "written_at": written_at, "text": text, "why": why})
+        why = (
+            f"its draft was rejected ({reasons[mention_id]}) and nothing replaced it"
+            if mention_id in reasons
+            else "no draft was made for it"
+        )
+        rows.append(
+            {
+                "case_id": case.id,
+                "mention_id": mention_id,
+                "platform": case.platform,
+                "state": case.state,
+                "written_at": written_at,
+                "text": text,
+                "why": why,
+            }
+        )
     return rows
 
 
@@ -167,8 +231,16 @@ def decide_no_reply(session: Session, case_id: int, actor: str, reason: str, now
     for draft in case.drafts:
         if draft.status == DraftStatus.PENDING:
             draft.status, draft.decided_by, draft.decided_at = DraftStatus.SUPERSEDED, actor, now
-    session.add(CaseEvent(case=case, at=now, actor=actor, from_state=case.state, to_state=case.state,
-                          note=f"decided not to answer: {reason.strip()}"))
+    session.add(
+        CaseEvent(
+            case=case,
+            at=now,
+            actor=actor,
+            from_state=case.state,
+            to_state=case.state,
+            note=f"decided not to answer: {reason.strip()}",
+        )
+    )
     audit.record(session, now, actor, "no_reply", "case", case.id, reason=reason.strip())
     return case
 
@@ -191,6 +263,7 @@ def run(service) -> FollowupResult:
     if result.escalated:
         log.warning("monitored thread(s) %s need a person now", ", ".join(f"#{c}" for c in result.escalated))
     if result.unanswered:
-        log.warning("%d customer message(s) have neither an answer nor a recorded decision not to answer",
-                    result.unanswered)
+        log.warning(
+            "%d customer message(s) have neither an answer nor a recorded decision not to answer", result.unanswered
+        )
     return result

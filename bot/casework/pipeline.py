@@ -1,4 +1,5 @@
 """The pipeline after storage: triage each new mention, put it in its case, draft its replies."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,8 @@ from bot.service_levels import assignment, eta
 from bot.storage import db_faults as faults
 from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Identity, Mention, TriageResult
-from bot.triage.decision import Triage, TriageInput, Triager
 from bot.storage.statuses import MentionStatus
+from bot.triage.decision import Triage, TriageInput, Triager
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +36,38 @@ class ProcessResult:
 def triage_input(mention: Mention) -> TriageInput:
     """A stored mention as the classifier's input."""
     identity = mention.identity
-    return TriageInput(id=str(mention.id), text=mention.text, platform=mention.platform,
-                       author=identity.handle, author_followers=identity.followers,
-                       addressed_to_brand=mention.addressed_to_brand, channel=mention.channel,
-                       lang=mention.lang_hint, created_at=mention.created_at)
+    return TriageInput(
+        id=str(mention.id),
+        text=mention.text,
+        platform=mention.platform,
+        author=identity.handle,
+        author_followers=identity.followers,
+        addressed_to_brand=mention.addressed_to_brand,
+        channel=mention.channel,
+        lang=mention.lang_hint,
+        created_at=mention.created_at,
+    )
 
 
 def store_triage(session: Session, mention: Mention, triage: Triage, now) -> TriageResult:
     """Save a triage decision for a mention."""
-    result = TriageResult(mention=mention, language=triage.language, category=triage.category,
-                          sentiment=triage.sentiment, needs_response=triage.needs_response, mode=triage.mode,
-                          level=triage.level, priority=triage.priority, confidence=triage.confidence,
-                          confidences=triage.confidences, low_confidence=triage.low_confidence,
-                          reasons=triage.reasons, labels=triage.labels, model=triage.model, created_at=now)
+    result = TriageResult(
+        mention=mention,
+        language=triage.language,
+        category=triage.category,
+        sentiment=triage.sentiment,
+        needs_response=triage.needs_response,
+        mode=triage.mode,
+        level=triage.level,
+        priority=triage.priority,
+        confidence=triage.confidence,
+        confidences=triage.confidences,
+        low_confidence=triage.low_confidence,
+        reasons=triage.reasons,
+        labels=triage.labels,
+        model=triage.model,
+        created_at=now,
+    )
     session.add(result)
     return result
 
@@ -55,9 +75,17 @@ def store_triage(session: Session, mention: Mention, triage: Triage, now) -> Tri
 class Pipeline:
     """Takes stored mentions with status 'new' through triage, cases and drafting."""
 
-    def __init__(self, factory: sessionmaker[Session], config: Config, triager: Triager, renderer: TemplateRenderer,
-                 clock: Clock, batch_size: int = 64, claimant: str | None = None,
-                 claim_seconds: float = claims.DEFAULT_CLAIM_SECONDS):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        config: Config,
+        triager: Triager,
+        renderer: TemplateRenderer,
+        clock: Clock,
+        batch_size: int = 64,
+        claimant: str | None = None,
+        claim_seconds: float = claims.DEFAULT_CLAIM_SECONDS,
+    ):
         self.factory = factory
         self.config = config
         self.triager = triager
@@ -92,8 +120,12 @@ class Pipeline:
             if faults.classify(exc) is not None:
                 raise  # the database is in trouble: the daemon waits, and the claims expire or are retried
             if not isinstance(exc, claims.ClaimLost):
-                log.warning("a batch of %d mentions failed together (%s: %s); processing them one by one",
-                            len(ids), type(exc).__name__, exc)
+                log.warning(
+                    "a batch of %d mentions failed together (%s: %s); processing them one by one",
+                    len(ids),
+                    type(exc).__name__,
+                    exc,
+                )
         result = ProcessResult()
         for mention_id in ids:
             self._one(mention_id, decisions.get(mention_id), result)
@@ -105,11 +137,16 @@ class Pipeline:
         held = claims.hold_mentions(session, ids, self.claimant)
         for mention_id in set(ids) - set(held):
             log.warning("mention %s was taken over by another daemon; its result here is discarded", mention_id)
-        loaded = {m.id: m for m in session.scalars(
-            select(Mention).where(Mention.id.in_(held))
-            .options(selectinload(Mention.identity).selectinload(Identity.customer), selectinload(Mention.triage)))}
+        loaded = {
+            m.id: m
+            for m in session.scalars(
+                select(Mention)
+                .where(Mention.id.in_(held))
+                .options(selectinload(Mention.identity).selectinload(Identity.customer), selectinload(Mention.triage))
+            )
+        }
         mentions = [loaded[i] for i in held]
-        decisions.update(zip(held, self.triager.triage([triage_input(m) for m in mentions], now=now)))
+        decisions.update(zip(held, self.triager.triage([triage_input(m) for m in mentions], now=now), strict=True))
         accounts = list(session.scalars(select(Account)))  # kept referenced, so the policy checks find them in memory
         roster = assignment.Roster(session, self.config, now)
         placed = self._place(session, mentions, decisions, roster, result, now)
@@ -119,8 +156,15 @@ class Pipeline:
         del accounts
         return result
 
-    def _place(self, session: Session, mentions: list[Mention], decisions: dict[int, Triage],
-               roster: assignment.Roster, result: ProcessResult, now) -> list[tuple[Mention, Case]]:
+    def _place(
+        self,
+        session: Session,
+        mentions: list[Mention],
+        decisions: dict[int, Triage],
+        roster: assignment.Roster,
+        result: ProcessResult,
+        now,
+    ) -> list[tuple[Mention, Case]]:
         """Store each mention's triage and put it in its case; one flush then writes them all."""
         threads = {(m.platform, m.thread_key) for m in mentions}
         claims.lock_threads(session, list(threads))
@@ -141,15 +185,21 @@ class Pipeline:
             result.reopened += int(reopened)
         # Cases with nothing to answer in this batch are only monitored; settled before the queue is counted.
         answered = {id(case) for mention, case in placed if wants_reply(mention)}
-        for mention, case in placed:
+        for _mention, case in placed:
             if id(case) not in answered:
                 cases.after_drafting(session, case, False, now)
                 assignment.assign(session, self.config, case, now, roster=roster)
         session.flush()
         return [(mention, case) for mention, case in placed if id(case) in answered]
 
-    def _answer(self, session: Session, placed: list[tuple[Mention, Case]], roster: assignment.Roster,
-                result: ProcessResult, now) -> None:
+    def _answer(
+        self,
+        session: Session,
+        placed: list[tuple[Mention, Case]],
+        roster: assignment.Roster,
+        result: ProcessResult,
+        now,
+    ) -> None:
         """Draft the replies of the cases that need one, assign them, and approve what the config lets through."""
         team = eta.staffing(session, self.config, now)
         automatic: list[Draft] = []  # auto-approvable drafts, approved after one flush gives them their ids
@@ -201,8 +251,13 @@ class Pipeline:
             log.exception("mention %s could not be processed; it is kept with status 'failed'", mention_id)
             try:
                 with transaction(self.factory) as session:
-                    claims.finish_mention(session, mention_id, self.claimant, MentionStatus.FAILED,
-                                          error=f"{type(exc).__name__}: {exc}"[:2000])
+                    claims.finish_mention(
+                        session,
+                        mention_id,
+                        self.claimant,
+                        MentionStatus.FAILED,
+                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                    )
             except claims.ClaimLost:
                 return
             result.failed += 1

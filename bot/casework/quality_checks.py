@@ -1,13 +1,14 @@
 """Quality checks on every draft: what must hold before a person may approve it without an override."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
 
 from bot.config import ChecksConfig
+from bot.platforms.registry import PLATFORMS
 from bot.triage.language import detect_language
 from bot.triage.personal_data import find_personal_data, iban_valid, luhn_valid  # noqa: F401 (part of the checks API)
-from bot.platforms.registry import PLATFORMS
 
 URL = re.compile(r"https?://\S+")
 HANDLES = re.compile(r"^(?:@\w+\s*)+")
@@ -47,8 +48,15 @@ def _sentences(text: str) -> int:
     return len([s for s in SENTENCE_END.split(body) if re.search(r"\w", s)])
 
 
-def run_checks(text: str, kind: str, channel: str, platform: str, category: str,
-               config: ChecksConfig | None = None, language: str | None = None) -> list[CheckResult]:
+def run_checks(
+    text: str,
+    kind: str,
+    channel: str,
+    platform: str,
+    category: str,
+    config: ChecksConfig | None = None,
+    language: str | None = None,
+) -> list[CheckResult]:
     """Every check that applies to a draft, as configured (language is the one the reply must be in)."""
     config = config or ChecksConfig()
     skip = set(config.disabled)
@@ -64,8 +72,11 @@ def run_checks(text: str, kind: str, channel: str, platform: str, category: str,
     add("length", length <= limit, f"{length} of {limit} characters")
     if channel == "public":
         found = find_personal_data(text, config)
-        add("no_personal_data", not found,
-            "no personal or payment data" if not found else "public reply contains " + ", ".join(found))
+        add(
+            "no_personal_data",
+            not found,
+            "no personal or payment data" if not found else "public reply contains " + ", ".join(found),
+        )
     if kind == "acknowledgement":
         has_eta = bool(ETA_WORDS.search(text))
         add("eta", has_eta, "names an estimated response time" if has_eta else "acknowledgement without an ETA")
@@ -73,31 +84,63 @@ def run_checks(text: str, kind: str, channel: str, platform: str, category: str,
         phrases = [p.lower() for phrases in config.empathy_phrases.values() for p in phrases]
         opening = _opening(text, config.empathy_window_chars)
         empathetic = any(p in opening for p in phrases)
-        add("empathy", empathetic, "opens with empathy" if empathetic else
-            f"an answer to a complaint should open with empathy (e.g. {', '.join(config.empathy_phrases.get(language or 'en', [])[:3])})")
+        add(
+            "empathy",
+            empathetic,
+            "opens with empathy"
+            if empathetic
+            else "an answer to a complaint should open with empathy (e.g. "
+            + ", ".join(config.empathy_phrases.get(language or "en", [])[:3])
+            + ")",
+        )
     words = len(URL.sub("link", text).split())
     max_words = config.max_words_public if channel == "public" else config.max_words_private
     sentences = _sentences(text)
     brief = words <= max_words and sentences <= config.max_sentences
-    add("brevity", brief, f"{words} words, {sentences} sentences" if brief else
-        f"over-explains: {words} words (at most {max_words}), {sentences} sentences (at most {config.max_sentences})")
+    add(
+        "brevity",
+        brief,
+        f"{words} words, {sentences} sentences"
+        if brief
+        else f"over-explains: {words} words (at most {max_words}), {sentences} sentences (at most {config.max_sentences})",
+    )
     if kind == "close":
         phrases = [p.lower() for phrases in config.summary_phrases.values() for p in phrases]
         summed = any(p in text.lower() for p in phrases)
-        add("summary", summed, "sums up what was agreed" if summed else
-            "a closing message should sum up what was agreed (resolve with a summary, or edit the text)")
+        add(
+            "summary",
+            summed,
+            "sums up what was agreed"
+            if summed
+            else "a closing message should sum up what was agreed (resolve with a summary, or edit the text)",
+        )
     if language in ("en", "es") and len(_words(text)) >= 5:
         detected = detect_language(HANDLES.sub("", URL.sub(" ", text)), fallback=language)
-        add("language", detected == language, f"in the customer's language ({language})" if detected == language
-            else f"the reply reads as {detected}, but the customer writes in {language}")
+        add(
+            "language",
+            detected == language,
+            f"in the customer's language ({language})"
+            if detected == language
+            else f"the reply reads as {detected}, but the customer writes in {language}",
+        )
     add("not_empty", bool(text.strip()), "has text" if text.strip() else "the reply is empty")
     return results
 
 
 def check_draft(config, draft) -> list[dict[str, object]]:
     """The checks of a draft's current text as stored on Draft.checks (call it again after an edit)."""
-    return [c.as_dict() for c in run_checks(draft.text, draft.kind, draft.channel, draft.case.platform,
-                                            draft.case.category or "other", config.checks, draft.language)]
+    return [
+        c.as_dict()
+        for c in run_checks(
+            draft.text,
+            draft.kind,
+            draft.channel,
+            draft.case.platform,
+            draft.case.category or "other",
+            config.checks,
+            draft.language,
+        )
+    ]
 
 
 def _words(text: str) -> list[str]:

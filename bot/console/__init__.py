@@ -1,4 +1,5 @@
 """The community managers' web console: `create_app(service)` builds the FastAPI application."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,10 @@ from bot.storage.db import transaction
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 # No inline scripts or styles anywhere: even if an escaping bug slipped through, injected script would not run.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 def duration(seconds: float | None) -> str:
@@ -55,8 +58,9 @@ def when(value: datetime | None) -> str:
 
 def template_environment() -> Environment:
     """Jinja2 for the console's own pages; autoescape is on for everything, so mention text renders as text."""
-    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["duration"] = duration
     env.filters["when"] = when
     env.filters["merge"] = lambda query, **more: {**query, **more}
@@ -79,11 +83,16 @@ def create_app(service) -> FastAPI:
     """The console and its JSON API over a service; mounts the platform webhooks when that module exists."""
 
     console = Console(service)
-    app = FastAPI(title="mention-desk console API", version="1",
-                  description="Approve, edit and reject drafts, follow cases and customers, read KPIs. "
-                              "Authenticate with `Authorization: Bearer <token>` (a token from the console's "
-                              "'My account' page).",
-                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="mention-desk console API",
+        version="1",
+        description="Approve, edit and reject drafts, follow cases and customers, read KPIs. "
+        "Authenticate with `Authorization: Bearer <token>` (a token from the console's "
+        "'My account' page).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.console = console
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_router(console))
@@ -138,9 +147,16 @@ def _validation_text(exc: RequestValidationError) -> str:
 
 def _error_page(console: Console, request: Request, status: int, message: str) -> Response:
     viewer = getattr(request.state, "viewer", None) or console.sessions.viewer(request)
-    context: dict[str, Any] = {"viewer": viewer, "flash": None, "now": console.service.clock.now(),
-                               "brand": console.service.config.brand.name, "message": message, "status": status,
-                               "nav": "", "csrf_field": "csrf_token"}
+    context: dict[str, Any] = {
+        "viewer": viewer,
+        "flash": None,
+        "now": console.service.clock.now(),
+        "brand": console.service.config.brand.name,
+        "message": message,
+        "status": status,
+        "nav": "",
+        "csrf_field": "csrf_token",
+    }
     return console.templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 

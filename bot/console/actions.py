@@ -1,4 +1,5 @@
 """What people do from the console and the API: approve and send, edit, reject, and act on cases and customers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from bot.service_levels import kpis
 from bot.storage import audit
 from bot.storage.db import transaction
 from bot.storage.models import Case, CaseEvent, Customer, Draft, Identity, Mention, OutboxMessage, User
-from bot.triage import learning
 from bot.storage.statuses import DraftStatus
+from bot.triage import learning
 
 TRIAGE_LABELS = {
     "category": ("complaint", "question", "request", "praise", "suggestion", "other"),
@@ -39,19 +40,27 @@ class Sent:
     case_state: str
 
 
-def approve_and_send(service, draft_id: int, actor: str, text: str | None = None,
-                     override_reason: str | None = None) -> Sent:
+def approve_and_send(
+    service, draft_id: int, actor: str, text: str | None = None, override_reason: str | None = None
+) -> Sent:
     """Approve a draft (edited when the text differs) and send it at once, as `python -m bot approve` does."""
     with transaction(service.factory) as session:
-        draft = approval.approve(session, service.config, draft_id, actor, service.clock.now(), text,
-                                 override_reason or None)
+        draft = approval.approve(
+            session, service.config, draft_id, actor, service.clock.now(), text, override_reason or None
+        )
         message_id = draft.outbox.id
     status = service.outbox.send(message_id)
     with transaction(service.factory) as session:
         message = session.get(OutboxMessage, message_id)
         case = message.draft.case
-        return Sent(draft_id, status if status != "skipped" else message.status, message.platform_post_id,
-                    message.last_error, case.id, case.state)
+        return Sent(
+            draft_id,
+            status if status != "skipped" else message.status,
+            message.platform_post_id,
+            message.last_error,
+            case.id,
+            case.state,
+        )
 
 
 def save_edit(session: Session, config, draft_id: int, text: str, actor: str, now: datetime) -> Draft:
@@ -100,8 +109,10 @@ def move_private(session: Session, service, case_id: int, actor: str, now: datet
         raise UserError(f"case {case_id} is already a private conversation")
     mention = public[-1]
     supersede_pending(session, case, now)
-    drafts = [make_draft(session, service.config, service.renderer, case, kind, mention, now)
-              for kind in ("invitation", "private_message")]
+    drafts = [
+        make_draft(session, service.config, service.renderer, case, kind, mention, now)
+        for kind in ("invitation", "private_message")
+    ]
     if cases.LEVEL_RANK.get(case.level, 0) < cases.LEVEL_RANK["private"]:
         case.level = "private"
     cases.set_state(session, case, cases.AWAITING_APPROVAL, actor, now, "moving to private messages")
@@ -158,8 +169,9 @@ def link_identity(session: Session, customer_id: int, identity_id: int, actor: s
         raise UserError(f"identity {identity_id} already belongs to customer {customer_id}")
     old = session.get(Customer, identity.customer_id)
     identity.customer_id = customer.id
-    case_ids = set(session.scalars(select(Mention.case_id).where(Mention.identity_id == identity.id,
-                                                                 Mention.case_id.is_not(None))))
+    case_ids = set(
+        session.scalars(select(Mention.case_id).where(Mention.identity_id == identity.id, Mention.case_id.is_not(None)))
+    )
     for case in session.scalars(select(Case).where(Case.id.in_(case_ids), Case.customer_id == old.id)):
         case.customer_id = customer.id
     session.flush()
@@ -172,6 +184,16 @@ def link_identity(session: Session, customer_id: int, identity_id: int, actor: s
         session.delete(old)
     if customer.owner_id is None and old is not None and old.owner_id is not None:
         customer.owner_id = old.owner_id
-    audit.record(session, now, actor, "link_identity", "customer", customer.id, identity_id=identity.id,
-                 platform=identity.platform, handle=identity.handle, from_customer=old.id)
+    audit.record(
+        session,
+        now,
+        actor,
+        "link_identity",
+        "customer",
+        customer.id,
+        identity_id=identity.id,
+        platform=identity.platform,
+        handle=identity.handle,
+        from_customer=old.id,
+    )
     return customer

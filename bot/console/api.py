@@ -1,14 +1,17 @@
 """The JSON API (token auth) for the console's actions, so a CRM or ticketing system can integrate."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from bot.casework import approval, cases as case_rules
+from bot.casework import approval
+from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
 from bot.errors import UserError
@@ -250,9 +253,18 @@ def triage_out(mention: Mention) -> TriageOut | None:
     t = mention.triage
     if t is None:
         return None
-    return TriageOut(language=t.language, category=t.category, sentiment=t.sentiment, needs_response=t.needs_response,
-                     mode=t.mode, level=t.level, priority=t.priority, confidence=t.confidence,
-                     low_confidence=t.low_confidence, reasons=list(t.reasons or []))
+    return TriageOut(
+        language=t.language,
+        category=t.category,
+        sentiment=t.sentiment,
+        needs_response=t.needs_response,
+        mode=t.mode,
+        level=t.level,
+        priority=t.priority,
+        confidence=t.confidence,
+        low_confidence=t.low_confidence,
+        reasons=list(t.reasons or []),
+    )
 
 
 def mention_out(mention: Mention | None) -> MentionOut | None:
@@ -261,33 +273,72 @@ def mention_out(mention: Mention | None) -> MentionOut | None:
         return None
     identity = mention.identity
     author = (identity.handle or identity.name or identity.platform_user_id) if identity else None
-    return MentionOut(id=mention.id, platform=mention.platform, platform_id=mention.platform_id, channel=mention.channel,
-                      author=author, text=mention.text, created_at=mention.created_at, url=mention.url,
-                      triage=triage_out(mention))
+    return MentionOut(
+        id=mention.id,
+        platform=mention.platform,
+        platform_id=mention.platform_id,
+        channel=mention.channel,
+        author=author,
+        text=mention.text,
+        created_at=mention.created_at,
+        url=mention.url,
+        triage=triage_out(mention),
+    )
 
 
 def draft_out(draft: Draft) -> DraftOut:
     """The API's view of a draft."""
-    return DraftOut(id=draft.id, case_id=draft.case_id, kind=draft.kind, channel=draft.channel, language=draft.language,
-                    status=draft.status, priority=draft.priority, text=draft.text, original_text=draft.original_text,
-                    checks=list(draft.checks or []), policy=dict(draft.policy or {}),
-                    low_confidence=draft.low_confidence, eta_minutes=draft.eta_minutes, decided_by=draft.decided_by,
-                    decided_at=draft.decided_at, reject_reason=draft.reject_reason, mention=mention_out(draft.mention))
+    return DraftOut(
+        id=draft.id,
+        case_id=draft.case_id,
+        kind=draft.kind,
+        channel=draft.channel,
+        language=draft.language,
+        status=draft.status,
+        priority=draft.priority,
+        text=draft.text,
+        original_text=draft.original_text,
+        checks=list(draft.checks or []),
+        policy=dict(draft.policy or {}),
+        low_confidence=draft.low_confidence,
+        eta_minutes=draft.eta_minutes,
+        decided_by=draft.decided_by,
+        decided_at=draft.decided_at,
+        reject_reason=draft.reject_reason,
+        mention=mention_out(draft.mention),
+    )
 
 
 def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
     """The API's view of a case."""
-    return CaseOut(id=case.id, platform=case.platform, state=case.state, level=case.level, category=case.category,
-                   language=case.language, priority=case.priority, customer_id=case.customer_id,
-                   owner=owners.get(case.owner_id) if case.owner_id else None, opened_at=case.opened_at,
-                   first_response_due_at=case.first_response_due_at, first_response_at=case.first_response_at,
-                   resolution_due_at=case.resolution_due_at, resolved_at=case.resolved_at, closed_at=case.closed_at)
+    return CaseOut(
+        id=case.id,
+        platform=case.platform,
+        state=case.state,
+        level=case.level,
+        category=case.category,
+        language=case.language,
+        priority=case.priority,
+        customer_id=case.customer_id,
+        owner=owners.get(case.owner_id) if case.owner_id else None,
+        opened_at=case.opened_at,
+        first_response_due_at=case.first_response_due_at,
+        first_response_at=case.first_response_at,
+        resolution_due_at=case.resolution_due_at,
+        resolved_at=case.resolved_at,
+        closed_at=case.closed_at,
+    )
 
 
-REFUSALS = {401: {"model": ErrorOut, "description": "No or an invalid API token"},
-            403: {"model": ErrorOut, "description": "The token's role does not allow this"}}
-FAILS = {**REFUSALS, 400: {"model": ErrorOut, "description": "The action is not possible (the message says why)"},
-         404: {"model": ErrorOut, "description": "No such object"}}
+REFUSALS = {
+    401: {"model": ErrorOut, "description": "No or an invalid API token"},
+    403: {"model": ErrorOut, "description": "The token's role does not allow this"},
+}
+FAILS = {
+    **REFUSALS,
+    400: {"model": ErrorOut, "description": "The action is not possible (the message says why)"},
+    404: {"model": ErrorOut, "description": "No such object"},
+}
 
 
 def build_api(service) -> APIRouter:
@@ -303,6 +354,7 @@ def build_api(service) -> APIRouter:
             if not found.can(permission):
                 raise HTTPException(403, f"a {found.role} cannot do this (it needs the '{permission}' permission)")
             return found
+
         return check
 
     def act(work: Callable[[Any], Any]) -> Any:
@@ -318,9 +370,16 @@ def build_api(service) -> APIRouter:
         return MeOut(username=who.username, role=who.role, permissions=sorted(PERMISSIONS[who.role]))
 
     @router.get("/drafts", response_model=DraftList, responses=REFUSALS, summary="The approval queue")
-    def list_drafts(status: str = Query("pending", pattern="^(pending|blocked)$"), platform: str = "", level: str = "",
-                    language: str = "", owner: str = "", limit: int = Query(50, ge=1, le=500), page: int = Query(1, ge=1),
-                    who: Viewer = Depends(caller("view"))) -> DraftList:
+    def list_drafts(
+        status: str = Query("pending", pattern="^(pending|blocked)$"),
+        platform: str = "",
+        level: str = "",
+        language: str = "",
+        owner: str = "",
+        limit: int = Query(50, ge=1, le=500),
+        page: int = Query(1, ge=1),
+        who: Viewer = Depends(caller("view")),
+    ) -> DraftList:
         with transaction(service.factory) as session:
             rows = queries.queue(session, queries.QueueFilters(platform, level, language, owner, status), page, limit)
             return DraftList(total=rows.total, total_capped=rows.capped, drafts=[draft_out(d) for d in rows.rows])
@@ -329,8 +388,12 @@ def build_api(service) -> APIRouter:
     def get_draft(draft_id: int, who: Viewer = Depends(caller("view"))) -> DraftOut:
         return act(lambda s: draft_out(approval.get_draft(s, draft_id)))
 
-    @router.post("/drafts/{draft_id}/approve", response_model=SentOut, responses=FAILS,
-                 summary="Approve (and edit) a draft and send it")
+    @router.post(
+        "/drafts/{draft_id}/approve",
+        response_model=SentOut,
+        responses=FAILS,
+        summary="Approve (and edit) a draft and send it",
+    )
     def approve(draft_id: int, body: ApproveIn, who: Viewer = Depends(caller("approve"))) -> SentOut:
         try:
             sent = actions.approve_and_send(service, draft_id, who.username, body.text, body.override_reason)
@@ -338,8 +401,12 @@ def build_api(service) -> APIRouter:
             raise HTTPException(404 if str(exc).startswith("there is no ") else 400, str(exc)) from None
         return SentOut(**sent.__dict__)
 
-    @router.post("/drafts/{draft_id}/edit", response_model=DraftOut, responses=FAILS,
-                 summary="Change a pending draft's text without approving it")
+    @router.post(
+        "/drafts/{draft_id}/edit",
+        response_model=DraftOut,
+        responses=FAILS,
+        summary="Change a pending draft's text without approving it",
+    )
     def edit(draft_id: int, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
         return act(lambda s: draft_out(actions.save_edit(s, service.config, draft_id, body.text, who.username, now())))
 
@@ -347,17 +414,28 @@ def build_api(service) -> APIRouter:
     def reject(draft_id: int, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
         return act(lambda s: draft_out(approval.reject(s, draft_id, who.username, body.reason, now())))
 
-    @router.post("/mentions/{mention_id}/triage", response_model=MentionOut, responses=FAILS,
-                 summary="Correct a triage field (the classifier learns from it)")
+    @router.post(
+        "/mentions/{mention_id}/triage",
+        response_model=MentionOut,
+        responses=FAILS,
+        summary="Correct a triage field (the classifier learns from it)",
+    )
     def correct(mention_id: int, body: CorrectionIn, who: Viewer = Depends(caller("triage"))) -> MentionOut:
         def work(session):
             actions.correct_triage(session, mention_id, body.head, body.label, who.username, now())
             return mention_out(session.get(Mention, mention_id))
+
         return act(work)
 
     @router.get("/cases", response_model=CaseList, responses=REFUSALS, summary="Cases, most recently updated first")
-    def list_cases(state: str = "open", level: str = "", owner: str = "", limit: int = Query(50, ge=1, le=500),
-                   page: int = Query(1, ge=1), who: Viewer = Depends(caller("view"))) -> CaseList:
+    def list_cases(
+        state: str = "open",
+        level: str = "",
+        owner: str = "",
+        limit: int = Query(50, ge=1, le=500),
+        page: int = Query(1, ge=1),
+        who: Viewer = Depends(caller("view")),
+    ) -> CaseList:
         with transaction(service.factory) as session:
             rows = queries.cases(session, state, level, owner, "", page, limit)
             names = queries.owners(session, {c.owner_id for c in rows.rows})
@@ -368,23 +446,41 @@ def build_api(service) -> APIRouter:
         if case is None:
             raise UserError(f"there is no case {case_id}")
         base = case_out(case, queries.owners(session, {case.owner_id}))
-        return CaseDetail(**base.model_dump(), mentions=[mention_out(m) for m in case.mentions],
-                          drafts=[draft_out(d) for d in case.drafts],
-                          events=[EventOut(at=e.at, actor=e.actor, from_state=e.from_state, to_state=e.to_state,
-                                           note=e.note) for e in case.events])
+        return CaseDetail(
+            **base.model_dump(),
+            mentions=[mention_out(m) for m in case.mentions],
+            drafts=[draft_out(d) for d in case.drafts],
+            events=[
+                EventOut(at=e.at, actor=e.actor, from_state=e.from_state, to_state=e.to_state, note=e.note)
+                for e in case.events
+            ],
+        )
 
     @router.get("/cases/{case_id}", response_model=CaseDetail, responses=FAILS, summary="A case with its thread")
     def get_case(case_id: int, who: Viewer = Depends(caller("view"))) -> CaseDetail:
         return act(lambda s: case_detail(s, case_id))
 
-    @router.post("/cases/{case_id}/resolve", response_model=DraftOut, responses=FAILS,
-                 summary="Resolve a case; returns the drafted public close")
+    @router.post(
+        "/cases/{case_id}/resolve",
+        response_model=DraftOut,
+        responses=FAILS,
+        summary="Resolve a case; returns the drafted public close",
+    )
     def resolve(case_id: int, body: ResolveIn, who: Viewer = Depends(caller("case"))) -> DraftOut:
-        return act(lambda s: draft_out(case_rules.resolve(s, service.config, service.renderer, case_id, who.username,
-                                                          now(), body.summary.strip())))
+        return act(
+            lambda s: draft_out(
+                case_rules.resolve(
+                    s, service.config, service.renderer, case_id, who.username, now(), body.summary.strip()
+                )
+            )
+        )
 
-    @router.post("/cases/{case_id}/private", response_model=list[DraftOut], responses=FAILS,
-                 summary="Draft the invitation and private opener that move a case to private messages")
+    @router.post(
+        "/cases/{case_id}/private",
+        response_model=list[DraftOut],
+        responses=FAILS,
+        summary="Draft the invitation and private opener that move a case to private messages",
+    )
     def private(case_id: int, who: Viewer = Depends(caller("case"))) -> list[DraftOut]:
         return act(lambda s: [draft_out(d) for d in actions.move_private(s, service, case_id, who.username, now())])
 
@@ -394,6 +490,7 @@ def build_api(service) -> APIRouter:
             actions.reopen(session, service, case_id, who.username, now(), body.note)
             session.flush()
             return case_detail(session, case_id)
+
         return act(work)
 
     @router.post("/cases/{case_id}/assign", response_model=CaseDetail, responses=FAILS, summary="Assign a case")
@@ -402,6 +499,7 @@ def build_api(service) -> APIRouter:
             actions.assign(session, case_id, body.owner, who.username, now())
             session.flush()
             return case_detail(session, case_id)
+
         return act(work)
 
     def customer_out(session, customer_id: int) -> CustomerOut:
@@ -409,23 +507,40 @@ def build_api(service) -> APIRouter:
         if view is None:
             raise UserError(f"there is no customer {customer_id}")
         names = queries.owners(session, {c.owner_id for c in view.cases})
-        return CustomerOut(id=view.customer.id, display_name=view.customer.display_name, owner=view.owner,
-                           identities=[IdentityOut(id=i.id, platform=i.platform, platform_user_id=i.platform_user_id,
-                                                   handle=i.handle, name=i.name, followers=i.followers)
-                                       for i in view.identities],
-                           cases=[case_out(c, names) for c in view.cases])
+        return CustomerOut(
+            id=view.customer.id,
+            display_name=view.customer.display_name,
+            owner=view.owner,
+            identities=[
+                IdentityOut(
+                    id=i.id,
+                    platform=i.platform,
+                    platform_user_id=i.platform_user_id,
+                    handle=i.handle,
+                    name=i.name,
+                    followers=i.followers,
+                )
+                for i in view.identities
+            ],
+            cases=[case_out(c, names) for c in view.cases],
+        )
 
     @router.get("/customers/{customer_id}", response_model=CustomerOut, responses=FAILS, summary="A customer")
     def get_customer(customer_id: int, who: Viewer = Depends(caller("view"))) -> CustomerOut:
         return act(lambda s: customer_out(s, customer_id))
 
-    @router.post("/customers/{customer_id}/link", response_model=CustomerOut, responses=FAILS,
-                 summary="Link another platform identity to a customer")
+    @router.post(
+        "/customers/{customer_id}/link",
+        response_model=CustomerOut,
+        responses=FAILS,
+        summary="Link another platform identity to a customer",
+    )
     def link(customer_id: int, body: LinkIn, who: Viewer = Depends(caller("link"))) -> CustomerOut:
         def work(session):
             actions.link_identity(session, customer_id, body.identity_id, who.username, now())
             session.flush()
             return customer_out(session, customer_id)
+
         return act(work)
 
     @router.get("/kpis", response_model=KpisOut, responses=REFUSALS, summary="KPIs of the last days")
@@ -436,27 +551,58 @@ def build_api(service) -> APIRouter:
         with transaction(service.factory) as session:
             summary = kpis.summary(session, period, now())
             volume = kpis.volume_per_day(session, period)
-            topics = kpis.top_topics(session, period, sample=service.config.console.topics_sample,
-                                     ignore=[h.lstrip("@") for h in service.config.brand.handles]
-                                     + [service.config.brand.name])
-        return KpisOut(start=summary.rows()[0][1], end=summary.rows()[1][1], mentions=summary.mentions,
-                       cases=summary.cases, first_response=DurationsOut(**summary.first_response.__dict__),
-                       resolution=DurationsOut(**summary.resolution.__dict__),
-                       sla_first_response=summary.sla_first_response, sla_resolution=summary.sla_resolution,
-                       public_closed_share=summary.public_closed_share, volume=volume,
-                       topics=[{"term": t.term, "mentions": t.mentions, "examples": t.examples} for t in topics])
+            topics = kpis.top_topics(
+                session,
+                period,
+                sample=service.config.console.topics_sample,
+                ignore=[h.lstrip("@") for h in service.config.brand.handles] + [service.config.brand.name],
+            )
+        return KpisOut(
+            start=summary.rows()[0][1],
+            end=summary.rows()[1][1],
+            mentions=summary.mentions,
+            cases=summary.cases,
+            first_response=DurationsOut(**summary.first_response.__dict__),
+            resolution=DurationsOut(**summary.resolution.__dict__),
+            sla_first_response=summary.sla_first_response,
+            sla_resolution=summary.sla_resolution,
+            public_closed_share=summary.public_closed_share,
+            volume=volume,
+            topics=[{"term": t.term, "mentions": t.mentions, "examples": t.examples} for t in topics],
+        )
 
-    @router.get("/accounts", response_model=list[dict[str, Any]], responses=REFUSALS,
-                summary="Platform accounts' health, last poll and API budget")
+    @router.get(
+        "/accounts",
+        response_model=list[dict[str, Any]],
+        responses=REFUSALS,
+        summary="Platform accounts' health, last poll and API budget",
+    )
     def get_accounts(who: Viewer = Depends(caller("view"))) -> list[dict[str, Any]]:
         return collect(service)["accounts"]
 
-    @router.get("/audit", response_model=list[dict[str, Any]], responses=REFUSALS, summary="The audit log, newest first")
-    def get_audit(actor: str = "", action: str = "", limit: int = Query(50, ge=1, le=500), page: int = Query(1, ge=1),
-                  who: Viewer = Depends(caller("view"))) -> list[dict[str, Any]]:
+    @router.get(
+        "/audit", response_model=list[dict[str, Any]], responses=REFUSALS, summary="The audit log, newest first"
+    )
+    def get_audit(
+        actor: str = "",
+        action: str = "",
+        limit: int = Query(50, ge=1, le=500),
+        page: int = Query(1, ge=1),
+        who: Viewer = Depends(caller("view")),
+    ) -> list[dict[str, Any]]:
         with transaction(service.factory) as session:
             rows = queries.audit_log(session, actor, action, page=page, size=limit)
-            return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                     "object_type": e.object_type, "object_id": e.object_id, "detail": e.detail} for e in rows.rows]
+            return [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "object_type": e.object_type,
+                    "object_id": e.object_id,
+                    "detail": e.detail,
+                }
+                for e in rows.rows
+            ]
 
     return router

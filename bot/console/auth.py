@@ -1,4 +1,5 @@
 """Console logins: server-side sessions behind a signed cookie, CSRF tokens, roles, API bearer tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -98,8 +99,15 @@ class Sessions:
 
     def set_cookie(self, request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
         """Set an HttpOnly cookie with the configured SameSite, Secure over https."""
-        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite=self.config.same_site,
-                            secure=self._secure(request), path="/")
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite=self.config.same_site,
+            secure=self._secure(request),
+            path="/",
+        )
 
     def login_token(self, request: Request, response: Response) -> str:
         """The pre-login token (double-submit) that protects the login form itself from CSRF."""
@@ -129,10 +137,18 @@ class Sessions:
         now = self.service.clock.now()
         with transaction(self.service.factory) as session:
             session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
-            session.add(ConsoleSession(token_hash=self._hash(token), user_id=user.id, created_at=now,
-                                       expires_at=now + timedelta(hours=self.config.session_hours), last_seen_at=now))
-        self.set_cookie(request, response, SESSION_COOKIE, self.signer.dumps(token),
-                        max_age=int(self.config.session_hours * 3600))
+            session.add(
+                ConsoleSession(
+                    token_hash=self._hash(token),
+                    user_id=user.id,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=self.config.session_hours),
+                    last_seen_at=now,
+                )
+            )
+        self.set_cookie(
+            request, response, SESSION_COOKIE, self.signer.dumps(token), max_age=int(self.config.session_hours * 3600)
+        )
         response.delete_cookie(LOGIN_COOKIE, path="/")
 
     def end(self, request: Request, response: Response) -> None:

@@ -1,4 +1,5 @@
 """What the console's pages and the API read: the queue, a draft in context, cases, customers, the audit log."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,22 +75,35 @@ def queue(session: Session, filters: QueueFilters, page: int = 1, size: int = 50
     capped = total > QUEUE_COUNT_CAP
     total = min(total, QUEUE_COUNT_CAP)
     page = max(1, page)
-    query = (select(Draft).join(Case, Draft.case_id == Case.id).where(*where)
-             .order_by(Draft.priority.desc(), Case.first_response_due_at.asc(), Draft.id)
-             .offset((page - 1) * size).limit(size)
-             .options(joinedload(Draft.case), joinedload(Draft.mention).joinedload(Mention.identity),
-                      joinedload(Draft.mention).joinedload(Mention.triage)))
+    query = (
+        select(Draft)
+        .join(Case, Draft.case_id == Case.id)
+        .where(*where)
+        .order_by(Draft.priority.desc(), Case.first_response_due_at.asc(), Draft.id)
+        .offset((page - 1) * size)
+        .limit(size)
+        .options(
+            joinedload(Draft.case),
+            joinedload(Draft.mention).joinedload(Mention.identity),
+            joinedload(Draft.mention).joinedload(Mention.triage),
+        )
+    )
     return Page(list(session.scalars(query).unique()), total, page, size, capped)
 
 
 def queue_facets(session: Session) -> dict[str, list[str]]:
     """The values the queue's filters offer."""
     platforms = sorted(p for p in session.scalars(select(Case.platform).distinct()) if p)
-    languages = sorted(lang for lang in session.scalars(
-        select(Draft.language).where(Draft.status == "pending").distinct()) if lang)
+    languages = sorted(
+        lang for lang in session.scalars(select(Draft.language).where(Draft.status == "pending").distinct()) if lang
+    )
     owners = sorted(session.scalars(select(User.username).where(User.active.is_(True))))
-    return {"platform": platforms, "level": ["private", "investigate", "self_service", "monitor"],
-            "language": languages, "owner": owners}
+    return {
+        "platform": platforms,
+        "level": ["private", "investigate", "self_service", "monitor"],
+        "language": languages,
+        "owner": owners,
+    }
 
 
 @dataclass
@@ -108,12 +122,23 @@ class ThreadItem:
 
 def thread(case: Case) -> list[ThreadItem]:
     """The whole conversation of a case, public and private, oldest first, with the brand's replies."""
-    items = [ThreadItem(m.created_at, _author(m.identity), m.channel, m.text, False, m.status, mention=m)
-             for m in case.mentions]
+    items = [
+        ThreadItem(m.created_at, _author(m.identity), m.channel, m.text, False, m.status, mention=m)
+        for m in case.mentions
+    ]
     for draft in case.drafts:
         if draft.status == "sent" and draft.outbox is not None:
-            items.append(ThreadItem(draft.outbox.sent_at or draft.decided_at or draft.created_at, "brand",
-                                    draft.channel, draft.text, True, draft.kind, draft=draft))
+            items.append(
+                ThreadItem(
+                    draft.outbox.sent_at or draft.decided_at or draft.created_at,
+                    "brand",
+                    draft.channel,
+                    draft.text,
+                    True,
+                    draft.kind,
+                    draft=draft,
+                )
+            )
     return sorted(items, key=lambda item: (item.at, item.brand))
 
 
@@ -125,12 +150,21 @@ def _author(identity: Identity | None) -> str:
 
 def load_case(session: Session, case_id: int) -> Case | None:
     """A case with its thread, drafts, history and customer loaded."""
-    return session.scalar(select(Case).where(Case.id == case_id).options(
-        selectinload(Case.mentions).joinedload(Mention.identity), selectinload(Case.mentions).joinedload(Mention.triage),
-        selectinload(Case.drafts).joinedload(Draft.outbox), selectinload(Case.events)))
+    return session.scalar(
+        select(Case)
+        .where(Case.id == case_id)
+        .options(
+            selectinload(Case.mentions).joinedload(Mention.identity),
+            selectinload(Case.mentions).joinedload(Mention.triage),
+            selectinload(Case.drafts).joinedload(Draft.outbox),
+            selectinload(Case.events),
+        )
+    )
 
 
-def customer_history(session: Session, customer_id: int, exclude_case: int | None = None, limit: int = 10) -> list[Case]:
+def customer_history(
+    session: Session, customer_id: int, exclude_case: int | None = None, limit: int = 10
+) -> list[Case]:
     """The customer's most recent other cases."""
     query = select(Case).where(Case.customer_id == customer_id)
     if exclude_case is not None:
@@ -146,8 +180,9 @@ def owners(session: Session, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
 
 
-def cases(session: Session, state: str = "", level: str = "", owner: str = "", search: str = "", page: int = 1,
-          size: int = 50) -> Page:
+def cases(
+    session: Session, state: str = "", level: str = "", owner: str = "", search: str = "", page: int = 1, size: int = 50
+) -> Page:
     """Cases, most recently updated first; state 'open' means every unfinished state."""
     where: list[Any] = []
     if state == "open":
@@ -163,8 +198,13 @@ def cases(session: Session, state: str = "", level: str = "", owner: str = "", s
     if search.strip().lstrip("#").isdigit():
         where.append(Case.id == int(search.strip().lstrip("#")))
     total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
-    query = (select(Case).where(*where).order_by(Case.updated_at.desc(), Case.id.desc())
-             .offset((max(1, page) - 1) * size).limit(size))
+    query = (
+        select(Case)
+        .where(*where)
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .offset((max(1, page) - 1) * size)
+        .limit(size)
+    )
     return Page(list(session.scalars(query)), total, max(1, page), size)
 
 
@@ -173,7 +213,9 @@ def case_customers(session: Session, customer_ids: set[int]) -> dict[int, str]:
     if not customer_ids:
         return {}
     labels: dict[int, str] = {}
-    for identity in session.scalars(select(Identity).where(Identity.customer_id.in_(customer_ids)).order_by(Identity.id)):
+    for identity in session.scalars(
+        select(Identity).where(Identity.customer_id.in_(customer_ids)).order_by(Identity.id)
+    ):
         labels.setdefault(identity.customer_id, identity.handle or identity.name or identity.platform_user_id)
     for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
         if customer.display_name:
@@ -187,14 +229,21 @@ def customers(session: Session, search: str = "", page: int = 1, size: int = 50)
     count = select(func.count(Customer.id))
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
-        matching = select(Identity.customer_id).where(or_(func.lower(Identity.handle).like(pattern),
-                                                          func.lower(Identity.name).like(pattern)))
+        matching = select(Identity.customer_id).where(
+            or_(func.lower(Identity.handle).like(pattern), func.lower(Identity.name).like(pattern))
+        )
         condition = or_(Customer.id.in_(matching), func.lower(Customer.display_name).like(pattern))
         query = query.where(condition)
         count = count.where(condition)
     total = session.scalar(count) or 0
-    rows = list(session.scalars(query.options(selectinload(Customer.identities))
-                                .order_by(Customer.id.desc()).offset((max(1, page) - 1) * size).limit(size)))
+    rows = list(
+        session.scalars(
+            query.options(selectinload(Customer.identities))
+            .order_by(Customer.id.desc())
+            .offset((max(1, page) - 1) * size)
+            .limit(size)
+        )
+    )
     return Page(rows, total, max(1, page), size)
 
 
@@ -215,15 +264,35 @@ def customer_view(session: Session, customer_id: int, messages: int = 50) -> Cus
     customer = session.get(Customer, customer_id)
     if customer is None:
         return None
-    identities = list(session.scalars(select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id)))
-    case_rows = list(session.scalars(select(Case).where(Case.customer_id == customer.id).order_by(Case.opened_at.desc())))
+    identities = list(
+        session.scalars(select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id))
+    )
+    case_rows = list(
+        session.scalars(select(Case).where(Case.customer_id == customer.id).order_by(Case.opened_at.desc()))
+    )
     identity_ids = [i.id for i in identities]
-    recent = list(session.scalars(select(Mention).where(Mention.identity_id.in_(identity_ids))
-                                  .options(joinedload(Mention.identity), joinedload(Mention.triage))
-                                  .order_by(Mention.created_at.desc()).limit(messages))) if identity_ids else []
+    recent = (
+        list(
+            session.scalars(
+                select(Mention)
+                .where(Mention.identity_id.in_(identity_ids))
+                .options(joinedload(Mention.identity), joinedload(Mention.triage))
+                .order_by(Mention.created_at.desc())
+                .limit(messages)
+            )
+        )
+        if identity_ids
+        else []
+    )
     owner = session.get(User, customer.owner_id).username if customer.owner_id else None
-    total = session.scalar(select(func.count(Mention.id)).where(Mention.identity_id.in_(identity_ids))) if identity_ids else 0
-    return CustomerView(customer, identities, case_rows, recent, owner, {"messages": total or 0, "cases": len(case_rows)})
+    total = (
+        session.scalar(select(func.count(Mention.id)).where(Mention.identity_id.in_(identity_ids)))
+        if identity_ids
+        else 0
+    )
+    return CustomerView(
+        customer, identities, case_rows, recent, owner, {"messages": total or 0, "cases": len(case_rows)}
+    )
 
 
 def find_identities(session: Session, search: str, exclude_customer: int, limit: int = 20) -> list[Identity]:
@@ -231,14 +300,32 @@ def find_identities(session: Session, search: str, exclude_customer: int, limit:
     if not search.strip():
         return []
     pattern = f"%{search.strip().lower()}%"
-    return list(session.scalars(select(Identity).where(
-        Identity.customer_id != exclude_customer,
-        or_(func.lower(Identity.handle).like(pattern), func.lower(Identity.name).like(pattern),
-            Identity.platform_user_id == search.strip())).order_by(Identity.id).limit(limit)))
+    return list(
+        session.scalars(
+            select(Identity)
+            .where(
+                Identity.customer_id != exclude_customer,
+                or_(
+                    func.lower(Identity.handle).like(pattern),
+                    func.lower(Identity.name).like(pattern),
+                    Identity.platform_user_id == search.strip(),
+                ),
+            )
+            .order_by(Identity.id)
+            .limit(limit)
+        )
+    )
 
 
-def audit_log(session: Session, actor: str = "", action: str = "", object_type: str = "", object_id: int | None = None,
-              page: int = 1, size: int = 50) -> Page:
+def audit_log(
+    session: Session,
+    actor: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: int | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> Page:
     """Audit entries, newest first."""
     where: list[Any] = []
     if actor:
@@ -250,8 +337,15 @@ def audit_log(session: Session, actor: str = "", action: str = "", object_type: 
     if object_id is not None:
         where.append(AuditEntry.object_id == object_id)
     total = session.scalar(select(func.count(AuditEntry.id)).where(*where)) or 0
-    rows = list(session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-                                .offset((max(1, page) - 1) * size).limit(size)))
+    rows = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(*where)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .offset((max(1, page) - 1) * size)
+            .limit(size)
+        )
+    )
     return Page(rows, total, max(1, page), size)
 
 
@@ -261,15 +355,21 @@ def audit_for_case(session: Session, case: Case, limit: int = 100) -> list[Audit
     condition = (AuditEntry.object_type == "case") & (AuditEntry.object_id == case.id)
     if draft_ids:
         condition = condition | ((AuditEntry.object_type == "draft") & AuditEntry.object_id.in_(draft_ids))
-    return list(session.scalars(select(AuditEntry).where(condition).order_by(AuditEntry.at, AuditEntry.id).limit(limit)))
+    return list(
+        session.scalars(select(AuditEntry).where(condition).order_by(AuditEntry.at, AuditEntry.id).limit(limit))
+    )
 
 
 def sla_alerts(session: Session, case: Case) -> list[Any]:
     """The SLA warnings and breaches raised for a case's current cycle (bot/service_levels/sla.py), newest first."""
 
-    return list(session.scalars(select(SlaAlert).where(SlaAlert.case_id == case.id,
-                                                       SlaAlert.cycle == (case.reopen_count or 0))
-                                .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())))
+    return list(
+        session.scalars(
+            select(SlaAlert)
+            .where(SlaAlert.case_id == case.id, SlaAlert.cycle == (case.reopen_count or 0))
+            .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())
+        )
+    )
 
 
 def sent_count(session: Session) -> int:

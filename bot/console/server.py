@@ -1,4 +1,5 @@
 """Serving the console with uvicorn in a background thread (the daemon, the tests and the bench use it)."""
+
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,7 @@ import threading
 import time
 
 import uvicorn
+
 from bot.console import create_app
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,11 @@ class ConsoleServer:
         self.host = host
         self.port = port
         # proxy_headers: behind a TLS-terminating proxy on this host, X-Forwarded-Proto makes cookies Secure.
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                                    proxy_headers=True, lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True, lifespan="off"
+            )
+        )
         self.thread: threading.Thread | None = None
 
     @property
@@ -46,8 +51,9 @@ class ConsoleServer:
             listener.close()
             raise RuntimeError(f"the console cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
         listener.listen(128)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listener]}, name="console",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [listener]}, name="console", daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

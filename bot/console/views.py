@@ -1,8 +1,10 @@
 """The console's HTML pages: queue, cases, customers, KPIs, accounts, users, audit, settings, login."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import yaml
@@ -10,7 +12,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot.casework import approval, cases as case_rules
+from bot.casework import approval
+from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
@@ -52,15 +55,28 @@ def build_router(console) -> APIRouter:
             if not found.can(permission):
                 raise Forbidden(permission, found.role)
             return found
+
         return check
 
-    def render(request: Request, template: str, viewer_: Viewer | None, status_code: int = 200, **context: Any) -> Response:
+    def render(
+        request: Request, template: str, viewer_: Viewer | None, status_code: int = 200, **context: Any
+    ) -> Response:
         flash = sessions.take_flash(request)
         context.setdefault("nav", "")
         context.setdefault("status", status_code)
-        response = console.templates.TemplateResponse(request, template, {
-            "viewer": viewer_, "flash": flash, "now": service.clock.now(), "brand": service.config.brand.name,
-            "csrf_field": CSRF_FIELD, **context}, status_code=status_code)
+        response = console.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "viewer": viewer_,
+                "flash": flash,
+                "now": service.clock.now(),
+                "brand": service.config.brand.name,
+                "csrf_field": CSRF_FIELD,
+                **context,
+            },
+            status_code=status_code,
+        )
         if flash:
             response.delete_cookie("md_flash", path="/")
         return response
@@ -79,8 +95,13 @@ def build_router(console) -> APIRouter:
         return _login_page(request, local_path(next), "", None, 200)
 
     @router.post("/login")
-    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/queue"),
-              csrf_token: str = Form("")) -> Response:
+    def login(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/queue"),
+        csrf_token: str = Form(""),
+    ) -> Response:
         target = local_path(next)
         if not sessions.check_login_csrf(request, csrf_token):
             return _login_page(request, target, username, "The login form expired; please try again.", 403)
@@ -103,8 +124,16 @@ def build_router(console) -> APIRouter:
     def _login_page(request: Request, target: str, username: str, error: str | None, status_code: int) -> Response:
         holder = Response()
         token = sessions.login_token(request, holder)
-        response = render(request, "login.html", None, status_code=status_code, next=target, error=error,
-                          username=username, login_csrf=token)
+        response = render(
+            request,
+            "login.html",
+            None,
+            status_code=status_code,
+            next=target,
+            error=error,
+            username=username,
+            login_csrf=token,
+        )
         for key, value in holder.headers.items():
             if key == "set-cookie":
                 response.headers.append("set-cookie", value)
@@ -124,9 +153,17 @@ def build_router(console) -> APIRouter:
     # ---- queue and drafts --------------------------------------------------------------------------------------
 
     @router.get("/queue")
-    def queue_page(request: Request, platform: str = "", level: str = "", language: str = "", owner: str = "",
-                   status: str = "pending", page: int = Query(1, ge=1), draft: int | None = None,
-                   who: Viewer = Depends(viewer)) -> Response:
+    def queue_page(
+        request: Request,
+        platform: str = "",
+        level: str = "",
+        language: str = "",
+        owner: str = "",
+        status: str = "pending",
+        page: int = Query(1, ge=1),
+        draft: int | None = None,
+        who: Viewer = Depends(viewer),
+    ) -> Response:
         filters = queries.QueueFilters(platform, level, language, owner, status)
         with transaction(service.factory) as session:
             rows = queries.queue(session, filters, page, page_size)
@@ -135,33 +172,64 @@ def build_router(console) -> APIRouter:
             facets = queries.queue_facets(session)
             names = queries.owners(session, {d.case.owner_id for d in rows.rows})
             here = "/queue?" + urlencode({**filters.as_query(), **({"page": page} if page > 1 else {})})
-            return render(request, "queue.html", who, nav="queue", page=rows, filters=filters, facets=facets,
-                          detail=detail, selected=selected_id, owners=names, here=here, labels=actions.TRIAGE_LABELS,
-                          query=filters.as_query())
+            return render(
+                request,
+                "queue.html",
+                who,
+                nav="queue",
+                page=rows,
+                filters=filters,
+                facets=facets,
+                detail=detail,
+                selected=selected_id,
+                owners=names,
+                here=here,
+                labels=actions.TRIAGE_LABELS,
+                query=filters.as_query(),
+            )
 
     def _draft_detail(session, draft_id: int) -> dict[str, Any] | None:
         draft = session.get(Draft, draft_id)
         if draft is None:
             return None
         case = queries.load_case(session, draft.case_id)
-        return {"draft": draft, "case": case, "thread": queries.thread(case),
-                "history": queries.customer_history(session, case.customer_id, exclude_case=case.id),
-                "owner": queries.owners(session, {case.owner_id}).get(case.owner_id),
-                "customer": queries.case_customers(session, {case.customer_id}).get(case.customer_id),
-                "failing": [c for c in draft.checks if not c.get("ok")]}
+        return {
+            "draft": draft,
+            "case": case,
+            "thread": queries.thread(case),
+            "history": queries.customer_history(session, case.customer_id, exclude_case=case.id),
+            "owner": queries.owners(session, {case.owner_id}).get(case.owner_id),
+            "customer": queries.case_customers(session, {case.customer_id}).get(case.customer_id),
+            "failing": [c for c in draft.checks if not c.get("ok")],
+        }
 
     @router.post("/drafts/{draft_id}/approve")
-    def approve(request: Request, draft_id: int, text: str = Form(None), override_reason: str = Form(""),
-                back: str = Form("/queue"), who: Viewer = Depends(allowed("approve"))) -> Response:
+    def approve(
+        request: Request,
+        draft_id: int,
+        text: str = Form(None),
+        override_reason: str = Form(""),
+        back: str = Form("/queue"),
+        who: Viewer = Depends(allowed("approve")),
+    ) -> Response:
         try:
             sent = actions.approve_and_send(service, draft_id, who.username, text, override_reason.strip() or None)
         except UserError as exc:
             return done(request, _keep(back, draft_id), "error", str(exc))
         if sent.status == "sent":
-            return done(request, _next(back), "ok", f"Draft {draft_id} approved and posted as {sent.platform_post_id}; "
-                                                    f"case {sent.case_id} is now {sent.case_state}.")
-        return done(request, _next(back), "warn", f"Draft {draft_id} approved; not posted yet ({sent.status}): "
-                                                  f"{sent.error or 'the daemon will retry'}.")
+            return done(
+                request,
+                _next(back),
+                "ok",
+                f"Draft {draft_id} approved and posted as {sent.platform_post_id}; "
+                f"case {sent.case_id} is now {sent.case_state}.",
+            )
+        return done(
+            request,
+            _next(back),
+            "warn",
+            f"Draft {draft_id} approved; not posted yet ({sent.status}): {sent.error or 'the daemon will retry'}.",
+        )
 
     @router.post("/drafts/approve")
     async def approve_selected(request: Request, who: Viewer = Depends(allowed("approve"))) -> Response:
@@ -183,12 +251,21 @@ def build_router(console) -> APIRouter:
             except UserError as exc:
                 problems.append(f"#{draft_id}: {exc}")
         message = f"{posted} of {len(ids)} draft(s) approved and posted."
-        return done(request, _next(back), "warn" if problems else "ok",
-                    message + (" " + " · ".join(problems) if problems else ""))
+        return done(
+            request,
+            _next(back),
+            "warn" if problems else "ok",
+            message + (" " + " · ".join(problems) if problems else ""),
+        )
 
     @router.post("/drafts/{draft_id}/edit")
-    def edit(request: Request, draft_id: int, text: str = Form(""), back: str = Form("/queue"),
-             who: Viewer = Depends(allowed("edit"))) -> Response:
+    def edit(
+        request: Request,
+        draft_id: int,
+        text: str = Form(""),
+        back: str = Form("/queue"),
+        who: Viewer = Depends(allowed("edit")),
+    ) -> Response:
         try:
             with transaction(service.factory) as session:
                 actions.save_edit(session, service.config, draft_id, text, who.username, service.clock.now())
@@ -197,8 +274,13 @@ def build_router(console) -> APIRouter:
         return done(request, _keep(back, draft_id), "ok", f"Draft {draft_id} saved; it waits for an approver.")
 
     @router.post("/drafts/{draft_id}/reject")
-    def reject(request: Request, draft_id: int, reason: str = Form(""), back: str = Form("/queue"),
-               who: Viewer = Depends(allowed("reject"))) -> Response:
+    def reject(
+        request: Request,
+        draft_id: int,
+        reason: str = Form(""),
+        back: str = Form("/queue"),
+        who: Viewer = Depends(allowed("reject")),
+    ) -> Response:
         try:
             with transaction(service.factory) as session:
                 approval.reject(session, draft_id, who.username, reason, service.clock.now())
@@ -207,8 +289,14 @@ def build_router(console) -> APIRouter:
         return done(request, _next(back), "ok", f"Draft {draft_id} rejected.")
 
     @router.post("/mentions/{mention_id}/triage")
-    def correct(request: Request, mention_id: int, head: str = Form(""), label: str = Form(""),
-                back: str = Form("/queue"), who: Viewer = Depends(allowed("triage"))) -> Response:
+    def correct(
+        request: Request,
+        mention_id: int,
+        head: str = Form(""),
+        label: str = Form(""),
+        back: str = Form("/queue"),
+        who: Viewer = Depends(allowed("triage")),
+    ) -> Response:
         try:
             with transaction(service.factory) as session:
                 actions.correct_triage(session, mention_id, head, label, who.username, service.clock.now())
@@ -219,17 +307,36 @@ def build_router(console) -> APIRouter:
     # ---- cases -------------------------------------------------------------------------------------------------
 
     @router.get("/cases")
-    def cases_page(request: Request, state: str = "open", level: str = "", owner: str = "", q: str = "",
-                   page: int = Query(1, ge=1), who: Viewer = Depends(viewer)) -> Response:
+    def cases_page(
+        request: Request,
+        state: str = "open",
+        level: str = "",
+        owner: str = "",
+        q: str = "",
+        page: int = Query(1, ge=1),
+        who: Viewer = Depends(viewer),
+    ) -> Response:
         with transaction(service.factory) as session:
             rows = queries.cases(session, state, level, owner, q, page, page_size)
             names = queries.owners(session, {c.owner_id for c in rows.rows})
             customers = queries.case_customers(session, {c.customer_id for c in rows.rows})
             facets = queries.queue_facets(session)
-            return render(request, "cases.html", who, nav="cases", page=rows, owners=names, customers=customers,
-                          states=("open",) + case_rules.STATES, state=state, level=level, owner=owner, q=q,
-                          facets=facets, query={k: v for k, v in {"state": state, "level": level, "owner": owner,
-                                                                  "q": q}.items() if v})
+            return render(
+                request,
+                "cases.html",
+                who,
+                nav="cases",
+                page=rows,
+                owners=names,
+                customers=customers,
+                states=("open",) + case_rules.STATES,
+                state=state,
+                level=level,
+                owner=owner,
+                q=q,
+                facets=facets,
+                query={k: v for k, v in {"state": state, "level": level, "owner": owner, "q": q}.items() if v},
+            )
 
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int, who: Viewer = Depends(viewer)) -> Response:
@@ -237,13 +344,22 @@ def build_router(console) -> APIRouter:
             case = queries.load_case(session, case_id)
             if case is None:
                 return render(request, "error.html", who, status_code=404, message=f"There is no case {case_id}.")
-            return render(request, "case.html", who, nav="cases", case=case, thread=queries.thread(case),
-                          owner=queries.owners(session, {case.owner_id}).get(case.owner_id),
-                          customer=queries.case_customers(session, {case.customer_id}).get(case.customer_id),
-                          history=queries.customer_history(session, case.customer_id, exclude_case=case.id),
-                          audit=queries.audit_for_case(session, case), alerts=queries.sla_alerts(session, case),
-                          users=list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))),
-                          finished=case.state in case_rules.FINISHED, here=f"/cases/{case.id}")
+            return render(
+                request,
+                "case.html",
+                who,
+                nav="cases",
+                case=case,
+                thread=queries.thread(case),
+                owner=queries.owners(session, {case.owner_id}).get(case.owner_id),
+                customer=queries.case_customers(session, {case.customer_id}).get(case.customer_id),
+                history=queries.customer_history(session, case.customer_id, exclude_case=case.id),
+                audit=queries.audit_for_case(session, case),
+                alerts=queries.sla_alerts(session, case),
+                users=list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))),
+                finished=case.state in case_rules.FINISHED,
+                here=f"/cases/{case.id}",
+            )
 
     def _case_action(request: Request, case_id: int, message: str, work: Callable[[Any], Any]) -> Response:
         try:
@@ -255,52 +371,83 @@ def build_router(console) -> APIRouter:
 
     @router.post("/cases/{case_id}/private")
     def case_private(request: Request, case_id: int, who: Viewer = Depends(allowed("case"))) -> Response:
-        return _case_action(request, case_id, "Invitation and private opener drafted; they wait for approval.",
-                            lambda s: actions.move_private(s, service, case_id, who.username, service.clock.now()))
+        return _case_action(
+            request,
+            case_id,
+            "Invitation and private opener drafted; they wait for approval.",
+            lambda s: actions.move_private(s, service, case_id, who.username, service.clock.now()),
+        )
 
     @router.post("/cases/{case_id}/resolve")
-    def case_resolve(request: Request, case_id: int, summary: str = Form(""),
-                     who: Viewer = Depends(allowed("case"))) -> Response:
-        return _case_action(request, case_id, "Case resolved; the public close was drafted and waits for approval.",
-                            lambda s: case_rules.resolve(s, service.config, service.renderer, case_id, who.username,
-                                                         service.clock.now(), summary.strip()))
+    def case_resolve(
+        request: Request, case_id: int, summary: str = Form(""), who: Viewer = Depends(allowed("case"))
+    ) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            "Case resolved; the public close was drafted and waits for approval.",
+            lambda s: case_rules.resolve(
+                s, service.config, service.renderer, case_id, who.username, service.clock.now(), summary.strip()
+            ),
+        )
 
     @router.post("/cases/{case_id}/reopen")
-    def case_reopen(request: Request, case_id: int, note: str = Form(""),
-                    who: Viewer = Depends(allowed("case"))) -> Response:
-        return _case_action(request, case_id, "Case reopened.",
-                            lambda s: actions.reopen(s, service, case_id, who.username, service.clock.now(), note))
+    def case_reopen(
+        request: Request, case_id: int, note: str = Form(""), who: Viewer = Depends(allowed("case"))
+    ) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            "Case reopened.",
+            lambda s: actions.reopen(s, service, case_id, who.username, service.clock.now(), note),
+        )
 
     @router.post("/cases/{case_id}/assign")
-    def case_assign(request: Request, case_id: int, owner: str = Form(""),
-                    who: Viewer = Depends(allowed("case"))) -> Response:
-        return _case_action(request, case_id, f"Case assigned to {owner}." if owner else "Case unassigned.",
-                            lambda s: actions.assign(s, case_id, owner or None, who.username, service.clock.now()))
+    def case_assign(
+        request: Request, case_id: int, owner: str = Form(""), who: Viewer = Depends(allowed("case"))
+    ) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            f"Case assigned to {owner}." if owner else "Case unassigned.",
+            lambda s: actions.assign(s, case_id, owner or None, who.username, service.clock.now()),
+        )
 
     # ---- customers ---------------------------------------------------------------------------------------------
 
     @router.get("/customers")
-    def customers_page(request: Request, q: str = "", page: int = Query(1, ge=1),
-                       who: Viewer = Depends(viewer)) -> Response:
+    def customers_page(
+        request: Request, q: str = "", page: int = Query(1, ge=1), who: Viewer = Depends(viewer)
+    ) -> Response:
         with transaction(service.factory) as session:
             rows = queries.customers(session, q, page, page_size)
-            return render(request, "customers.html", who, nav="customers", page=rows, q=q,
-                          query={"q": q} if q else {})
+            return render(request, "customers.html", who, nav="customers", page=rows, q=q, query={"q": q} if q else {})
 
     @router.get("/customers/{customer_id}")
     def customer_page(request: Request, customer_id: int, find: str = "", who: Viewer = Depends(viewer)) -> Response:
         with transaction(service.factory) as session:
             view = queries.customer_view(session, customer_id)
             if view is None:
-                return render(request, "error.html", who, status_code=404, message=f"There is no customer {customer_id}.")
+                return render(
+                    request, "error.html", who, status_code=404, message=f"There is no customer {customer_id}."
+                )
             candidates = queries.find_identities(session, find, customer_id)
             labels = queries.case_customers(session, {i.customer_id for i in candidates})
-            return render(request, "customer.html", who, nav="customers", view=view, find=find, candidates=candidates,
-                          candidate_customers=labels)
+            return render(
+                request,
+                "customer.html",
+                who,
+                nav="customers",
+                view=view,
+                find=find,
+                candidates=candidates,
+                candidate_customers=labels,
+            )
 
     @router.post("/customers/{customer_id}/link")
-    def customer_link(request: Request, customer_id: int, identity_id: int = Form(...),
-                      who: Viewer = Depends(allowed("link"))) -> Response:
+    def customer_link(
+        request: Request, customer_id: int, identity_id: int = Form(...), who: Viewer = Depends(allowed("link"))
+    ) -> Response:
         try:
             with transaction(service.factory) as session:
                 actions.link_identity(session, customer_id, identity_id, who.username, service.clock.now())
@@ -323,37 +470,69 @@ def build_router(console) -> APIRouter:
             kpis.refresh_volume(session, service.clock.now())
 
     @router.get("/kpis")
-    def kpis_page(request: Request, days: int | None = Query(None, ge=1, le=366), start: str = "", end: str = "",
-                  who: Viewer = Depends(viewer)) -> Response:
+    def kpis_page(
+        request: Request,
+        days: int | None = Query(None, ge=1, le=366),
+        start: str = "",
+        end: str = "",
+        who: Viewer = Depends(viewer),
+    ) -> Response:
         period = _period(days, start, end)
         now = service.clock.now()
         refresh_rollup()
         with transaction(service.factory) as session:
             volume = kpis.volume_per_day(session, period)
             summary = kpis.summary(session, period, now)
-            topics = kpis.top_topics(session, period, sample=service.config.console.topics_sample,
-                                     ignore=[h.lstrip("@") for h in service.config.brand.handles]
-                                     + [service.config.brand.name])
+            topics = kpis.top_topics(
+                session,
+                period,
+                sample=service.config.console.topics_sample,
+                ignore=[h.lstrip("@") for h in service.config.brand.handles] + [service.config.brand.name],
+            )
         day_list = period.days()
         charts = {d: stacked_bars(d, f"Mentions per day by {d}", day_list, volume[d]) for d in kpis.DIMENSIONS}
-        return render(request, "kpis.html", who, nav="kpis", period=period, summary=summary, charts=charts,
-                      topics=topics, meters={"sla_first": meter("sla_first", summary.sla_first_response),
-                                             "sla_resolution": meter("sla_resolution", summary.sla_resolution),
-                                             "public_closed": meter("public_closed", summary.public_closed_share)},
-                      days=days or (None if start and end else service.config.console.kpi_days),
-                      start=period.start.date().isoformat(), end=day_list[-1] if day_list else "")
+        return render(
+            request,
+            "kpis.html",
+            who,
+            nav="kpis",
+            period=period,
+            summary=summary,
+            charts=charts,
+            topics=topics,
+            meters={
+                "sla_first": meter("sla_first", summary.sla_first_response),
+                "sla_resolution": meter("sla_resolution", summary.sla_resolution),
+                "public_closed": meter("public_closed", summary.public_closed_share),
+            },
+            days=days or (None if start and end else service.config.console.kpi_days),
+            start=period.start.date().isoformat(),
+            end=day_list[-1] if day_list else "",
+        )
 
     @router.get("/kpis.csv")
-    def kpis_csv(request: Request, table: str = "volume", days: int | None = Query(None, ge=1, le=366),
-                 start: str = "", end: str = "", who: Viewer = Depends(viewer)) -> Response:
+    def kpis_csv(
+        request: Request,
+        table: str = "volume",
+        days: int | None = Query(None, ge=1, le=366),
+        start: str = "",
+        end: str = "",
+        who: Viewer = Depends(viewer),
+    ) -> Response:
         period = _period(days, start, end)
         refresh_rollup()
         with transaction(service.factory) as session:
-            body = (kpis.summary_csv(session, period, service.clock.now()) if table == "summary"
-                    else kpis.volume_csv(session, period))
+            body = (
+                kpis.summary_csv(session, period, service.clock.now())
+                if table == "summary"
+                else kpis.volume_csv(session, period)
+            )
         name = f"kpis-{'summary' if table == 'summary' else 'volume'}-{period.start:%Y%m%d}.csv"
-        return PlainTextResponse(body, media_type="text/csv; charset=utf-8",
-                                 headers={"content-disposition": f'attachment; filename="{name}"'})
+        return PlainTextResponse(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
 
     # ---- accounts, users, audit, settings ----------------------------------------------------------------------
 
@@ -363,11 +542,21 @@ def build_router(console) -> APIRouter:
         return render(request, "accounts.html", who, nav="accounts", report=report)
 
     @router.get("/users")
-    def users_page(request: Request, token_for: int | None = None, who: Viewer = Depends(allowed("manage_users"))) -> Response:
+    def users_page(
+        request: Request, token_for: int | None = None, who: Viewer = Depends(allowed("manage_users"))
+    ) -> Response:
         with transaction(service.factory) as session:
             rows = list(session.scalars(select(User).order_by(User.username)))
-            return render(request, "users.html", who, nav="users", users=rows, roles=users.ROLES,
-                          permissions=users.PERMISSIONS, new_token=None)
+            return render(
+                request,
+                "users.html",
+                who,
+                nav="users",
+                users=rows,
+                roles=users.ROLES,
+                permissions=users.PERMISSIONS,
+                new_token=None,
+            )
 
     def _user_action(request: Request, message: str, work: Callable[[Any], Any], back: str = "/users") -> Response:
         try:
@@ -378,25 +567,49 @@ def build_router(console) -> APIRouter:
         return done(request, back, "ok", message)
 
     @router.post("/users")
-    def users_create(request: Request, username: str = Form(""), password: str = Form(""), role: str = Form("agent"),
-                     display_name: str = Form(""), who: Viewer = Depends(allowed("manage_users"))) -> Response:
-        return _user_action(request, f"User {username} created as {role}.",
-                            lambda s: users.create_user(s, username, password, role, service.clock.now(),
-                                                        who.username, display_name.strip() or None))
+    def users_create(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        role: str = Form("agent"),
+        display_name: str = Form(""),
+        who: Viewer = Depends(allowed("manage_users")),
+    ) -> Response:
+        return _user_action(
+            request,
+            f"User {username} created as {role}.",
+            lambda s: users.create_user(
+                s, username, password, role, service.clock.now(), who.username, display_name.strip() or None
+            ),
+        )
 
     @router.post("/users/{user_id}")
-    def users_update(request: Request, user_id: int, role: str = Form(""), active: str = Form(""),
-                     password: str = Form(""), on_shift: str = Form(""), capacity: str = Form(""),
-                     who: Viewer = Depends(allowed("manage_users"))) -> Response:
+    def users_update(
+        request: Request,
+        user_id: int,
+        role: str = Form(""),
+        active: str = Form(""),
+        password: str = Form(""),
+        on_shift: str = Form(""),
+        capacity: str = Form(""),
+        who: Viewer = Depends(allowed("manage_users")),
+    ) -> Response:
         def work(session):
             user = session.get(User, user_id)
             if user is None:
                 raise UserError(f"there is no user {user_id}")
-            users.update_user(session, user, service.clock.now(), who.username, role=role or None,
-                              active=None if active == "" else active == "true")
+            users.update_user(
+                session,
+                user,
+                service.clock.now(),
+                who.username,
+                role=role or None,
+                active=None if active == "" else active == "true",
+            )
             _shift_and_capacity(session, user, on_shift, capacity, who.username)
             if password:
                 users.set_password(session, user, password, service.clock.now(), who.username)
+
         response = _user_action(request, "User updated.", work)
         if active == "false" or password:
             sessions.end_all_for(user_id)
@@ -423,37 +636,67 @@ def build_router(console) -> APIRouter:
 
     @router.get("/me")
     def me_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
-        return render(request, "me.html", who, nav="me", new_token=None, permissions=sorted(users.PERMISSIONS[who.role]))
+        return render(
+            request, "me.html", who, nav="me", new_token=None, permissions=sorted(users.PERMISSIONS[who.role])
+        )
 
     @router.post("/me/token")
     def me_token(request: Request, who: Viewer = Depends(allowed("view"))) -> Response:
         with transaction(service.factory) as session:
             user = session.get(User, who.id)
             token = users.issue_api_token(session, user, service.clock.now(), who.username)
-        response = render(request, "me.html", who, nav="me", new_token=token,
-                          permissions=sorted(users.PERMISSIONS[who.role]))
+        response = render(
+            request, "me.html", who, nav="me", new_token=token, permissions=sorted(users.PERMISSIONS[who.role])
+        )
         response.headers["cache-control"] = "no-store"
         return response
 
     @router.post("/me/password")
-    def me_password(request: Request, current: str = Form(""), password: str = Form(""),
-                    who: Viewer = Depends(allowed("view"))) -> Response:
+    def me_password(
+        request: Request, current: str = Form(""), password: str = Form(""), who: Viewer = Depends(allowed("view"))
+    ) -> Response:
         def work(session):
             user = session.get(User, who.id)
             if not users._verify(user.password_hash or "", current):
                 raise UserError("the current password is wrong")
             users.set_password(session, user, password, service.clock.now(), who.username)
+
         return _user_action(request, "Password changed.", work, back="/me")
 
     @router.get("/audit")
-    def audit_page(request: Request, actor: str = "", action: str = "", object_type: str = "",
-                   object_id: int | None = None, page: int = Query(1, ge=1), who: Viewer = Depends(viewer)) -> Response:
+    def audit_page(
+        request: Request,
+        actor: str = "",
+        action: str = "",
+        object_type: str = "",
+        object_id: int | None = None,
+        page: int = Query(1, ge=1),
+        who: Viewer = Depends(viewer),
+    ) -> Response:
         with transaction(service.factory) as session:
             rows = queries.audit_log(session, actor, action, object_type, object_id, page, page_size)
-            query = {k: v for k, v in {"actor": actor, "action": action, "object_type": object_type,
-                                       "object_id": object_id}.items() if v not in ("", None)}
-            return render(request, "audit.html", who, nav="audit", page=rows, actor=actor, action=action,
-                          object_type=object_type, object_id=object_id, query=query)
+            query = {
+                k: v
+                for k, v in {
+                    "actor": actor,
+                    "action": action,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                }.items()
+                if v not in ("", None)
+            }
+            return render(
+                request,
+                "audit.html",
+                who,
+                nav="audit",
+                page=rows,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                query=query,
+            )
 
     @router.get("/settings")
     def settings_page(request: Request, who: Viewer = Depends(allowed("settings"))) -> Response:
@@ -485,4 +728,5 @@ def _next(back: str) -> str:
 
 async def _run_sync(work: Callable[[], Response]) -> Response:
     from starlette.concurrency import run_in_threadpool
+
     return await run_in_threadpool(work)

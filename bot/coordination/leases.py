@@ -6,6 +6,7 @@ upsert (INSERT … ON CONFLICT DO UPDATE … WHERE the lease is ours or expired)
 A daemon counts a lease as held only until a safety margin before its expiry, so two daemons never both believe
 they hold it, as long as their clocks agree to within that margin (run NTP).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,10 +40,14 @@ def try_acquire(session: Session, name: str, owner: str, now: datetime, seconds:
     insert = dialect_insert(session, Lease).values(name=name, owner=owner, acquired_at=now, expires_at=expires)
     upsert = insert.on_conflict_do_update(
         index_elements=["name"],
-        set_={"owner": owner, "expires_at": expires,
-              # a renewal keeps the time it was first taken; a takeover starts a new tenure
-              "acquired_at": case((Lease.owner == owner, Lease.acquired_at), else_=now)},
-        where=(Lease.owner == owner) | (Lease.expires_at < now))
+        set_={
+            "owner": owner,
+            "expires_at": expires,
+            # a renewal keeps the time it was first taken; a takeover starts a new tenure
+            "acquired_at": case((Lease.owner == owner, Lease.acquired_at), else_=now),
+        },
+        where=(Lease.owner == owner) | (Lease.expires_at < now),
+    )
     return session.scalar(upsert.returning(Lease.owner)) == owner
 
 
@@ -110,5 +115,6 @@ class Leases:
         now = self.clock.now()
         with transaction(self.factory) as session:
             rows = {lease.name: lease for lease in session.scalars(select(Lease).where(Lease.name.in_(self.wanted)))}
-        return {name: (rows[name].owner if name in rows and rows[name].expires_at >= now else None)
-                for name in self.wanted}
+        return {
+            name: (rows[name].owner if name in rows and rows[name].expires_at >= now else None) for name in self.wanted
+        }

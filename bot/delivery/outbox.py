@@ -1,9 +1,10 @@
 """The outbox: approved replies are sent once, retried on transient errors, reconciled when the outcome is unknown."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -17,19 +18,26 @@ from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
 from bot.storage import audit
 from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Mention, OutboxMessage
-from responders.base import OutgoingMessage, Responder, post
 from bot.storage.statuses import DraftStatus, OutboxStatus
+from responders.base import OutgoingMessage, Responder, post
 
 log = logging.getLogger(__name__)
-ACTIONS = {"reply": "reply_public", "acknowledgement": "reply_public", "invitation": "reply_public",
-           "private_message": "send_private", "close": "close_public"}
+ACTIONS = {
+    "reply": "reply_public",
+    "acknowledgement": "reply_public",
+    "invitation": "reply_public",
+    "private_message": "send_private",
+    "close": "close_public",
+}
 CLAIM_SECONDS = claims.DEFAULT_CLAIM_SECONDS
 
 
 # What recording a send needs (the draft and its case), and what posting needs besides (the mention, its author).
 _WITH_CASE = joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.case, innerjoin=True)
-_WITH_THREAD = (_WITH_CASE,
-                joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.mention).joinedload(Mention.identity))
+_WITH_THREAD = (
+    _WITH_CASE,
+    joinedload(OutboxMessage.draft, innerjoin=True).joinedload(Draft.mention).joinedload(Mention.identity),
+)
 
 
 def action_for(draft: Draft) -> str:
@@ -46,11 +54,24 @@ def enqueue(session: Session, draft: Draft, now: datetime) -> OutboxMessage:
     mention = draft.mention
     case = draft.case
     public_mentions = [m for m in case.mentions if m.channel == "public"]
-    target = mention if (mention is not None and mention.channel == "public") else (public_mentions[-1] if public_mentions else mention)
-    message = OutboxMessage(draft=draft, idempotency_key=f"draft-{draft.id}", account_id=case.account_id,
-                            action=action_for(draft), target_id=target.platform_id if target else None,
-                            recipient_id=mention.identity.platform_user_id if mention else None, text=draft.text,
-                            status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
+    target = (
+        mention
+        if (mention is not None and mention.channel == "public")
+        else (public_mentions[-1] if public_mentions else mention)
+    )
+    message = OutboxMessage(
+        draft=draft,
+        idempotency_key=f"draft-{draft.id}",
+        account_id=case.account_id,
+        action=action_for(draft),
+        target_id=target.platform_id if target else None,
+        recipient_id=mention.identity.platform_user_id if mention else None,
+        text=draft.text,
+        status=OutboxStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     session.add(message)
     return message
 
@@ -65,10 +86,16 @@ def outgoing(message: OutboxMessage) -> OutgoingMessage:
         extra["mention_stream"] = mention.stream
         if mention.channel == "public":
             extra["comment_id"] = mention.platform_id
-    return OutgoingMessage(idempotency_key=message.idempotency_key, action=message.action, text=message.text,
-                           thread_key=draft.case.thread_key, in_reply_to_id=message.target_id,
-                           recipient_id=message.recipient_id,
-                           recipient_handle=mention.identity.handle if mention else None, extra=extra)
+    return OutgoingMessage(
+        idempotency_key=message.idempotency_key,
+        action=message.action,
+        text=message.text,
+        thread_key=draft.case.thread_key,
+        in_reply_to_id=message.target_id,
+        recipient_id=message.recipient_id,
+        recipient_handle=mention.identity.handle if mention else None,
+        extra=extra,
+    )
 
 
 def retry_delay(attempts: int, base: float, ceiling: float, retry_after: float | None = None) -> float:
@@ -85,9 +112,18 @@ AfterSending = Callable[[Session, Case, str, datetime], None]
 class Outbox:
     """Sends due messages through each account's responder."""
 
-    def __init__(self, factory: sessionmaker[Session], config: Config, responder_for: Callable[[str], Responder],
-                 clock: Clock, worker: str = "daemon", claimant: str | None = None,
-                 claim_seconds: float = CLAIM_SECONDS, *, after_sending: AfterSending):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        config: Config,
+        responder_for: Callable[[str], Responder],
+        clock: Clock,
+        worker: str = "daemon",
+        claimant: str | None = None,
+        claim_seconds: float = CLAIM_SECONDS,
+        *,
+        after_sending: AfterSending,
+    ):
         self.factory = factory
         self.config = config
         self.responder_for = responder_for
@@ -101,22 +137,28 @@ class Outbox:
         """Ids of messages ready to be sent now (a look only: sending claims each one first)."""
         now = self.clock.now()
         with transaction(self.factory) as session:
-            query = (select(OutboxMessage.id).where(claims.outbox_claimable(now))
-                     .order_by(OutboxMessage.id).limit(limit or self.config.outbox.batch_size))
+            query = (
+                select(OutboxMessage.id)
+                .where(claims.outbox_claimable(now))
+                .order_by(OutboxMessage.id)
+                .limit(limit or self.config.outbox.batch_size)
+            )
             return list(session.scalars(query))
 
     def run(self) -> int:
         """Claim a batch of due messages and send them; returns how many were posted."""
         with transaction(self.factory) as session:
-            batch = claims.claim_outbox(session, self.claimant, self.clock.now(), self.claim_seconds,
-                                        self.config.outbox.batch_size)
+            batch = claims.claim_outbox(
+                session, self.claimant, self.clock.now(), self.claim_seconds, self.config.outbox.batch_size
+            )
         return sum(1 for claim in batch if self._deliver(claim) == "sent")
 
     def send(self, message_id: int) -> str:
         """Send one message now if it is due and nobody else is sending it; returns its new status."""
         with transaction(self.factory) as session:
-            batch = claims.claim_outbox(session, self.claimant, self.clock.now(), self.claim_seconds, 1,
-                                        message_id=message_id)
+            batch = claims.claim_outbox(
+                session, self.claimant, self.clock.now(), self.claim_seconds, 1, message_id=message_id
+            )
         return self._deliver(batch[0]) if batch else "skipped"
 
     def _deliver(self, claim: claims.OutboxClaim) -> str:
@@ -137,8 +179,9 @@ class Outbox:
                     log.info("outbox %s: already posted as %s, not sending again", out.idempotency_key, found)
                     return self._sent(message_id, found, reconciled=True)
             if not self._still_claimed(claim):
-                log.warning("outbox message %s: the claim expired before posting; another daemon takes it over",
-                            message_id)
+                log.warning(
+                    "outbox message %s: the claim expired before posting; another daemon takes it over", message_id
+                )
                 return "skipped"
             post_id = post(responder, out)
         except UnknownOutcome as exc:
@@ -146,8 +189,9 @@ class Outbox:
         except TransientError as exc:
             return self._retry(message_id, "queued", str(exc), retry_after=exc.retry_after)
         except AuthError as exc:
-            return self._retry(message_id, "queued", f"authorisation failed: {exc}",
-                               retry_after=self.config.daemon.max_backoff_seconds)
+            return self._retry(
+                message_id, "queued", f"authorisation failed: {exc}", retry_after=self.config.daemon.max_backoff_seconds
+            )
         except PermanentError as exc:
             return self._fail(message_id, str(exc))
         return self._sent(message_id, post_id)
@@ -164,8 +208,12 @@ class Outbox:
     def _sent(self, message_id: int, post_id: str, reconciled: bool = False) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                                     .options(_WITH_CASE).with_for_update(of=OutboxMessage))
+            message = session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .options(_WITH_CASE)
+                .with_for_update(of=OutboxMessage)
+            )
             if message.status == OutboxStatus.SENT:  # another daemon reconciled it meanwhile: record it once
                 return "sent"
             message.status = OutboxStatus.SENT
@@ -175,8 +223,17 @@ class Outbox:
             draft = message.draft
             draft.status = DraftStatus.SENT
             self.after_sending(session, draft.case, draft.kind, now)
-            audit.record(session, now, self.worker, "send", "draft", draft.id, platform_post_id=post_id,
-                         send_action=message.action, reconciled=reconciled)
+            audit.record(
+                session,
+                now,
+                self.worker,
+                "send",
+                "draft",
+                draft.id,
+                platform_post_id=post_id,
+                send_action=message.action,
+                reconciled=reconciled,
+            )
         log.info("sent draft %s (%s) as %s", draft.id, message.action, post_id)
         return "sent"
 
@@ -188,8 +245,12 @@ class Outbox:
                 return message.status
             if message.attempts >= self.config.outbox.max_attempts and status != "unknown":
                 return self._fail_in(session, message, f"gave up after {message.attempts} attempts: {error}")
-            delay = retry_delay(message.attempts, self.config.outbox.retry_base_seconds,
-                                self.config.daemon.max_backoff_seconds, retry_after)
+            delay = retry_delay(
+                message.attempts,
+                self.config.outbox.retry_base_seconds,
+                self.config.daemon.max_backoff_seconds,
+                retry_after,
+            )
             message.status = status
             message.last_error = error
             message.claimed_until = None

@@ -1,4 +1,5 @@
 """The platform policy guard in front of every send: what the account's platform allows an automated account to post."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,4 +17,5 @@ def check(session: Session, draft: Draft, case: Case, mention: Mention | None, n
     """The verdict for sending this draft now, by the rules of the platform of the case's account."""
     account = session.get(Account, case.account_id)
     return platform_named(account.platform if account is not None else case.platform).policy(
-        session, draft, case, mention, now)
+        session, draft, case, mention, now
+    )

@@ -1,4 +1,5 @@
 """Platform accounts in the database: created from config, with their cursor and health."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,8 +17,14 @@ HEALTH_BACKING_OFF = "backing_off"
 HEALTH_NEEDS_REAUTH = "needs_reauth"
 HEALTH_ERROR = "error"
 
-_ENV_FIELDS = ("bearer_token_env", "access_token_env", "access_token_secret_env", "consumer_key_env",
-               "consumer_secret_env", "app_secret_env")
+_ENV_FIELDS = (
+    "bearer_token_env",
+    "access_token_env",
+    "access_token_secret_env",
+    "consumer_key_env",
+    "consumer_secret_env",
+    "app_secret_env",
+)
 
 
 def sync_accounts(session: Session, config: Config, now: datetime) -> dict[str, Account]:
@@ -26,10 +33,23 @@ def sync_accounts(session: Session, config: Config, now: datetime) -> dict[str, 
     missing = [a for a in config.accounts if a.name not in known]
     if missing:
         # ON CONFLICT: daemons started together on a new database each try to create the rows; one of them does.
-        session.execute(dialect_insert(session, Account).on_conflict_do_nothing(index_elements=["name"]),
-                        [dict(name=a.name, platform=a.platform, created_at=now, cursor={}, credentials_env={},
-                              health=HEALTH_OK, consecutive_failures=0, consecutive_auth_failures=0, api_calls=0)
-                         for a in missing])
+        session.execute(
+            dialect_insert(session, Account).on_conflict_do_nothing(index_elements=["name"]),
+            [
+                dict(
+                    name=a.name,
+                    platform=a.platform,
+                    created_at=now,
+                    cursor={},
+                    credentials_env={},
+                    health=HEALTH_OK,
+                    consecutive_failures=0,
+                    consecutive_auth_failures=0,
+                    api_calls=0,
+                )
+                for a in missing
+            ],
+        )
     existing = {a.name: a for a in session.scalars(select(Account))}
     for account_config in config.accounts:
         _refresh(existing[account_config.name], account_config)

@@ -1,10 +1,11 @@
 """One polling mechanism for every listener: cursor, backoff, rate-limit waits, re-authorisation."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +36,15 @@ class PollResult:
 class Poller:
     """Polls one account's listener and stores what it finds, with its cursor, in one transaction."""
 
-    def __init__(self, factory: sessionmaker[Session], config: Config, account: AccountConfig, listener: Listener,
-                 clock: Clock, fingerprint: Callable[[AccountConfig], str | None] | None = None):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        config: Config,
+        account: AccountConfig,
+        listener: Listener,
+        clock: Clock,
+        fingerprint: Callable[[AccountConfig], str | None] | None = None,
+    ):
         self.factory = factory
         self.config = config
         self.account = account
@@ -67,7 +75,9 @@ class Poller:
             row = accounts.get_account(session, self.account.name)
             stored = store_mentions(session, row, mentions, now)
             row.cursor = next_cursor
-            recovered = row.consecutive_failures > 0 or row.consecutive_auth_failures > 0 or row.health != accounts.HEALTH_OK
+            recovered = (
+                row.consecutive_failures > 0 or row.consecutive_auth_failures > 0 or row.health != accounts.HEALTH_OK
+            )
             row.last_poll_at = row.last_success_at = now
             row.consecutive_failures = row.consecutive_auth_failures = 0
             row.health, row.health_detail, row.last_error = accounts.HEALTH_OK, None, None
@@ -114,8 +124,9 @@ class Poller:
                 row.rate_limited_until = now + timedelta(seconds=exc.retry_after)
                 row.health = accounts.HEALTH_RATE_LIMITED
             else:
-                delay = backoff.delay(row.consecutive_failures, self.account.poll_interval_seconds,
-                                      self.config.daemon.max_backoff_seconds)
+                delay = backoff.delay(
+                    row.consecutive_failures, self.account.poll_interval_seconds, self.config.daemon.max_backoff_seconds
+                )
                 row.next_poll_at = now + timedelta(seconds=delay)
                 row.health = accounts.HEALTH_BACKING_OFF
             first = row.consecutive_failures == 1
@@ -135,8 +146,11 @@ class Poller:
                 row.health = accounts.HEALTH_NEEDS_REAUTH
                 row.health_detail = "the platform refused the credentials; update the token in the environment"
                 row.credentials_fingerprint = self.fingerprint(self.account)
-                log.error("account %s needs re-authorisation: %s; polling stopped until the token changes",
-                          self.account.name, exc)
+                log.error(
+                    "account %s needs re-authorisation: %s; polling stopped until the token changes",
+                    self.account.name,
+                    exc,
+                )
         result.error = str(exc)
         return result
 

@@ -1,4 +1,5 @@
 """API calls per hour the current config makes, per account and stream, for `python -m bot status`."""
+
 from __future__ import annotations
 
 from bot.config import AccountConfig, Config
@@ -25,5 +26,13 @@ def calls_per_hour(account: AccountConfig) -> float:
 
 def report(config: Config) -> list[dict[str, object]]:
     """Per account: calls per hour in total and by stream, and the poll interval behind them."""
-    return [{"account": a.name, "platform": a.platform, "poll_interval_seconds": a.poll_interval_seconds,
-             "calls_per_hour": calls_per_hour(a), "by_stream": breakdown(a)} for a in config.accounts]
+    return [
+        {
+            "account": a.name,
+            "platform": a.platform,
+            "poll_interval_seconds": a.poll_interval_seconds,
+            "calls_per_hour": calls_per_hour(a),
+            "by_stream": breakdown(a),
+        }
+        for a in config.accounts
+    ]

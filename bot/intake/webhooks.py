@@ -1,9 +1,11 @@
 """Webhooks beside polling: each platform that pushes events gets GET/POST /webhooks/<path>, fed to the same ingest."""
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,8 +22,9 @@ log = logging.getLogger(__name__)
 Ingest = Callable[[str, list[IncomingMention]], Any]
 
 
-def build_webhook_router(config: Config, ingest: Ingest, *, environ: Mapping[str, str] | None = None,
-                         prefix: str = "/webhooks") -> APIRouter:
+def build_webhook_router(
+    config: Config, ingest: Ingest, *, environ: Mapping[str, str] | None = None, prefix: str = "/webhooks"
+) -> APIRouter:
     """An APIRouter with GET/POST {prefix}/<path> per platform with a webhook; mentions go to ingest(account, mentions)."""
     router = APIRouter(prefix=prefix, tags=["webhooks"])
 
@@ -35,8 +38,13 @@ def build_webhook_router(config: Config, ingest: Ingest, *, environ: Mapping[str
     return router
 
 
-def _add_routes(router: APIRouter, platform: Platform, accounts: list[AccountConfig],
-                secret: Callable[[AccountConfig, str], str | None], ingest: Ingest) -> None:
+def _add_routes(
+    router: APIRouter,
+    platform: Platform,
+    accounts: list[AccountConfig],
+    secret: Callable[[AccountConfig, str], str | None],
+    ingest: Ingest,
+) -> None:
     webhook = platform.webhook
     assert webhook is not None
 

@@ -1,21 +1,30 @@
 """Secrets come from environment variables named in config; only their fingerprint is ever stored or shown."""
+
 from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.errors import AuthError
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig
 
-SECRET_FIELDS = ("bearer_token_env", "access_token_env", "access_token_secret_env",
-                 "consumer_key_env", "consumer_secret_env", "app_secret_env")
+SECRET_FIELDS = (
+    "bearer_token_env",
+    "access_token_env",
+    "access_token_secret_env",
+    "consumer_key_env",
+    "consumer_secret_env",
+    "app_secret_env",
+)
 
 
-def read_secret(account: AccountConfig, field: str, environ: Mapping[str, str] | None = None,
-                required: bool = True) -> str | None:
+def read_secret(
+    account: AccountConfig, field: str, environ: Mapping[str, str] | None = None, required: bool = True
+) -> str | None:
     """The value of the environment variable named by account.<field>; AuthError when required and missing."""
     env = os.environ if environ is None else environ
     name = getattr(account, field, None)

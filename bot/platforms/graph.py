@@ -1,11 +1,13 @@
 """A small typed Graph API client over httpx: the calls the Facebook listener and responder need, errors mapped."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -39,9 +41,16 @@ class GraphPage:
 class GraphClient:
     """Graph API calls for one Page token; raises only TransientError, AuthError, PermanentError, UnknownOutcome."""
 
-    def __init__(self, account: AccountConfig, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, version: str = GRAPH_VERSION,
-                 environ: Mapping[str, str] | None = None, clock: Clock | None = None,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        version: str = GRAPH_VERSION,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
         self.account = account
         self.clock = clock or SystemClock()
         self.version = version
@@ -73,11 +82,23 @@ class GraphClient:
         """GET a node or edge as a JSON object."""
         return self._request("GET", path, params=dict(params or {}), bucket=bucket, sending=False)
 
-    def post(self, path: str, *, data: Mapping[str, Any] | None = None, json: Mapping[str, Any] | None = None,
-             bucket: str = "*") -> dict[str, Any]:
+    def post(
+        self,
+        path: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        bucket: str = "*",
+    ) -> dict[str, Any]:
         """POST to a node or edge; a timeout raises UnknownOutcome because it may have been carried out."""
-        return self._request("POST", path, data=dict(data) if data else None, json=dict(json) if json else None,
-                             bucket=bucket, sending=True)
+        return self._request(
+            "POST",
+            path,
+            data=dict(data) if data else None,
+            json=dict(json) if json else None,
+            bucket=bucket,
+            sending=True,
+        )
 
     def get_page(self, path: str, params: Mapping[str, Any] | None = None, *, bucket: str = "*") -> GraphPage:
         """GET an edge: its data list and the after-cursor when there is a next page."""
@@ -90,8 +111,9 @@ class GraphClient:
         after = cursors.get("after") if paging.get("next") else None
         return GraphPage(data, after if isinstance(after, str) else None)
 
-    def iter_pages(self, path: str, params: Mapping[str, Any] | None = None, *, max_pages: int = 5,
-                   bucket: str = "*") -> Iterator[GraphPage]:
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, max_pages: int = 5, bucket: str = "*"
+    ) -> Iterator[GraphPage]:
         """Follow the after-cursor for up to max_pages pages."""
         params = dict(params or {})
         for _ in range(max_pages):
@@ -101,12 +123,23 @@ class GraphClient:
                 return
             params["after"] = page.next_after
 
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
-                 json: dict[str, Any] | None = None, bucket: str, sending: bool) -> dict[str, Any]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        bucket: str,
+        sending: bool,
+    ) -> dict[str, Any]:
         now = self.clock.now()
         wait = self.rate_limits.wait_seconds(bucket, now)
         if wait:
-            raise TransientError(f"Graph {bucket}: usage at the limit, access regained in {wait:.0f} s", retry_after=wait)
+            raise TransientError(
+                f"Graph {bucket}: usage at the limit, access regained in {wait:.0f} s", retry_after=wait
+            )
         self._load_credentials()
         params = dict(params or {})
         if self._proof:
@@ -141,8 +174,9 @@ class GraphClient:
             raise TransientError(f"{label}: malformed JSON in the response")
         return body
 
-    def _error(self, label: str, response: httpx.Response, body: Any, usage: RateLimitState | None,
-               sending: bool) -> Exception:
+    def _error(
+        self, label: str, response: httpx.Response, body: Any, usage: RateLimitState | None, sending: bool
+    ) -> Exception:
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         code = error.get("code") if isinstance(error.get("code"), int) else None
         subcode = error.get("error_subcode")
@@ -154,8 +188,9 @@ class GraphClient:
             retry_after = usage.regain_seconds if usage and usage.regain_seconds else None
             if retry_after is None and response.headers.get("retry-after", "").isdigit():
                 retry_after = float(response.headers["retry-after"])
-            self.rate_limits.record("*", RateLimitState(usage_percent=100.0, updated_at=self.clock.now(),
-                                                        regain_seconds=retry_after))
+            self.rate_limits.record(
+                "*", RateLimitState(usage_percent=100.0, updated_at=self.clock.now(), regain_seconds=retry_after)
+            )
             return TransientError(what, retry_after=retry_after or 300.0)
         if code in TEMPORARY_CODES or error.get("is_transient") or response.status_code >= 500:
             if sending and response.status_code in (503, 504):

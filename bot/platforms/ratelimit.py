@@ -1,11 +1,13 @@
 """Rate-limit headers from X (x-rate-limit-*) and Meta (X-App-Usage, X-Business-Use-Case-Usage), and when to slow down."""
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,11 @@ class RateLimitState:
             return (self.reset_at - now).total_seconds()
         if self.usage_percent is not None and self.usage_percent >= META_STOP_PERCENT:
             if self.regain_seconds:
-                return self.regain_seconds - (now - self.updated_at).total_seconds() if self.updated_at else self.regain_seconds
+                return (
+                    self.regain_seconds - (now - self.updated_at).total_seconds()
+                    if self.updated_at
+                    else self.regain_seconds
+                )
             if self.updated_at and (now - self.updated_at).total_seconds() < META_DEFAULT_BLOCK_SECONDS:
                 return META_DEFAULT_BLOCK_SECONDS - (now - self.updated_at).total_seconds()
         return None
@@ -46,7 +52,9 @@ class RateLimitState:
                 return (self.reset_at - now).total_seconds() / max(self.remaining, 1)
         if self.usage_percent is not None and self.usage_percent >= META_SLOW_DOWN_PERCENT:
             # From 75 % to 95 %, stretch the interval up to five minutes.
-            share = min(1.0, (self.usage_percent - META_SLOW_DOWN_PERCENT) / (META_STOP_PERCENT - META_SLOW_DOWN_PERCENT))
+            share = min(
+                1.0, (self.usage_percent - META_SLOW_DOWN_PERCENT) / (META_STOP_PERCENT - META_SLOW_DOWN_PERCENT)
+            )
             return 60.0 + 240.0 * share
         return None
 
@@ -60,7 +68,7 @@ class RateLimitState:
 
 
 def _epoch_to_naive_utc(value: float) -> datetime:
-    return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(value, tz=UTC).replace(tzinfo=None)
 
 
 def parse_x_headers(headers: Mapping[str, str], now: datetime) -> RateLimitState | None:
@@ -92,8 +100,11 @@ def _usage_numbers(entry: Any) -> tuple[float | None, float | None]:
     """The highest usage percentage in one usage object, and its minutes to regain access if given."""
     if not isinstance(entry, dict):
         return None, None
-    numbers = [float(entry[k]) for k in ("call_count", "total_time", "total_cputime", "acc_id_util_pct")
-               if isinstance(entry.get(k), (int, float))]
+    numbers = [
+        float(entry[k])
+        for k in ("call_count", "total_time", "total_cputime", "acc_id_util_pct")
+        if isinstance(entry.get(k), (int, float))
+    ]
     regain = entry.get("estimated_time_to_regain_access")
     return (max(numbers) if numbers else None), (float(regain) if isinstance(regain, (int, float)) else None)
 
@@ -125,8 +136,9 @@ def parse_meta_headers(headers: Mapping[str, str], now: datetime) -> RateLimitSt
                 regain_minutes = max(regain_minutes or 0.0, regain)
     if worst is None and regain_minutes is None:
         return None
-    return RateLimitState(usage_percent=worst, updated_at=now,
-                          regain_seconds=regain_minutes * 60.0 if regain_minutes else None)
+    return RateLimitState(
+        usage_percent=worst, updated_at=now, regain_seconds=regain_minutes * 60.0 if regain_minutes else None
+    )
 
 
 class RateLimitTracker:
@@ -154,4 +166,3 @@ class RateLimitTracker:
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every endpoint's state, for status displays."""
         return {endpoint: state.as_dict() for endpoint, state in sorted(self.states.items())}
-

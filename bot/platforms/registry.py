@@ -1,4 +1,5 @@
 """The platforms mention-desk knows: one line each, built from their listener and responder classes."""
+
 from __future__ import annotations
 
 from bot.platform import Platform
@@ -11,12 +12,15 @@ from responders.instagram import InstagramResponder
 from responders.replay import ReplayResponder
 from responders.x import XResponder
 
-PLATFORMS: dict[str, Platform] = {p.name: p for p in (
-    Platform(ReplayListener, ReplayResponder),
-    Platform(XListener, XResponder),
-    Platform(FacebookListener, FacebookResponder),
-    Platform(InstagramListener, InstagramResponder),
-)}
+PLATFORMS: dict[str, Platform] = {
+    p.name: p
+    for p in (
+        Platform(ReplayListener, ReplayResponder),
+        Platform(XListener, XResponder),
+        Platform(FacebookListener, FacebookResponder),
+        Platform(InstagramListener, InstagramResponder),
+    )
+}
 PLATFORM_NAMES: tuple[str, ...] = tuple(PLATFORMS)
 # Every stream any platform offers, for the config schema (each account is checked against its own platform's).
 STREAM_NAMES: tuple[str, ...] = tuple(dict.fromkeys(s for p in PLATFORMS.values() for s in p.listener.offered_streams))

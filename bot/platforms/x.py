@@ -1,8 +1,10 @@
 """tweepy's Client, pointed at api_base_url through a requests transport adapter, with errors mapped to bot.errors."""
+
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 import tweepy
@@ -33,8 +35,12 @@ class BaseUrlAdapter(HTTPAdapter):
     (tweepy sets none) and hands every response's headers to a callback for rate-limit tracking.
     """
 
-    def __init__(self, base_url: str | None, timeout: float | tuple[float, float],
-                 on_response: Callable[[requests.PreparedRequest, requests.Response], None] | None = None):
+    def __init__(
+        self,
+        base_url: str | None,
+        timeout: float | tuple[float, float],
+        on_response: Callable[[requests.PreparedRequest, requests.Response], None] | None = None,
+    ):
         super().__init__()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
@@ -42,7 +48,7 @@ class BaseUrlAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.base_url and request.url and request.url.startswith(X_API):
-            request.url = self.base_url + request.url[len(X_API):]
+            request.url = self.base_url + request.url[len(X_API) :]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         response = super().send(request, **kwargs)
@@ -54,8 +60,14 @@ class BaseUrlAdapter(HTTPAdapter):
 class XClient:
     """One X account's API access: tweepy calls that raise only TransientError, AuthError, PermanentError, UnknownOutcome."""
 
-    def __init__(self, account: AccountConfig, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_SECONDS,
-                 environ: Mapping[str, str] | None = None, clock: Clock | None = None):
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_SECONDS,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+    ):
         self.account = account
         self.clock = clock or SystemClock()
         self.rate_limits = RateLimitTracker()
@@ -78,9 +90,14 @@ class XClient:
         self.access_token = read_secret(account, "access_token_env", environ, required=False)
         self.access_token_secret = read_secret(account, "access_token_secret_env", environ, required=False)
         self.tweepy = tweepy.Client(
-            bearer_token=self.bearer_token, consumer_key=self.consumer_key, consumer_secret=self.consumer_secret,
-            access_token=self.access_token, access_token_secret=self.access_token_secret,
-            return_type=dict, wait_on_rate_limit=False)  # the poller waits, never a sleeping thread
+            bearer_token=self.bearer_token,
+            consumer_key=self.consumer_key,
+            consumer_secret=self.consumer_secret,
+            access_token=self.access_token,
+            access_token_secret=self.access_token_secret,
+            return_type=dict,
+            wait_on_rate_limit=False,
+        )  # the poller waits, never a sleeping thread
         adapter = BaseUrlAdapter(account.api_base_url, self.timeout, self._record_headers)
         self.tweepy.session.mount(X_API, adapter)
         self._fingerprint = fingerprint
@@ -92,16 +109,20 @@ class XClient:
 
     def _require_user_context(self) -> None:
         if not self.has_user_context:
-            missing = [f for f in ("consumer_key_env", "consumer_secret_env", "access_token_env", "access_token_secret_env")
-                       if not read_secret(self.account, f, self.environ, required=False)]
+            missing = [
+                f
+                for f in ("consumer_key_env", "consumer_secret_env", "access_token_env", "access_token_secret_env")
+                if not read_secret(self.account, f, self.environ, required=False)
+            ]
             raise AuthError(f"account {self.account.name}: user credentials missing ({', '.join(missing)})")
 
     def _record_headers(self, request: requests.PreparedRequest, response: requests.Response) -> None:
         self.api_calls += 1
         self.rate_limits.record(self._endpoint, parse_x_headers(response.headers, self.clock.now()))
 
-    def call(self, endpoint: str, method: str, *, sending: bool = False, user_auth: bool | None = None,
-             **kwargs: Any) -> dict[str, Any]:
+    def call(
+        self, endpoint: str, method: str, *, sending: bool = False, user_auth: bool | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """Call tweepy.Client.<method>; endpoint names the rate-limit bucket (e.g. "mentions")."""
         now = self.clock.now()
         wait = self.rate_limits.wait_seconds(endpoint, now)

@@ -1,4 +1,5 @@
 """The always-on daemon: one APScheduler that polls each account, runs the pipeline and sends the outbox."""
+
 from __future__ import annotations
 
 import logging
@@ -6,8 +7,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -38,13 +39,18 @@ class Daemon:
         self.watch = DatabaseWatch(service.engine.url.render_as_string(hide_password=True), probe=self._probe)
         self.reloader = None
         if config_path is not None:
-            self.reloader = Reloader(config_path, config, self._apply_config,
-                                     on_result=lambda result: health.METRICS.inc("config_reloads_total", result=result))
+            self.reloader = Reloader(
+                config_path,
+                config,
+                self._apply_config,
+                on_result=lambda result: health.METRICS.inc("config_reloads_total", result=result),
+            )
         self.health_server: health.HealthServer | None = None
-        self.scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(4)},
-                                             job_defaults={"coalesce": True, "max_instances": 1,
-                                                           "misfire_grace_time": None},
-                                             timezone="UTC")
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
         self.on_start: list[Callable[[], None]] = []
         self.on_stop: list[Callable[[], None]] = []
 
@@ -63,6 +69,7 @@ class Daemon:
                     health.METRICS.inc("database_errors_total")
             finally:
                 health.STEP_SECONDS.labels(job=name.split(":", 1)[0]).observe(time.perf_counter() - started)
+
         return run
 
     def _poll(self, name: str) -> None:
@@ -97,15 +104,34 @@ class Daemon:
         config = self.service.config
         start = datetime.now() + timedelta(seconds=0.1)
         self._schedule_polls()
-        self.scheduler.add_job(self._guarded("leases", self._renew_leases), "interval",
-                               seconds=self._renew_seconds(), id="leases", next_run_time=start)
-        self.scheduler.add_job(self._guarded("pipeline", self._pipeline), "interval",
-                               seconds=PIPELINE_INTERVAL_SECONDS, id="pipeline", next_run_time=start)
-        self.scheduler.add_job(self._guarded("outbox", self._outbox), "interval",
-                               seconds=config.daemon.outbox_interval_seconds, id="outbox", next_run_time=start)
+        self.scheduler.add_job(
+            self._guarded("leases", self._renew_leases),
+            "interval",
+            seconds=self._renew_seconds(),
+            id="leases",
+            next_run_time=start,
+        )
+        self.scheduler.add_job(
+            self._guarded("pipeline", self._pipeline),
+            "interval",
+            seconds=PIPELINE_INTERVAL_SECONDS,
+            id="pipeline",
+            next_run_time=start,
+        )
+        self.scheduler.add_job(
+            self._guarded("outbox", self._outbox),
+            "interval",
+            seconds=config.daemon.outbox_interval_seconds,
+            id="outbox",
+            next_run_time=start,
+        )
         if self.reloader is not None:
-            self.scheduler.add_job(self._guarded("config reload", self._check_config), "interval",
-                                   seconds=CONFIG_CHECK_SECONDS, id="config-reload")
+            self.scheduler.add_job(
+                self._guarded("config reload", self._check_config),
+                "interval",
+                seconds=CONFIG_CHECK_SECONDS,
+                id="config-reload",
+            )
         self._schedule_service_levels()
 
     def _schedule_service_levels(self) -> None:
@@ -114,7 +140,9 @@ class Daemon:
         config = self.service.config
         self.add_job("sla", lambda: sla.run(self.service), config.sla.check_interval_seconds)
         if config.assignment.enabled:
-            self.add_job("assignment", lambda: assignment.run(self.service), config.assignment.rebalance_interval_seconds)
+            self.add_job(
+                "assignment", lambda: assignment.run(self.service), config.assignment.rebalance_interval_seconds
+            )
         self.add_job("eta_promises", lambda: eta.run(self.service), config.sla.check_interval_seconds)
         if config.followups.enabled:
             self.add_job("followups", lambda: followups.run(self.service), config.followups.interval_seconds)
@@ -129,10 +157,15 @@ class Daemon:
         for name in self.service.pollers:
             account = config.account(name)
             self.leases.want(poll_lease(name))
-            self.scheduler.add_job(self._guarded(f"poll {name}", lambda n=name: self._poll(n), lease=poll_lease(name)),
-                                   "interval", seconds=account.poll_interval_seconds,
-                                   jitter=config.daemon.jitter_seconds or None, id=f"poll:{name}", next_run_time=start,
-                                   replace_existing=True)
+            self.scheduler.add_job(
+                self._guarded(f"poll {name}", lambda n=name: self._poll(n), lease=poll_lease(name)),
+                "interval",
+                seconds=account.poll_interval_seconds,
+                jitter=config.daemon.jitter_seconds or None,
+                id=f"poll:{name}",
+                next_run_time=start,
+                replace_existing=True,
+            )
 
     def add_job(self, name: str, step: Callable[[], object], seconds: float, exclusive: bool = True) -> None:
         """Schedule another periodic step (SLA checks, follow-ups) under the same guard.
@@ -142,8 +175,14 @@ class Daemon:
         lease = job_lease(name) if exclusive else None
         if lease is not None:
             self.leases.want(lease)
-        self.scheduler.add_job(self._guarded(name, step, lease=lease), "interval", seconds=seconds, id=name,
-                               next_run_time=datetime.now() + timedelta(seconds=0.1), replace_existing=True)
+        self.scheduler.add_job(
+            self._guarded(name, step, lease=lease),
+            "interval",
+            seconds=seconds,
+            id=name,
+            next_run_time=datetime.now() + timedelta(seconds=0.1),
+            replace_existing=True,
+        )
 
     def _check_config(self) -> None:
         self.reloader.check(watch_file=self.service.config.daemon.watch_config)
@@ -186,8 +225,11 @@ class Daemon:
             self.health_server.start()
         for hook in self.on_start:
             hook()
-        log.info("daemon started: %d account(s), outbox every %.1f s", len(self.service.pollers),
-                 self.service.config.daemon.outbox_interval_seconds)
+        log.info(
+            "daemon started: %d account(s), outbox every %.1f s",
+            len(self.service.pollers),
+            self.service.config.daemon.outbox_interval_seconds,
+        )
 
     def stop(self) -> None:
         """Stop after the step in progress."""
@@ -210,6 +252,7 @@ class Daemon:
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT."""
+
         def handle(signum, _frame):
             log.info("received %s, stopping after the step in progress", signal.Signals(signum).name)
             self.stopping.set()
@@ -218,6 +261,7 @@ class Daemon:
             log.info("received SIGHUP, reloading the config")
             if self.reloader is not None:
                 self.reloader.request()  # applied by the reload job, outside the signal handler
+
         previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hang_up)
         try:

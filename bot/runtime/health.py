@@ -6,19 +6,21 @@ took; gauges read from the database (drafts pending, queue age, outbox states, S
 account), which every daemon reports alike: take max() across daemons, not sum(), for those; and the process's
 own figures (CPU, memory, open files) from prometheus-client's process collector.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, PlatformCollector, ProcessCollector, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import and_, func, or_, select
 
 from bot.service_levels import sla
@@ -32,8 +34,13 @@ PREFIX = "mention_desk_"
 # The text format every Prometheus (2.x and 3.x) and most agents read; our names need nothing newer.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # How long each scheduled step took (polls, pipeline, outbox, SLA …): the buckets span a quick poll to a slow backlog.
-STEP_SECONDS = Histogram(f"{PREFIX}step_duration_seconds", "How long each scheduled step of this daemon took.",
-                         ["job"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=None)
+STEP_SECONDS = Histogram(
+    f"{PREFIX}step_duration_seconds",
+    "How long each scheduled step of this daemon took.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=None,
+)
 
 # name: (type, help) of the counters this process keeps
 COUNTERS = {
@@ -102,8 +109,9 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[s
     rows = list(samples)
     labels = sorted({key for sample_labels, _ in rows for key in sample_labels})
     family_type = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
-    family = family_type(f"{PREFIX}{name.removesuffix('_total') if kind == 'counter' else name}", help_text,
-                         labels=labels)
+    family = family_type(
+        f"{PREFIX}{name.removesuffix('_total') if kind == 'counter' else name}", help_text, labels=labels
+    )
     for sample_labels, value in rows:
         family.add_metric([str(sample_labels.get(key, "")) for key in labels], float(value))
     return family
@@ -134,57 +142,122 @@ class _Figures:
             log.debug("metrics: database figures unavailable: %s", error)
         for name, kind, help_text, samples in figures:
             yield _family(name, kind, help_text, samples)
-        yield _family("database_up", "gauge", "1 when this daemon reached the database for these figures.",
-                      [({"worker": worker}, reachable)])
+        yield _family(
+            "database_up",
+            "gauge",
+            "1 when this daemon reached the database for these figures.",
+            [({"worker": worker}, reachable)],
+        )
         if daemon is not None:
-            yield _family("leases_held", "gauge", "1 for each lease (account polling, singleton job) this daemon holds.",
-                          [({"worker": worker, "lease": name}, 1 if daemon.leases.holds(name) else 0)
-                           for name in daemon.leases.wanted])
+            yield _family(
+                "leases_held",
+                "gauge",
+                "1 for each lease (account polling, singleton job) this daemon holds.",
+                [
+                    ({"worker": worker, "lease": name}, 1 if daemon.leases.holds(name) else 0)
+                    for name in daemon.leases.wanted
+                ],
+            )
 
 
 def database_figures(session, now: datetime) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
     """Gauges read from the database: (name, type, help, samples); cheap at millions of rows (indexed filters)."""
     figures: list[tuple[str, str, str, list[tuple[dict[str, str], float]]]] = []
-    pending = session.execute(select(func.count(Draft.id), func.min(Draft.created_at))
-                              .where(Draft.status == DraftStatus.PENDING)).one()
+    pending = session.execute(
+        select(func.count(Draft.id), func.min(Draft.created_at)).where(Draft.status == DraftStatus.PENDING)
+    ).one()
     figures.append(("drafts_pending", "gauge", "Drafts waiting for a person's decision.", [({}, pending[0] or 0)]))
-    figures.append(("queue_oldest_age_seconds", "gauge", "Age of the oldest draft waiting for approval (0 when none).",
-                    [({}, max(0.0, (now - pending[1]).total_seconds()) if pending[1] else 0.0)]))
-    new = session.execute(select(func.count(Mention.id), func.min(Mention.fetched_at))
-                          .where(Mention.status == MentionStatus.NEW)).one()
+    figures.append(
+        (
+            "queue_oldest_age_seconds",
+            "gauge",
+            "Age of the oldest draft waiting for approval (0 when none).",
+            [({}, max(0.0, (now - pending[1]).total_seconds()) if pending[1] else 0.0)],
+        )
+    )
+    new = session.execute(
+        select(func.count(Mention.id), func.min(Mention.fetched_at)).where(Mention.status == MentionStatus.NEW)
+    ).one()
     figures.append(("mentions_pending", "gauge", "Stored mentions not triaged yet.", [({}, new[0] or 0)]))
-    figures.append(("mentions_pending_oldest_age_seconds", "gauge",
-                    "How long the oldest untriaged mention has waited since it was fetched (0 when none).",
-                    [({}, max(0.0, (now - new[1]).total_seconds()) if new[1] else 0.0)]))
+    figures.append(
+        (
+            "mentions_pending_oldest_age_seconds",
+            "gauge",
+            "How long the oldest untriaged mention has waited since it was fetched (0 when none).",
+            [({}, max(0.0, (now - new[1]).total_seconds()) if new[1] else 0.0)],
+        )
+    )
     states = ("queued", "sending", "unknown", "failed", "blocked")
-    outbox = dict(session.execute(select(OutboxMessage.status, func.count(OutboxMessage.id))
-                                  .where(OutboxMessage.status.in_(states)).group_by(OutboxMessage.status)).all())
-    figures.append(("outbox_messages", "gauge", "Outbox messages not (yet) sent, by status.",
-                    [({"status": status}, outbox.get(status, 0)) for status in states]))
-    figures.append(("api_calls_total", "counter", "Platform API calls made for each account (all daemons together).",
-                    [({"account": name}, calls or 0) for name, calls in
-                     session.execute(select(Account.name, Account.api_calls).order_by(Account.name)).all()]))
-    figures.append(("account_healthy", "gauge", "1 when an account polls normally, 0 when backing off, "
-                                                "rate-limited or waiting for re-authorisation.",
-                    [({"account": name}, 1 if health == "ok" else 0) for name, health in
-                     session.execute(select(Account.name, Account.health).order_by(Account.name)).all()]))
+    outbox = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id))
+            .where(OutboxMessage.status.in_(states))
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    figures.append(
+        (
+            "outbox_messages",
+            "gauge",
+            "Outbox messages not (yet) sent, by status.",
+            [({"status": status}, outbox.get(status, 0)) for status in states],
+        )
+    )
+    figures.append(
+        (
+            "api_calls_total",
+            "counter",
+            "Platform API calls made for each account (all daemons together).",
+            [
+                ({"account": name}, calls or 0)
+                for name, calls in session.execute(select(Account.name, Account.api_calls).order_by(Account.name)).all()
+            ],
+        )
+    )
+    figures.append(
+        (
+            "account_healthy",
+            "gauge",
+            "1 when an account polls normally, 0 when backing off, rate-limited or waiting for re-authorisation.",
+            [
+                ({"account": name}, 1 if health == "ok" else 0)
+                for name, health in session.execute(select(Account.name, Account.health).order_by(Account.name)).all()
+            ],
+        )
+    )
     figures.extend(_sla_figures(session))
     return figures
 
 
 def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
     raised = dict(session.execute(select(SlaAlert.kind, func.count(SlaAlert.id)).group_by(SlaAlert.kind)).all())
-    still_running = or_(and_(SlaAlert.clock == sla.FIRST_RESPONSE, Case.first_response_at.is_(None)),
-                        and_(SlaAlert.clock == sla.RESOLUTION, Case.resolved_at.is_(None)))
-    open_now = dict(session.execute(
-        select(SlaAlert.kind, func.count(SlaAlert.id)).join(Case, SlaAlert.case_id == Case.id)
-        .where(Case.state.not_in(("resolved", "closed_public")), SlaAlert.cycle == Case.reopen_count, still_running)
-        .group_by(SlaAlert.kind)).all())
+    still_running = or_(
+        and_(SlaAlert.clock == sla.FIRST_RESPONSE, Case.first_response_at.is_(None)),
+        and_(SlaAlert.clock == sla.RESOLUTION, Case.resolved_at.is_(None)),
+    )
+    open_now = dict(
+        session.execute(
+            select(SlaAlert.kind, func.count(SlaAlert.id))
+            .join(Case, SlaAlert.case_id == Case.id)
+            .where(Case.state.not_in(("resolved", "closed_public")), SlaAlert.cycle == Case.reopen_count, still_running)
+            .group_by(SlaAlert.kind)
+        ).all()
+    )
     kinds = ("warning", "breach", "maximum")
-    return [("sla_alerts_total", "counter", "SLA warnings and breaches raised so far, by kind.",
-             [({"kind": kind}, raised.get(kind, 0)) for kind in kinds]),
-            ("sla_alerts_open", "gauge", "SLA warnings and breaches whose clock is still running, by kind.",
-             [({"kind": kind}, open_now.get(kind, 0)) for kind in kinds])]
+    return [
+        (
+            "sla_alerts_total",
+            "counter",
+            "SLA warnings and breaches raised so far, by kind.",
+            [({"kind": kind}, raised.get(kind, 0)) for kind in kinds],
+        ),
+        (
+            "sla_alerts_open",
+            "gauge",
+            "SLA warnings and breaches whose clock is still running, by kind.",
+            [({"kind": kind}, open_now.get(kind, 0)) for kind in kinds],
+        ),
+    ]
 
 
 def render_metrics(service) -> str:

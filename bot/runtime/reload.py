@@ -6,14 +6,16 @@ and their schedules, triage rules, drafting, approval, outbox, SLA and logging s
 step; settings that only a restart can change (the database, the worker's name, the console's address) are named
 in the log.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.runtime import logs
@@ -38,15 +40,20 @@ def needs_restart(old: Config, new: Config) -> list[str]:
 class Reloader:
     """Watches one config file and hands each good new version to apply(); keeps the old one on errors."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, current: Config, apply: Callable[[Config], None],
-                 on_result: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        current: Config,
+        apply: Callable[[Config], None],
+        on_result: Callable[[str], None] | None = None,
+    ):
         self.path = Path(path) if path else DEFAULT_CONFIG_PATH
         self.current = current
         self.apply = apply
         self.on_result = on_result or (lambda _result: None)
         self.requested = threading.Event()
         self.last_error: str | None = None
-        self.loaded_at = datetime.now(timezone.utc)
+        self.loaded_at = datetime.now(UTC)
         self._stamp = self._file_stamp()
         self._lock = threading.Lock()
 
@@ -91,18 +98,24 @@ class Reloader:
                 return False
             self.current = new
             self.last_error = None
-            self.loaded_at = datetime.now(timezone.utc)
+            self.loaded_at = datetime.now(UTC)
             log.info("config reloaded from %s", self.path)
             if restart:
-                log.warning("config: %s changed; restart the daemon to apply %s", ", ".join(restart),
-                            "it" if len(restart) == 1 else "them")
+                log.warning(
+                    "config: %s changed; restart the daemon to apply %s",
+                    ", ".join(restart),
+                    "it" if len(restart) == 1 else "them",
+                )
             self.on_result("ok")
             return True
 
     def report(self) -> dict[str, Any]:
         """For /healthz: the file, when it was last applied, and the last error if the newest version is bad."""
-        return {"path": str(self.path), "loaded_at": self.loaded_at.isoformat(timespec="seconds"),
-                "error": self.last_error}
+        return {
+            "path": str(self.path),
+            "loaded_at": self.loaded_at.isoformat(timespec="seconds"),
+            "error": self.last_error,
+        }
 
 
 def apply_to_service(service, new: Config) -> None:

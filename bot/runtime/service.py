@@ -1,4 +1,5 @@
 """The service's parts wired together from one config: database, triage, pipeline, pollers, outbox."""
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,14 @@ def _fingerprint(account):
 class Service:
     """Everything the daemon, the CLI and the console share."""
 
-    def __init__(self, config: Config, clock: Clock | None = None, engine: Engine | None = None,
-                 triager: Triager | None = None, worker: str = "daemon"):
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        triager: Triager | None = None,
+        worker: str = "daemon",
+    ):
         self.config = config
         self.clock = clock or SystemClock()
         if config.simulators.enabled:
@@ -88,29 +95,56 @@ class Service:
     @cached_property
     def pollers(self) -> dict[str, Poller]:
         """A poller per enabled account."""
-        return {a.name: Poller(self.factory, self.config, a,
-                               platform_named(a.platform).build_listener(a, self.config.brand, self.clock),
-                               self.clock, _fingerprint) for a in self.config.accounts if a.enabled}
+        return {
+            a.name: Poller(
+                self.factory,
+                self.config,
+                a,
+                platform_named(a.platform).build_listener(a, self.config.brand, self.clock),
+                self.clock,
+                _fingerprint,
+            )
+            for a in self.config.accounts
+            if a.enabled
+        }
 
     @cached_property
     def pipeline(self) -> Pipeline:
         """Triage, cases and drafting for stored mentions."""
-        return Pipeline(self.factory, self.config, self.triager, self.renderer, self.clock, claimant=self.claimant,
-                        claim_seconds=self.config.daemon.claim_seconds)
+        return Pipeline(
+            self.factory,
+            self.config,
+            self.triager,
+            self.renderer,
+            self.clock,
+            claimant=self.claimant,
+            claim_seconds=self.config.daemon.claim_seconds,
+        )
 
     def responder(self, account_name: str) -> Responder:
         """The responder of an account (built once)."""
         if account_name not in self._responders:
             account = self.config.account(account_name)
-            self._responders[account_name] = (platform_named(account.platform).build_responder(account)
-                                              if account.sends_for_real else SandboxResponder(account.name))
+            self._responders[account_name] = (
+                platform_named(account.platform).build_responder(account)
+                if account.sends_for_real
+                else SandboxResponder(account.name)
+            )
         return self._responders[account_name]
 
     @cached_property
     def outbox(self) -> Outbox:
         """The sender of approved replies."""
-        return Outbox(self.factory, self.config, self.responder, self.clock, self.worker, claimant=self.claimant,
-                      claim_seconds=self.config.daemon.claim_seconds, after_sending=cases.after_sending)
+        return Outbox(
+            self.factory,
+            self.config,
+            self.responder,
+            self.clock,
+            self.worker,
+            claimant=self.claimant,
+            claim_seconds=self.config.daemon.claim_seconds,
+            after_sending=cases.after_sending,
+        )
 
     def poll_account(self, name: str):
         """Poll one account, then take what it stored through the pipeline."""

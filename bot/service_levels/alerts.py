@@ -1,4 +1,5 @@
 """Posting SLA alerts to a Slack-compatible webhook: each alert is posted at most once."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,11 @@ def deliver(factory, config: Config, clock: Clock, client: httpx.Client | None =
     if not url:
         return 0
     with transaction(factory) as session:
-        ids = list(session.scalars(select(SlaAlert.id).where(SlaAlert.webhook_status == AlertDelivery.PENDING).order_by(SlaAlert.id)))
+        ids = list(
+            session.scalars(
+                select(SlaAlert.id).where(SlaAlert.webhook_status == AlertDelivery.PENDING).order_by(SlaAlert.id)
+            )
+        )
     if not ids:
         return 0
     own_client = client is None
@@ -46,8 +51,11 @@ def _deliver_one(factory, config: Config, clock: Clock, client: httpx.Client, ur
     # Claim the alert first so that two daemons never post the same one; a crash mid-post leaves it
     # 'sending', which a person can see, rather than risk posting it twice.
     with transaction(factory) as session:
-        claimed = session.execute(update(SlaAlert).where(SlaAlert.id == alert_id, SlaAlert.webhook_status == AlertDelivery.PENDING)
-                                  .values(webhook_status=AlertDelivery.SENDING)).rowcount
+        claimed = session.execute(
+            update(SlaAlert)
+            .where(SlaAlert.id == alert_id, SlaAlert.webhook_status == AlertDelivery.PENDING)
+            .values(webhook_status=AlertDelivery.SENDING)
+        ).rowcount
         if not claimed:
             return 0
         body = payload(session.get(SlaAlert, alert_id))
@@ -69,6 +77,11 @@ def _deliver_one(factory, config: Config, clock: Clock, client: httpx.Client, ur
         alert.webhook_error = error
         failed = alert.webhook_attempts >= config.sla.webhook_max_attempts
         alert.webhook_status = AlertDelivery.FAILED if failed else AlertDelivery.PENDING
-        log.warning("SLA alert %s could not be posted to the webhook (attempt %d): %s%s", alert_id,
-                    alert.webhook_attempts, error, "; giving up" if failed else "")
+        log.warning(
+            "SLA alert %s could not be posted to the webhook (attempt %d): %s%s",
+            alert_id,
+            alert.webhook_attempts,
+            error,
+            "; giving up" if failed else "",
+        )
         return 0

@@ -1,9 +1,10 @@
 """Assignment: one universal queue gives every case an owner, and a customer keeps the same agent while on shift."""
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -36,7 +37,7 @@ class Agent:
 
 def in_shift(shift: ShiftConfig, now: datetime) -> bool:
     """True when the naive-UTC moment falls inside this weekly shift (an end before the start runs past midnight)."""
-    local = now.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(shift.timezone))
+    local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(shift.timezone))
     start, end = _clock(shift.start), _clock(shift.end)
     moment = local.time()
     today = WEEKDAYS[local.weekday()]
@@ -61,8 +62,11 @@ def is_on_shift(config: Config, user: User, now: datetime) -> bool:
 
 def loads(session: Session, exclude_case_id: int | None = None) -> dict[int, int]:
     """Open cases per owner."""
-    query = (select(Case.owner_id, func.count(Case.id)).where(Case.owner_id.is_not(None), Case.state.not_in(NOT_WORK))
-             .group_by(Case.owner_id))
+    query = (
+        select(Case.owner_id, func.count(Case.id))
+        .where(Case.owner_id.is_not(None), Case.state.not_in(NOT_WORK))
+        .group_by(Case.owner_id)
+    )
     if exclude_case_id is not None:
         query = query.where(Case.id != exclude_case_id)
     return {owner: count for owner, count in session.execute(query)}
@@ -122,8 +126,9 @@ class Roster:
         self.counted[case.id] = after
 
 
-def choose(session: Session, config: Config, case: Case, now: datetime,
-           roster: Roster | None = None) -> tuple[Agent | None, str]:
+def choose(
+    session: Session, config: Config, case: Case, now: datetime, roster: Roster | None = None
+) -> tuple[Agent | None, str]:
     """The agent a case should go to, and why."""
     if roster is not None:
         team = roster.team(case)
@@ -151,8 +156,9 @@ def pick(team: dict[int, Agent], owner_id: int | None, usual_id: int | None) -> 
     return best, reason
 
 
-def assign(session: Session, config: Config, case: Case, now: datetime, actor: str = "system",
-           roster: Roster | None = None) -> User | None:
+def assign(
+    session: Session, config: Config, case: Case, now: datetime, actor: str = "system", roster: Roster | None = None
+) -> User | None:
     """Give a case that needs work its owner; returns the owner (None leaves it in the unassigned queue)."""
     owner = _assign(session, config, case, now, actor, roster)
     if roster is not None:
@@ -160,8 +166,9 @@ def assign(session: Session, config: Config, case: Case, now: datetime, actor: s
     return owner
 
 
-def _assign(session: Session, config: Config, case: Case, now: datetime, actor: str,
-            roster: Roster | None) -> User | None:
+def _assign(
+    session: Session, config: Config, case: Case, now: datetime, actor: str, roster: Roster | None
+) -> User | None:
     if not config.assignment.enabled or case.state in NOT_WORK:
         return None
     agent, reason = choose(session, config, case, now, roster)
@@ -210,16 +217,23 @@ def rebalance(session: Session, config: Config, now: datetime) -> list[tuple[int
     room = 0
     for agent in working:
         if agent.load > agent.user.capacity:
-            to_move += session.scalars(select(Case).where(open_case, Case.owner_id == agent.user.id)
-                                       .order_by(*order).offset(agent.user.capacity))
+            to_move += session.scalars(
+                select(Case)
+                .where(open_case, Case.owner_id == agent.user.id)
+                .order_by(*order)
+                .offset(agent.user.capacity)
+            )
         room += max(0, agent.user.capacity - agent.load)
     if room:
         to_move += session.scalars(select(Case).where(open_case, Case.owner_id.is_(None)).order_by(*order).limit(room))
     to_move.sort(key=lambda c: (-(c.priority or 0.0), c.opened_at, c.id))
     if not to_move:
         return []
-    usual = dict(session.execute(select(Customer.id, Customer.owner_id)
-                                 .where(Customer.id.in_({c.customer_id for c in to_move}))).all())
+    usual = dict(
+        session.execute(
+            select(Customer.id, Customer.owner_id).where(Customer.id.in_({c.customer_id for c in to_move}))
+        ).all()
+    )
     for case in to_move:
         before = case.owner_id
         if before in team:
@@ -279,12 +293,12 @@ def next_shift_start(config: Config, now: datetime, horizon_days: int = 8) -> da
     best = None
     for shift in config.assignment.shifts:
         zone = ZoneInfo(shift.timezone)
-        local_now = now.replace(tzinfo=timezone.utc).astimezone(zone)
+        local_now = now.replace(tzinfo=UTC).astimezone(zone)
         for offset in range(horizon_days):
             day = local_now.date() + timedelta(days=offset)
             if WEEKDAYS[day.weekday()] not in shift.days:
                 continue
-            start = datetime.combine(day, _clock(shift.start), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+            start = datetime.combine(day, _clock(shift.start), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
             if start > now:
                 best = start if best is None or start < best else best
                 break

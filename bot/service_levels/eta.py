@@ -1,4 +1,5 @@
 """Estimated response times promised in acknowledgements: from the queue, the team and its pace; kept or not."""
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,10 @@ from bot.storage.statuses import DraftStatus
 # Cases that still take an agent's time: waiting for a first answer or a decision, or an investigation under way.
 WAITING_FOR_AN_ANSWER = ("new", "awaiting_approval")
 IN_PROGRESS = ("answered_public", "moved_private")
-_UNITS = {"en": ("minute", "minutes", "hour", "hours", "day", "days"),
-          "es": ("minuto", "minutos", "hora", "horas", "día", "días")}
+_UNITS = {
+    "en": ("minute", "minutes", "hour", "hours", "day", "days"),
+    "es": ("minuto", "minutos", "hora", "horas", "día", "días"),
+}
 
 
 @dataclass
@@ -60,11 +63,15 @@ def staffing(session: Session, config: Config, now: datetime) -> Staffing:
 
 def queue_ahead(session: Session, case: Case, limit: int | None = None) -> int:
     """Open cases a person will handle before this one: more urgent, or as urgent and older (counting stops at limit)."""
-    ahead = or_(Case.priority > case.priority,
-                and_(Case.priority == case.priority, Case.opened_at < case.opened_at),
-                and_(Case.priority == case.priority, Case.opened_at == case.opened_at, Case.id < case.id))
-    in_queue = or_(Case.state.in_(WAITING_FOR_AN_ANSWER),
-                   and_(Case.state.in_(IN_PROGRESS), Case.level.in_(("investigate", "private")), Case.resolved_at.is_(None)))
+    ahead = or_(
+        Case.priority > case.priority,
+        and_(Case.priority == case.priority, Case.opened_at < case.opened_at),
+        and_(Case.priority == case.priority, Case.opened_at == case.opened_at, Case.id < case.id),
+    )
+    in_queue = or_(
+        Case.state.in_(WAITING_FOR_AN_ANSWER),
+        and_(Case.state.in_(IN_PROGRESS), Case.level.in_(("investigate", "private")), Case.resolved_at.is_(None)),
+    )
     query = select(Case.id).where(in_queue, ahead)
     if case.id is not None:
         query = query.where(Case.id != case.id)
@@ -77,10 +84,17 @@ def recent_pace(session: Session, config: Config, now: datetime) -> tuple[float,
     """Minutes a person takes per case lately: the median gap between each approver's consecutive decisions."""
     settings = config.eta
     since = now - timedelta(hours=settings.pace_window_hours)
-    rows = session.execute(select(Draft.decided_by, Draft.decided_at)
-                           .where(Draft.decided_at >= since, Draft.decided_at <= now, Draft.decided_by.is_not(None),
-                                  Draft.status.in_((DraftStatus.APPROVED, DraftStatus.SENT, DraftStatus.REJECTED)), Draft.auto_approved.is_(False))
-                           .order_by(Draft.decided_by, Draft.decided_at)).all()
+    rows = session.execute(
+        select(Draft.decided_by, Draft.decided_at)
+        .where(
+            Draft.decided_at >= since,
+            Draft.decided_at <= now,
+            Draft.decided_by.is_not(None),
+            Draft.status.in_((DraftStatus.APPROVED, DraftStatus.SENT, DraftStatus.REJECTED)),
+            Draft.auto_approved.is_(False),
+        )
+        .order_by(Draft.decided_by, Draft.decided_at)
+    ).all()
     gaps: list[float] = []
     previous: dict[str, datetime] = {}
     for person, at in rows:
@@ -90,8 +104,10 @@ def recent_pace(session: Session, config: Config, now: datetime) -> tuple[float,
                 gaps.append(gap)
         previous[person] = at
     if len(gaps) < settings.min_samples:
-        return settings.default_minutes_per_case, (f"default pace {settings.default_minutes_per_case:g} min per case "
-                                                   f"({len(gaps)} of {settings.min_samples} recent samples)")
+        return settings.default_minutes_per_case, (
+            f"default pace {settings.default_minutes_per_case:g} min per case "
+            f"({len(gaps)} of {settings.min_samples} recent samples)"
+        )
     pace = min(max(statistics.median(gaps), settings.min_minutes_per_case), settings.max_minutes_per_case)
     return pace, f"recent pace {pace:.1f} min per case (median of {len(gaps)} gaps in {settings.pace_window_hours:g} h)"
 
@@ -122,8 +138,10 @@ def estimate(session: Session, config: Config, case: Case, now: datetime, team: 
     wall = (calendar.add(now, business) - now).total_seconds() / 60
     minutes = _round_up(max(1, math.ceil(wall - 1e-9)))
     counted = f"at least {ahead}" if ahead >= enough else f"{ahead}"
-    steps = [f"{counted} case(s) ahead + this one, shared by {team_note}: ⌈{ahead + 1}/{agents}⌉ × {pace:.1f} min"
-             f" = {work:.0f} min ({pace_note})"]
+    steps = [
+        f"{counted} case(s) ahead + this one, shared by {team_note}: ⌈{ahead + 1}/{agents}⌉ × {pace:.1f} min"
+        f" = {work:.0f} min ({pace_note})"
+    ]
     if wait:
         steps.append(f"+ {wait:.0f} min until the next shift")
     if wait + work < floor:
@@ -145,13 +163,28 @@ def _round_up(minutes: int) -> int:
 def record_promises(session: Session) -> int:
     """A promise for every sent acknowledgement that names an ETA and has none yet; returns how many were added."""
     rows = session.execute(
-        select(Draft, OutboxMessage.sent_at).join(OutboxMessage, OutboxMessage.draft_id == Draft.id)
+        select(Draft, OutboxMessage.sent_at)
+        .join(OutboxMessage, OutboxMessage.draft_id == Draft.id)
         .outerjoin(EtaPromise, EtaPromise.draft_id == Draft.id)
-        .where(Draft.kind == "acknowledgement", Draft.status == DraftStatus.SENT, Draft.eta_minutes.is_not(None),
-               OutboxMessage.sent_at.is_not(None), EtaPromise.id.is_(None))).all()
+        .where(
+            Draft.kind == "acknowledgement",
+            Draft.status == DraftStatus.SENT,
+            Draft.eta_minutes.is_not(None),
+            OutboxMessage.sent_at.is_not(None),
+            EtaPromise.id.is_(None),
+        )
+    ).all()
     for draft, sent_at in rows:
-        session.add(EtaPromise(draft_id=draft.id, case_id=draft.case_id, minutes=draft.eta_minutes, promised_at=sent_at,
-                               due_at=sent_at + timedelta(minutes=draft.eta_minutes), outcome="open"))
+        session.add(
+            EtaPromise(
+                draft_id=draft.id,
+                case_id=draft.case_id,
+                minutes=draft.eta_minutes,
+                promised_at=sent_at,
+                due_at=sent_at + timedelta(minutes=draft.eta_minutes),
+                outcome="open",
+            )
+        )
     session.flush()
     return len(rows)
 
@@ -162,9 +195,14 @@ def measure(session: Session, now: datetime) -> dict[str, int]:
     for promise in session.scalars(select(EtaPromise).where(EtaPromise.outcome == "open")):
         case = session.get(Case, promise.case_id)
         next_message = session.scalar(
-            select(func.min(OutboxMessage.sent_at)).join(Draft, OutboxMessage.draft_id == Draft.id)
-            .where(Draft.case_id == promise.case_id, Draft.id != promise.draft_id,
-                   OutboxMessage.sent_at > promise.promised_at))
+            select(func.min(OutboxMessage.sent_at))
+            .join(Draft, OutboxMessage.draft_id == Draft.id)
+            .where(
+                Draft.case_id == promise.case_id,
+                Draft.id != promise.draft_id,
+                OutboxMessage.sent_at > promise.promised_at,
+            )
+        )
         moments = [m for m in (next_message, case.resolved_at if case else None) if m and m >= promise.promised_at]
         first = min(moments) if moments else None
         if first is not None and first <= promise.due_at:
@@ -188,10 +226,19 @@ def run(service) -> dict[str, int]:
 
 def promise_stats(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
     """Promises made in a period and how many were kept."""
-    counts = dict(session.execute(select(EtaPromise.outcome, func.count(EtaPromise.id))
-                                  .where(EtaPromise.promised_at >= since, EtaPromise.promised_at < until)
-                                  .group_by(EtaPromise.outcome)).all())
+    counts = dict(
+        session.execute(
+            select(EtaPromise.outcome, func.count(EtaPromise.id))
+            .where(EtaPromise.promised_at >= since, EtaPromise.promised_at < until)
+            .group_by(EtaPromise.outcome)
+        ).all()
+    )
     kept, broken, open_ = counts.get("kept", 0), counts.get("broken", 0), counts.get("open", 0)
     settled = kept + broken
-    return {"made": kept + broken + open_, "kept": kept, "broken": broken, "open": open_,
-            "kept_share": round(kept / settled, 3) if settled else None}
+    return {
+        "made": kept + broken + open_,
+        "kept": kept,
+        "broken": broken,
+        "open": open_,
+        "kept_share": round(kept / settled, 3) if settled else None,
+    }

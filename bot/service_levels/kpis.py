@@ -1,13 +1,15 @@
 """KPIs: volume, response and resolution times, SLA attainment, public closes, top topics, CSV export."""
+
 from __future__ import annotations
 
 import csv
 import io
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, update
 from sqlalchemy import case as sql_case
@@ -25,7 +27,8 @@ SETTLE = timedelta(minutes=10)
 FINISHED = ("resolved", "closed_public")
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 HANDLE_OR_URL = re.compile(r"(@\w+|#\w+|https?://\S+)")
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about after again all also am an and any are aren't as at be because been before being but by can can't cannot
 could did didn't do does doesn't doing don't down during each even ever every few for from further get gets got had
 has hasn't have haven't having he her here hers him his how i i'm i've if in into is isn't it it's its itself just
@@ -40,7 +43,8 @@ estoy hay muy más mas ya no sí si mi mis tu tus su sus me te se lo le les nos 
 este esta esto estos estas ese esa eso otra otro todo todos nada algo hola gracias por favor hoy ayer mañana día
 días semana tengo tiene tienen hace hacer llevo sigue sigo vez veces aún todavía nadie alguien quiero puedo
 desde hasta entre tras otra otros otras también tampoco solo sólo ahora mismo nuevo nueva va van voy ha he han
-""".split())
+""".split()
+)
 
 
 @dataclass
@@ -51,18 +55,20 @@ class Period:
     end: datetime
 
     @classmethod
-    def last_days(cls, now: datetime, days: int) -> "Period":
+    def last_days(cls, now: datetime, days: int) -> Period:
         """The last `days` days up to and including today."""
         end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
         return cls(end - timedelta(days=days), end)
 
     @classmethod
-    def between(cls, first: date, last: date) -> "Period":
+    def between(cls, first: date, last: date) -> Period:
         """From the first day to the last day, both included."""
         if last < first:
             first, last = last, first
-        return cls(datetime.combine(first, datetime.min.time()),
-                   datetime.combine(last + timedelta(days=1), datetime.min.time()))
+        return cls(
+            datetime.combine(first, datetime.min.time()),
+            datetime.combine(last + timedelta(days=1), datetime.min.time()),
+        )
 
     def days(self) -> list[str]:
         """Every day of the period as YYYY-MM-DD."""
@@ -109,7 +115,8 @@ class Summary:
         return [
             ("period_start", self.period.start.date().isoformat()),
             ("period_end", (self.period.end - timedelta(days=1)).date().isoformat()),
-            ("mentions", self.mentions), ("cases_opened", self.cases),
+            ("mentions", self.mentions),
+            ("cases_opened", self.cases),
             ("first_response_cases", self.first_response.count),
             ("first_response_median_seconds", _round(self.first_response.median)),
             ("first_response_p90_seconds", _round(self.first_response.p90)),
@@ -153,9 +160,16 @@ def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, s
     # Whole days: the rollup, plus the triage results it does not hold yet, plus mentions not triaged yet.
     first_day, last_day = period.start.date().isoformat(), (period.end - timedelta(days=1)).date().isoformat()
     counts: Counter[tuple[str, str, str, str, str]] = Counter()
-    for row in session.execute(select(KpiVolume.day, KpiVolume.platform, KpiVolume.category, KpiVolume.sentiment,
-                                      KpiVolume.level, KpiVolume.mentions)
-                               .where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)):
+    for row in session.execute(
+        select(
+            KpiVolume.day,
+            KpiVolume.platform,
+            KpiVolume.category,
+            KpiVolume.sentiment,
+            KpiVolume.level,
+            KpiVolume.mentions,
+        ).where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)
+    ):
         counts[tuple(row[:5])] += int(row[5])
     for row in _volume_live(session, period):
         counts[tuple(row[:5])] += row[5]
@@ -167,20 +181,30 @@ def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, 
     last = _watermark(session)
     counts: Counter[tuple[str, str, str, str, str]] = Counter()
     day = _day(session, Mention.created_at)
-    tail = (select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
-            .select_from(TriageResult).join(Mention, Mention.id == TriageResult.mention_id)
-            .where(TriageResult.id > last, Mention.created_at >= period.start, Mention.created_at < period.end,
-                   # Steers the planner to the few new triage rows rather than every mention of the period.
-                   Mention.id.in_(select(TriageResult.mention_id).where(TriageResult.id > last)))
-            .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level))
+    tail = (
+        select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
+        .select_from(TriageResult)
+        .join(Mention, Mention.id == TriageResult.mention_id)
+        .where(
+            TriageResult.id > last,
+            Mention.created_at >= period.start,
+            Mention.created_at < period.end,
+            # Steers the planner to the few new triage rows rather than every mention of the period.
+            Mention.id.in_(select(TriageResult.mention_id).where(TriageResult.id > last)),
+        )
+        .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level)
+    )
     # Untriaged mentions are few: find them by status and apply the period below. SQLite's statistics only know
     # that most mentions share a status, so tell its planner this term is selective or it scans every mention.
     untriaged = Mention.status.in_((MentionStatus.NEW, MentionStatus.FAILED))
     if session.get_bind().dialect.name == "sqlite":
         untriaged = func.likelihood(untriaged, literal_column("0.001"))  # must be a literal, not a parameter
-    pending = (select(Mention.created_at, Mention.platform).select_from(Mention)
-               .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
-               .where(untriaged, TriageResult.id.is_(None)))
+    pending = (
+        select(Mention.created_at, Mention.platform)
+        .select_from(Mention)
+        .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
+        .where(untriaged, TriageResult.id.is_(None))
+    )
     if (session.scalar(select(func.max(TriageResult.id))) or 0) > last:
         for d, platform, category, sentiment, level, n in session.execute(tail):
             counts[(str(d), platform, category, sentiment, level)] += int(n)
@@ -195,10 +219,13 @@ def _volume_direct(session: Session, period: Period) -> list[tuple[str, str, str
     category = func.coalesce(TriageResult.category, "pending")
     sentiment = func.coalesce(TriageResult.sentiment, "pending")
     level = func.coalesce(TriageResult.level, "pending")
-    query = (select(day, Mention.platform, category, sentiment, level, func.count())
-             .select_from(Mention).outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
-             .where(Mention.created_at >= period.start, Mention.created_at < period.end)
-             .group_by(day, Mention.platform, category, sentiment, level))
+    query = (
+        select(day, Mention.platform, category, sentiment, level, func.count())
+        .select_from(Mention)
+        .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
+        .where(Mention.created_at >= period.start, Mention.created_at < period.end)
+        .group_by(day, Mention.platform, category, sentiment, level)
+    )
     return [(str(d), p, c, s, lvl, int(n)) for d, p, c, s, lvl, n in session.execute(query)]
 
 
@@ -209,45 +236,72 @@ def _watermark(session: Session) -> int:
 def refresh_volume(session: Session, now: datetime) -> int:
     """Fold settled triage results into the daily volume rollup; returns how many mentions were added."""
     last = _watermark(session)
-    top = session.scalar(select(func.max(TriageResult.id)).where(TriageResult.id > last,
-                                                                 TriageResult.created_at < now - SETTLE))
+    top = session.scalar(
+        select(func.max(TriageResult.id)).where(TriageResult.id > last, TriageResult.created_at < now - SETTLE)
+    )
     if not top:
         return 0
     # Claim the range first: a concurrent refresh of the same range then changes nothing.
     # RETURNING says whether this statement made the change (rowcount is not reliable for upserts everywhere).
     if last == 0 and session.get(KpiWatermark, VOLUME) is None:
-        claimed = session.scalar(dialect_insert(session, KpiWatermark).values(name=VOLUME, last_id=top)
-                                 .on_conflict_do_nothing(index_elements=["name"]).returning(KpiWatermark.name))
+        claimed = session.scalar(
+            dialect_insert(session, KpiWatermark)
+            .values(name=VOLUME, last_id=top)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(KpiWatermark.name)
+        )
     else:
-        claimed = session.scalar(update(KpiWatermark).where(KpiWatermark.name == VOLUME, KpiWatermark.last_id == last)
-                                 .values(last_id=top).returning(KpiWatermark.name))
+        claimed = session.scalar(
+            update(KpiWatermark)
+            .where(KpiWatermark.name == VOLUME, KpiWatermark.last_id == last)
+            .values(last_id=top)
+            .returning(KpiWatermark.name)
+        )
     if claimed is None:
         return 0
     day = _day(session, Mention.created_at)
-    rows = session.execute(select(day, Mention.platform, TriageResult.category, TriageResult.sentiment,
-                                  TriageResult.level, func.count())
-                           .select_from(TriageResult).join(Mention, Mention.id == TriageResult.mention_id)
-                           .where(TriageResult.id > last, TriageResult.id <= top)
-                           .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment,
-                                     TriageResult.level)).all()
-    values = [{"day": str(d), "platform": p, "category": c, "sentiment": se, "level": lv, "mentions": int(n)}
-              for d, p, c, se, lv, n in rows]
+    rows = session.execute(
+        select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
+        .select_from(TriageResult)
+        .join(Mention, Mention.id == TriageResult.mention_id)
+        .where(TriageResult.id > last, TriageResult.id <= top)
+        .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level)
+    ).all()
+    values = [
+        {"day": str(d), "platform": p, "category": c, "sentiment": se, "level": lv, "mentions": int(n)}
+        for d, p, c, se, lv, n in rows
+    ]
     for start in range(0, len(values), 500):
-        _upsert_volume(session, values[start:start + 500])
+        _upsert_volume(session, values[start : start + 500])
     return sum(v["mentions"] for v in values)
 
 
 def _upsert_volume(session: Session, values: list[dict[str, Any]]) -> None:
     statement = dialect_insert(session, KpiVolume).values(values)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["day", "platform", "category", "sentiment", "level"],
-        set_={"mentions": KpiVolume.mentions + statement.excluded.mentions}))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "platform", "category", "sentiment", "level"],
+            set_={"mentions": KpiVolume.mentions + statement.excluded.mentions},
+        )
+    )
 
 
-def _add_volume(session: Session, day: str, platform: str, category: str, sentiment: str, level: str,
-                count: int) -> None:
-    _upsert_volume(session, [{"day": day, "platform": platform, "category": category, "sentiment": sentiment,
-                              "level": level, "mentions": count}])
+def _add_volume(
+    session: Session, day: str, platform: str, category: str, sentiment: str, level: str, count: int
+) -> None:
+    _upsert_volume(
+        session,
+        [
+            {
+                "day": day,
+                "platform": platform,
+                "category": category,
+                "sentiment": sentiment,
+                "level": level,
+                "mentions": count,
+            }
+        ],
+    )
 
 
 def triage_changed(session: Session, mention: Mention, triage: TriageResult, before: tuple[str, str, str]) -> None:
@@ -269,8 +323,9 @@ def rebuild_volume(session: Session, now: datetime) -> int:
     return refresh_volume(session, now)
 
 
-def volume_per_day(session: Session, period: Period,
-                   rows: list[tuple[str, str, str, str, str, int]] | None = None) -> dict[str, dict[str, dict[str, int]]]:
+def volume_per_day(
+    session: Session, period: Period, rows: list[tuple[str, str, str, str, str, int]] | None = None
+) -> dict[str, dict[str, dict[str, int]]]:
     """For each dimension (platform, category, sentiment, level): {value: {day: mentions}}."""
     result: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int)) for d in DIMENSIONS}
     if rows is None and _aligned(period):
@@ -279,27 +334,34 @@ def volume_per_day(session: Session, period: Period,
         for dimension in DIMENSIONS:
             column = getattr(KpiVolume, dimension)
             for day, value, count in session.execute(
-                    select(KpiVolume.day, column, func.sum(KpiVolume.mentions))
-                    .where(KpiVolume.day >= first_day, KpiVolume.day <= last_day).group_by(KpiVolume.day, column)):
+                select(KpiVolume.day, column, func.sum(KpiVolume.mentions))
+                .where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)
+                .group_by(KpiVolume.day, column)
+            ):
                 result[dimension][value][day] += int(count)
         rows = _volume_live(session, period)
     elif rows is None:
         rows = volume_rows(session, period)
     for day, *values, count in rows:
-        for dimension, value in zip(DIMENSIONS, values):
+        for dimension, value in zip(DIMENSIONS, values, strict=True):
             result[dimension][value][day] += count
-    return {d: {v: {day: n for day, n in days.items() if n} for v, days in sorted(by.items()) if any(days.values())}
-            for d, by in result.items()}
+    return {
+        d: {v: {day: n for day, n in days.items() if n} for v, days in sorted(by.items()) if any(days.values())}
+        for d, by in result.items()
+    }
 
 
 def _percentiles(session: Session, expression: ColumnElement[float], *where: Any) -> Durations:
     # A histogram made by the database in one pass over a covering index: 10-second buckets under ten minutes,
     # minutes under six hours, ten minutes beyond (the console shows no finer than that), so few rows come back.
-    bucket = sql_case((expression < 600, func.round(expression / 10) * 10),
-                      (expression < 21600, func.round(expression / 60) * 60),
-                      else_=func.round(expression / 600) * 600)
-    rows = session.execute(select(bucket, func.count()).select_from(Case).where(*where).group_by(bucket)
-                           .order_by(bucket)).all()
+    bucket = sql_case(
+        (expression < 600, func.round(expression / 10) * 10),
+        (expression < 21600, func.round(expression / 60) * 60),
+        else_=func.round(expression / 600) * 600,
+    )
+    rows = session.execute(
+        select(bucket, func.count()).select_from(Case).where(*where).group_by(bucket).order_by(bucket)
+    ).all()
     count = sum(int(n) for _, n in rows)
     if not count:
         return Durations()
@@ -319,15 +381,21 @@ def _percentiles(session: Session, expression: ColumnElement[float], *where: Any
 def first_response_times(session: Session, period: Period) -> Durations:
     """Time from a case's first message to its first posted answer, for cases opened in the period."""
     expression = seconds_between(session, Case.first_response_at, Case.opened_at)
-    return _percentiles(session, expression, Case.opened_at >= period.start, Case.opened_at < period.end,
-                        Case.first_response_at.is_not(None))
+    return _percentiles(
+        session,
+        expression,
+        Case.opened_at >= period.start,
+        Case.opened_at < period.end,
+        Case.first_response_at.is_not(None),
+    )
 
 
 def resolution_times(session: Session, period: Period) -> Durations:
     """Time from a case's first message to its resolution, less the time spent waiting on the customer."""
     expression = seconds_between(session, Case.resolved_at, Case.opened_at) - func.coalesce(Case.paused_seconds, 0.0)
-    return _percentiles(session, expression, Case.opened_at >= period.start, Case.opened_at < period.end,
-                        Case.resolved_at.is_not(None))
+    return _percentiles(
+        session, expression, Case.opened_at >= period.start, Case.opened_at < period.end, Case.resolved_at.is_not(None)
+    )
 
 
 def sla_attainment(session: Session, period: Period, now: datetime) -> tuple[float | None, int, float | None, int]:
@@ -349,9 +417,16 @@ def _case_figures(session: Session, period: Period, now: datetime) -> tuple[int,
     r_counted = and_(clocked, Case.resolution_due_at.is_not(None), resolved | (Case.resolution_due_at < now))
     r_met = and_(r_counted, resolved, Case.resolved_at <= Case.resolution_due_at)
     cases, total, good, r_total, r_good = session.execute(
-        select(func.count(), func.sum(_as_int(counted)), func.sum(_as_int(met)), func.sum(_as_int(r_counted)),
-               func.sum(_as_int(r_met))).select_from(Case)
-        .where(Case.opened_at >= period.start, Case.opened_at < period.end)).one()
+        select(
+            func.count(),
+            func.sum(_as_int(counted)),
+            func.sum(_as_int(met)),
+            func.sum(_as_int(r_counted)),
+            func.sum(_as_int(r_met)),
+        )
+        .select_from(Case)
+        .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+    ).one()
     total, r_total = int(total or 0), int(r_total or 0)
     first = (int(good or 0) / total) if total else None
     resolution = (int(r_good or 0) / r_total) if r_total else None
@@ -366,8 +441,10 @@ def public_closed_share(session: Session, period: Period) -> tuple[float | None,
     """Of the public cases resolved in the period, the share whose positive close was posted in public."""
     public = exists().where(Mention.case_id == Case.id, Mention.channel == "public")
     total, closed = session.execute(
-        select(func.count(), func.sum(_as_int(Case.closed_at.is_not(None)))).select_from(Case)
-        .where(Case.resolved_at >= period.start, Case.resolved_at < period.end, public)).one()
+        select(func.count(), func.sum(_as_int(Case.closed_at.is_not(None))))
+        .select_from(Case)
+        .where(Case.resolved_at >= period.start, Case.resolved_at < period.end, public)
+    ).one()
     return ((int(closed or 0) / total) if total else None), int(total or 0)
 
 
@@ -378,16 +455,26 @@ def terms(text: str, ignore: Iterable[str] = ()) -> set[str]:
     return {w.strip("'’-") for w in words if w not in STOPWORDS and w not in ignored and len(w.strip("'’-")) > 2}
 
 
-def top_topics(session: Session, period: Period, limit: int = 10, sample: int = 2000, examples: int = 3,
-               ignore: Iterable[str] = ()) -> list[Topic]:
+def top_topics(
+    session: Session, period: Period, limit: int = 10, sample: int = 2000, examples: int = 3, ignore: Iterable[str] = ()
+) -> list[Topic]:
     """The words most mentions of the period share (spam and idle chatter left out), each with a few example mentions."""
-    query = (select(Mention.id, Mention.text, Mention.platform, Mention.case_id).select_from(Mention)
-             .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
-             .where(Mention.created_at >= period.start, Mention.created_at < period.end,
-                    # spam and idle chatter (other, only monitored) teach nothing; an "other" that needs work does
-                    ~((func.coalesce(TriageResult.category, "pending") == "other")
-                      & (func.coalesce(TriageResult.level, "pending") == "monitor")))
-             .order_by(Mention.created_at.desc()).limit(sample))
+    query = (
+        select(Mention.id, Mention.text, Mention.platform, Mention.case_id)
+        .select_from(Mention)
+        .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
+        .where(
+            Mention.created_at >= period.start,
+            Mention.created_at < period.end,
+            # spam and idle chatter (other, only monitored) teach nothing; an "other" that needs work does
+            ~(
+                (func.coalesce(TriageResult.category, "pending") == "other")
+                & (func.coalesce(TriageResult.level, "pending") == "monitor")
+            ),
+        )
+        .order_by(Mention.created_at.desc())
+        .limit(sample)
+    )
     ignored = {w.lower().lstrip("@") for w in ignore}
     counts: Counter[str] = Counter()
     seen: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -401,12 +488,29 @@ def top_topics(session: Session, period: Period, limit: int = 10, sample: int = 
 
 def summary(session: Session, period: Period, now: datetime) -> Summary:
     """Every headline KPI of the period."""
-    mentions = session.scalar(select(func.count()).select_from(Mention)
-                              .where(Mention.created_at >= period.start, Mention.created_at < period.end)) or 0
+    mentions = (
+        session.scalar(
+            select(func.count())
+            .select_from(Mention)
+            .where(Mention.created_at >= period.start, Mention.created_at < period.end)
+        )
+        or 0
+    )
     cases, sla_first, sla_first_n, sla_res, sla_res_n = _case_figures(session, period, now)
     share, public_resolved = public_closed_share(session, period)
-    return Summary(period, mentions, cases, first_response_times(session, period), resolution_times(session, period),
-                   sla_first, sla_first_n, sla_res, sla_res_n, share, public_resolved)
+    return Summary(
+        period,
+        mentions,
+        cases,
+        first_response_times(session, period),
+        resolution_times(session, period),
+        sla_first,
+        sla_first_n,
+        sla_res,
+        sla_res_n,
+        share,
+        public_resolved,
+    )
 
 
 def volume_csv(session: Session, period: Period) -> str:

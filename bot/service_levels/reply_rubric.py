@@ -1,4 +1,5 @@
 """The evaluation form: approvers score sent replies against the rubric; scores per agent and per template."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,8 +19,10 @@ from bot.storage.statuses import DraftStatus
 def rubric(config: Config) -> list[dict[str, Any]]:
     """The criteria of the form, for the console and the CLI."""
     scale = config.evaluation.scale_max
-    return [{"name": c.name, "question": c.question, "weight": c.weight, "min": 1, "max": scale}
-            for c in config.evaluation.rubric]
+    return [
+        {"name": c.name, "question": c.question, "weight": c.weight, "min": 1, "max": scale}
+        for c in config.evaluation.rubric
+    ]
 
 
 def parse_scores(pairs: list[str]) -> dict[str, int]:
@@ -44,8 +47,15 @@ def total(config: Config, scores: dict[str, int]) -> float:
     return round(100 * weighted / sum(weights.values()), 1)
 
 
-def score(session: Session, config: Config, draft_id: int, scorer: str, scores: dict[str, int], now: datetime,
-          comment: str | None = None) -> ReplyScore:
+def score(
+    session: Session,
+    config: Config,
+    draft_id: int,
+    scorer: str,
+    scores: dict[str, int],
+    now: datetime,
+    comment: str | None = None,
+) -> ReplyScore:
     """Record (or replace) one person's scores for a sent reply; every criterion of the rubric must be scored."""
     draft = session.get(Draft, draft_id)
     if draft is None:
@@ -85,8 +95,15 @@ def _summarise(rows: list[ReplyScore], key: str, names: list[str]) -> list[dict[
     summary = []
     for name, group in groups.items():
         criteria = {n: round(sum(r.scores.get(n, 0) for r in group) / len(group), 2) for n in names}
-        summary.append({key: name, "scores": len(group), "replies": len({r.draft_id for r in group}),
-                        "mean_total": round(sum(r.total for r in group) / len(group), 1), "criteria": criteria})
+        summary.append(
+            {
+                key: name,
+                "scores": len(group),
+                "replies": len({r.draft_id for r in group}),
+                "mean_total": round(sum(r.total for r in group) / len(group), 1),
+                "criteria": criteria,
+            }
+        )
     summary.sort(key=lambda s: (-s["mean_total"], s[key]))
     return summary
 
@@ -100,12 +117,16 @@ def _rows(session: Session, since: datetime | None, until: datetime | None) -> l
     return list(session.scalars(query))
 
 
-def by_agent(session: Session, config: Config, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+def by_agent(
+    session: Session, config: Config, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
     """Mean scores per agent (the person who approved the reply), best first."""
     return _summarise(_rows(session, since, until), "agent", [c.name for c in config.evaluation.rubric])
 
 
-def by_template(session: Session, config: Config, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+def by_template(
+    session: Session, config: Config, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
     """Mean scores per reply template, best first: which wording to improve."""
     return _summarise(_rows(session, since, until), "template", [c.name for c in config.evaluation.rubric])
 
@@ -115,5 +136,11 @@ def unscored(session: Session, scorer: str | None = None, limit: int = 50) -> li
     scored = select(ReplyScore.draft_id)
     if scorer is not None:
         scored = scored.where(ReplyScore.scorer == scorer)
-    return list(session.scalars(select(Draft).where(Draft.status == DraftStatus.SENT, Draft.id.not_in(scored))
-                                .order_by(Draft.decided_at.desc(), Draft.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Draft)
+            .where(Draft.status == DraftStatus.SENT, Draft.id.not_in(scored))
+            .order_by(Draft.decided_at.desc(), Draft.id.desc())
+            .limit(limit)
+        )
+    )

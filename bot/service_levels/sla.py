@@ -1,11 +1,13 @@
 """SLA clocks: policies per level and platform, business hours, pauses, warnings and breaches raised once."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -75,8 +77,11 @@ class Calendar:
             self.days = {WEEKDAYS.index(d) for d in self.hours.days}
             self.holidays = set(self.hours.holidays)
             # The country's public holidays (and its region's), for whichever year a clock runs into.
-            self.public = holidays.country_holidays(self.hours.country, subdiv=self.hours.subdivision) \
-                if self.hours.country else None
+            self.public = (
+                holidays.country_holidays(self.hours.country, subdiv=self.hours.subdivision)
+                if self.hours.country
+                else None
+            )
             self.opens = _parse_hhmm(self.hours.start)
             self.closes = _parse_hhmm(self.hours.end)
             self._cache: dict[date, tuple[datetime, datetime] | None] = {}
@@ -88,7 +93,7 @@ class Calendar:
 
     def _windows(self, start: datetime) -> Iterable[tuple[datetime, datetime]]:
         """Opening windows as naive UTC intervals, from the local day that contains start onwards."""
-        local_day = start.replace(tzinfo=timezone.utc).astimezone(self.zone).date() - timedelta(days=1)
+        local_day = start.replace(tzinfo=UTC).astimezone(self.zone).date() - timedelta(days=1)
         for offset in range(_MAX_DAYS_SCANNED):
             window = self._window(local_day + timedelta(days=offset))
             if window is not None:
@@ -98,8 +103,11 @@ class Calendar:
     def _window(self, day: date) -> tuple[datetime, datetime] | None:
         # Converting local opening times to UTC is the costly part; a day's window never changes.
         if day not in self._cache:
-            open_day = day.weekday() in self.days and day not in self.holidays and \
-                not (self.public is not None and day in self.public)
+            open_day = (
+                day.weekday() in self.days
+                and day not in self.holidays
+                and not (self.public is not None and day in self.public)
+            )
             self._cache[day] = (self._utc(day, self.opens), self._utc(day, self.closes)) if open_day else None
         return self._cache[day]
 
@@ -108,7 +116,7 @@ class Calendar:
         if hour == 24:  # "24:00" closes at the next midnight
             day, hour = day + timedelta(days=1), 0
         local = datetime.combine(day, time(hour, minute), tzinfo=self.zone)
-        return local.astimezone(timezone.utc).replace(tzinfo=None)
+        return local.astimezone(UTC).replace(tzinfo=None)
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment when this many SLA minutes have run from start."""
@@ -213,15 +221,24 @@ def due_alerts(case: Case, sla: SlaConfig, now: datetime) -> list[tuple[str, str
             found.append((clock, BREACH, due))
         elif calendar.minutes_between(now, due) <= (1 - sla.warning_share) * policy.target_minutes(clock) + 1e-9:
             found.append((clock, WARNING, due))
-    if case.first_response_at is None and case.first_response_breach_at is not None and now >= case.first_response_breach_at:
+    if (
+        case.first_response_at is None
+        and case.first_response_breach_at is not None
+        and now >= case.first_response_breach_at
+    ):
         found.append((FIRST_RESPONSE, MAXIMUM, case.first_response_breach_at))
     return found
 
 
-def _describe(case: Case, clock: str, kind: str, due: datetime, policy: Policy, owner: str | None, now: datetime) -> str:
+def _describe(
+    case: Case, clock: str, kind: str, due: datetime, policy: Policy, owner: str | None, now: datetime
+) -> str:
     what = "first response" if clock == FIRST_RESPONSE else "resolution"
-    target = (f"{policy.first_response_target_minutes} min" if clock == FIRST_RESPONSE
-              else f"{policy.resolution_target_hours} h")
+    target = (
+        f"{policy.first_response_target_minutes} min"
+        if clock == FIRST_RESPONSE
+        else f"{policy.resolution_target_hours} h"
+    )
     if kind == MAXIMUM:
         target = f"{policy.first_response_max_hours} h maximum"
     who = f"owner {owner}" if owner else "no owner"
@@ -258,23 +275,34 @@ def warning_horizons(sla: SlaConfig, platforms: Iterable[str | None], now: datet
 def _near(column, clock: str, horizons: dict[tuple[str, str], datetime]):
     """The clock's due time is within its level's warning horizon."""
     levels = [level for c, level in horizons if c == clock and level]
-    return or_(*[(Case.level == level) & (column <= horizons[(clock, level)]) for level in levels],
-               (Case.level.is_(None) | Case.level.not_in(levels)) & (column <= horizons[(clock, "")]))
+    return or_(
+        *[(Case.level == level) & (column <= horizons[(clock, level)]) for level in levels],
+        (Case.level.is_(None) | Case.level.not_in(levels)) & (column <= horizons[(clock, "")]),
+    )
 
 
 def _raised(clock: str, kind: str):
-    return (select(SlaAlert.id).where(SlaAlert.case_id == Case.id, SlaAlert.clock == clock, SlaAlert.kind == kind,
-                                      SlaAlert.cycle == func.coalesce(Case.reopen_count, 0)).exists())
+    return (
+        select(SlaAlert.id)
+        .where(
+            SlaAlert.case_id == Case.id,
+            SlaAlert.clock == clock,
+            SlaAlert.kind == kind,
+            SlaAlert.cycle == func.coalesce(Case.reopen_count, 0),
+        )
+        .exists()
+    )
 
 
 def _may_fire(horizons: dict[tuple[str, str], datetime], now: datetime):
     """Running cases that may have an alert to raise: a clock near or past due whose breach is not raised yet."""
-    first_response = (Case.first_response_at.is_(None)
-                      & or_(_near(Case.first_response_due_at, FIRST_RESPONSE, horizons)
-                            & ~_raised(FIRST_RESPONSE, BREACH),
-                            (Case.first_response_breach_at <= now) & ~_raised(FIRST_RESPONSE, MAXIMUM)))
-    resolution = (Case.resolved_at.is_(None) & _near(Case.resolution_due_at, RESOLUTION, horizons)
-                  & ~_raised(RESOLUTION, BREACH))
+    first_response = Case.first_response_at.is_(None) & or_(
+        _near(Case.first_response_due_at, FIRST_RESPONSE, horizons) & ~_raised(FIRST_RESPONSE, BREACH),
+        (Case.first_response_breach_at <= now) & ~_raised(FIRST_RESPONSE, MAXIMUM),
+    )
+    resolution = (
+        Case.resolved_at.is_(None) & _near(Case.resolution_due_at, RESOLUTION, horizons) & ~_raised(RESOLUTION, BREACH)
+    )
     return Case.state.not_in(STOPPED_STATES) & or_(first_response, resolution)
 
 
@@ -289,10 +317,13 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
     due = sorted(session.scalars(select(Case.id).where(_may_fire(horizons, now))))
     for start in range(0, len(due), CHECK_CHUNK):
         held = set(session.identity_map.keys())  # the caller's objects stay; this walk's own are let go after each step
-        running = list(session.scalars(select(Case).where(Case.id.in_(due[start:start + CHECK_CHUNK]))
-                                       .order_by(Case.id)))
-        raised = {(a.case_id, a.clock, a.kind, a.cycle) for a in session.scalars(
-            select(SlaAlert).where(SlaAlert.case_id.in_([c.id for c in running])))}
+        running = list(
+            session.scalars(select(Case).where(Case.id.in_(due[start : start + CHECK_CHUNK])).order_by(Case.id))
+        )
+        raised = {
+            (a.case_id, a.clock, a.kind, a.cycle)
+            for a in session.scalars(select(SlaAlert).where(SlaAlert.case_id.in_([c.id for c in running])))
+        }
         for case in running:
             policy, _calendar = case_policy(sla, case)
             for clock, kind, due in due_alerts(case, sla, now):
@@ -302,9 +333,17 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
                 if kind == WARNING and (case.id, clock, BREACH, cycle) in raised:
                     continue
                 posts = bool(webhook) and (kind != WARNING or sla.webhook_warnings)
-                alert = SlaAlert(case_id=case.id, clock=clock, kind=kind, cycle=cycle, due_at=due, fired_at=now,
-                                 message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
-                                 webhook_status=AlertDelivery.PENDING if posts else AlertDelivery.NONE, webhook_attempts=0)
+                alert = SlaAlert(
+                    case_id=case.id,
+                    clock=clock,
+                    kind=kind,
+                    cycle=cycle,
+                    due_at=due,
+                    fired_at=now,
+                    message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
+                    webhook_status=AlertDelivery.PENDING if posts else AlertDelivery.NONE,
+                    webhook_attempts=0,
+                )
                 session.add(alert)
                 raised.add((case.id, clock, kind, cycle))
                 new.append(alert)
@@ -334,19 +373,33 @@ def run(service) -> list[int]:
 def open_alerts(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
     """Alerts whose clock is still running (the case is neither answered nor resolved for that clock), newest first."""
     rows = session.execute(
-        select(SlaAlert, Case).join(Case, SlaAlert.case_id == Case.id)
+        select(SlaAlert, Case)
+        .join(Case, SlaAlert.case_id == Case.id)
         .where(Case.state.not_in(("resolved", "closed_public")), SlaAlert.cycle == Case.reopen_count)
-        .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())).all()
+        .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())
+    ).all()
     result = []
     for alert, case in rows:
         if alert.clock == FIRST_RESPONSE and case.first_response_at is not None:
             continue
         if alert.clock == RESOLUTION and case.resolved_at is not None:
             continue
-        result.append({"id": alert.id, "case_id": case.id, "clock": alert.clock, "kind": alert.kind,
-                       "due_at": alert.due_at, "fired_at": alert.fired_at, "message": alert.message,
-                       "state": case.state, "level": case.level, "platform": case.platform, "owner_id": case.owner_id,
-                       "webhook_status": alert.webhook_status})
+        result.append(
+            {
+                "id": alert.id,
+                "case_id": case.id,
+                "clock": alert.clock,
+                "kind": alert.kind,
+                "due_at": alert.due_at,
+                "fired_at": alert.fired_at,
+                "message": alert.message,
+                "state": case.state,
+                "level": case.level,
+                "platform": case.platform,
+                "owner_id": case.owner_id,
+                "webhook_status": alert.webhook_status,
+            }
+        )
     return result
 
 
@@ -362,10 +415,20 @@ def countdowns(session: Session, config: Config, now: datetime, limit: int = 100
             clocks.append((RESOLUTION, case.resolution_due_at))
         for clock, due in clocks:
             paused = case.state == "waiting_on_customer"
-            rows.append({"case_id": case.id, "clock": clock, "due_at": due, "paused": paused,
-                         "minutes_left": round(calendar.minutes_between(now, due), 1),
-                         "state": case.state, "level": case.level, "platform": case.platform,
-                         "owner_id": case.owner_id, "priority": case.priority})
+            rows.append(
+                {
+                    "case_id": case.id,
+                    "clock": clock,
+                    "due_at": due,
+                    "paused": paused,
+                    "minutes_left": round(calendar.minutes_between(now, due), 1),
+                    "state": case.state,
+                    "level": case.level,
+                    "platform": case.platform,
+                    "owner_id": case.owner_id,
+                    "priority": case.priority,
+                }
+            )
     rows.sort(key=lambda r: (r["paused"], r["minutes_left"]))
     return rows[:limit]
 
@@ -380,17 +443,34 @@ def status_summary(session: Session, config: Config, now: datetime) -> dict[str,
     hidden = len(breaches) + len(warnings) - len(lines)
     if hidden > 0:
         lines.append(f"… and {hidden} more SLA alert(s)")
-    undelivered = dict(session.execute(select(SlaAlert.webhook_status, func.count(SlaAlert.id))
-                                       .where(SlaAlert.webhook_status.in_((AlertDelivery.FAILED, AlertDelivery.SENDING)))
-                                       .group_by(SlaAlert.webhook_status)).all())
+    undelivered = dict(
+        session.execute(
+            select(SlaAlert.webhook_status, func.count(SlaAlert.id))
+            .where(SlaAlert.webhook_status.in_((AlertDelivery.FAILED, AlertDelivery.SENDING)))
+            .group_by(SlaAlert.webhook_status)
+        ).all()
+    )
     if undelivered.get("failed"):
-        lines.append(f"{undelivered['failed']} SLA alert(s) could not be posted to the webhook (see sla_alerts.webhook_error)")
+        lines.append(
+            f"{undelivered['failed']} SLA alert(s) could not be posted to the webhook (see sla_alerts.webhook_error)"
+        )
     if undelivered.get("sending"):
-        lines.append(f"{undelivered['sending']} SLA alert(s) were being posted when a daemon stopped; not retried, "
-                     f"to avoid posting twice")
-    return {"breaches": len(breaches), "warnings": len(warnings),
-            "running_clocks": sum(1 for c in clocks if not c["paused"]),
-            "paused_clocks": sum(1 for c in clocks if c["paused"]),
-            "next_due": next((f"case #{c['case_id']} {c['clock']} at {c['due_at']:%Y-%m-%d %H:%M}"
-                              for c in clocks if not c["paused"] and c["minutes_left"] >= 0), None),
-            "lines": lines}
+        lines.append(
+            f"{undelivered['sending']} SLA alert(s) were being posted when a daemon stopped; not retried, "
+            f"to avoid posting twice"
+        )
+    return {
+        "breaches": len(breaches),
+        "warnings": len(warnings),
+        "running_clocks": sum(1 for c in clocks if not c["paused"]),
+        "paused_clocks": sum(1 for c in clocks if c["paused"]),
+        "next_due": next(
+            (
+                f"case #{c['case_id']} {c['clock']} at {c['due_at']:%Y-%m-%d %H:%M}"
+                for c in clocks
+                if not c["paused"] and c["minutes_left"] >= 0
+            ),
+            None,
+        ),
+        "lines": lines,
+    }

@@ -1,4 +1,5 @@
 """What both simulators share: a threaded HTTP server on 127.0.0.1, injectable faults, a log of requests."""
+
 from __future__ import annotations
 
 import json
@@ -6,10 +7,11 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -60,12 +62,12 @@ class Simulator(ABC):
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
         self.posted: list[dict[str, Any]] = []
-        self.clock = clock or (lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+        self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Simulator":
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
         """Serve on host:port (port 0 picks a free one) in a background thread."""
         simulator = self
 
@@ -85,7 +87,9 @@ class Simulator(ABC):
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"{self.name}-server", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"{self.name}-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -96,7 +100,7 @@ class Simulator(ABC):
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc: Any) -> None:
@@ -171,8 +175,13 @@ class Simulator(ABC):
                 log.exception("%s crashed on %s %s", self.name, request.method, request.path)
                 reply = Reply(500, {"error": "simulator error"})
         payload: bytes
-        if fault is not None and fault.kind == "malformed_item" and isinstance(reply.body, dict) \
-                and isinstance(reply.body.get("data"), list) and reply.body["data"]:
+        if (
+            fault is not None
+            and fault.kind == "malformed_item"
+            and isinstance(reply.body, dict)
+            and isinstance(reply.body.get("data"), list)
+            and reply.body["data"]
+        ):
             reply.body["data"][0] = self.break_item(reply.body["data"][0])
         if fault is not None and fault.kind == "malformed_json" and reply.status < 400:
             payload = b'{"data": [{"id": "1", "text": '
@@ -207,4 +216,4 @@ class Simulator(ABC):
 
 def epoch(moment: datetime) -> int:
     """Naive UTC datetime to Unix seconds."""
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())

@@ -1,4 +1,5 @@
 """`python -m bot simulate`: run the fake X, Graph and Instagram APIs locally for trying the service."""
+
 from __future__ import annotations
 
 import threading
@@ -47,9 +48,16 @@ def _config_snippet(x_sim: XSimulator, graph_sim: GraphSimulator, ig_sim: Instag
 
 @click.command("simulate")
 @click.option("--x-port", type=int, default=8701, show_default=True, help="Port of the fake X API (0: any free port).")
-@click.option("--graph-port", type=int, default=8702, show_default=True, help="Port of the fake Graph API (0: any free port).")
-@click.option("--instagram-port", type=int, default=8703, show_default=True,
-              help="Port of the fake Instagram Graph API (0: any free port).")
+@click.option(
+    "--graph-port", type=int, default=8702, show_default=True, help="Port of the fake Graph API (0: any free port)."
+)
+@click.option(
+    "--instagram-port",
+    type=int,
+    default=8703,
+    show_default=True,
+    help="Port of the fake Instagram Graph API (0: any free port).",
+)
 @click.option("--seed/--empty", default=True, show_default=True, help="Start with a few demo conversations.")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
 def simulate(x_port: int, graph_port: int, instagram_port: int, seed: bool, duration: float | None) -> None:
@@ -77,11 +85,16 @@ def simulate(x_port: int, graph_port: int, instagram_port: int, seed: bool, dura
         while not stop.wait(0.5):
             for sim, label in ((x_sim, "X"), (graph_sim, "Facebook"), (ig_sim, "Instagram")):
                 with sim.lock:
-                    new = sim.posted[shown[id(sim)]:]
+                    new = sim.posted[shown[id(sim)] :]
                     shown[id(sim)] += len(new)
                 for record in new:
-                    where = record.get("in_reply_to_tweet_id") or record.get("on") or record.get("comment_id") \
-                        or record.get("recipient_id") or ""
+                    where = (
+                        record.get("in_reply_to_tweet_id")
+                        or record.get("on")
+                        or record.get("comment_id")
+                        or record.get("recipient_id")
+                        or ""
+                    )
                     click.echo(f"[{label}] {record['kind']} {record.get('id')} -> {where}: {record.get('text', '')}")
             if deadline and time.monotonic() >= deadline:
                 break

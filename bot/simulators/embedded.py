@@ -1,4 +1,5 @@
 """The simulators running inside the service's own process, for the demo: seeded, started, echoed, stopped."""
+
 from __future__ import annotations
 
 import logging
@@ -46,26 +47,39 @@ class EmbeddedSimulators:
         self.instagram: InstagramSimulator | None = None
         self._shown = {"X": 0, "Facebook": 0, "Instagram": 0}
 
-    def start(self) -> "EmbeddedSimulators":
+    def start(self) -> EmbeddedSimulators:
         """Start the three servers and post the scenario on them."""
         settings = self.config.simulators
         ports = f"{settings.x_port}/{settings.graph_port}/{settings.instagram_port}"
         try:
             self.x = XSimulator(first_id=FIRST_X_ID).start(settings.host, settings.x_port)
             self.graph = GraphSimulator(first_id=FIRST_GRAPH_ID).start(settings.host, settings.graph_port)
-            self.instagram = InstagramSimulator(first_id=FIRST_INSTAGRAM_ID).start(settings.host, settings.instagram_port)
+            self.instagram = InstagramSimulator(first_id=FIRST_INSTAGRAM_ID).start(
+                settings.host, settings.instagram_port
+            )
         except OSError as exc:
             self.stop()
-            raise UserError(f"cannot start the simulators on {settings.host}:{ports} ({exc.strerror}): is another "
-                            "demo or daemon running? Stop it or change simulators.x_port, graph_port and "
-                            "instagram_port") from None
+            raise UserError(
+                f"cannot start the simulators on {settings.host}:{ports} ({exc.strerror}): is another "
+                "demo or daemon running? Stop it or change simulators.x_port, graph_port and "
+                "instagram_port"
+            ) from None
         path = scenario_path(self.config)
         if path is not None:
             counts = seed(self.x, self.graph, path, self.now or self.x.clock(), instagram_sim=self.instagram)
-            log.info("simulators seeded with %d X, %d Facebook and %d Instagram messages from %s", counts["x"],
-                     counts["facebook"], counts["instagram"], path.name)
-        log.info("X API simulator on %s, Graph API simulator on %s, Instagram simulator on %s", self.x.url,
-                 self.graph.url, self.instagram.url)
+            log.info(
+                "simulators seeded with %d X, %d Facebook and %d Instagram messages from %s",
+                counts["x"],
+                counts["facebook"],
+                counts["instagram"],
+                path.name,
+            )
+        log.info(
+            "X API simulator on %s, Graph API simulator on %s, Instagram simulator on %s",
+            self.x.url,
+            self.graph.url,
+            self.instagram.url,
+        )
         return self
 
     def stop(self) -> None:
@@ -81,10 +95,17 @@ class EmbeddedSimulators:
             if simulator is None:
                 continue
             with simulator.lock:
-                records = list(simulator.posted[self._shown[label]:])
+                records = list(simulator.posted[self._shown[label] :])
             self._shown[label] += len(records)
             for record in records:
-                where = (record.get("in_reply_to_tweet_id") or record.get("on") or record.get("comment_id")
-                         or record.get("recipient_id") or "")
-                lines.append(f"[{label} simulator] {record['kind']} {record.get('id')} → {where}: {record.get('text', '')}")
+                where = (
+                    record.get("in_reply_to_tweet_id")
+                    or record.get("on")
+                    or record.get("comment_id")
+                    or record.get("recipient_id")
+                    or ""
+                )
+                lines.append(
+                    f"[{label} simulator] {record['kind']} {record.get('id')} → {where}: {record.get('text', '')}"
+                )
         return lines

@@ -1,4 +1,5 @@
 """A fake Graph API for one Page: posts, visitor posts, tags, comments with threads, Messenger, private replies."""
+
 from __future__ import annotations
 
 import base64
@@ -6,8 +7,9 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from bot.simulators.base import Fault, Reply, Request, Simulator, epoch
 
@@ -19,8 +21,15 @@ def _fb_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-def _graph_error(message: str, code: int, *, subcode: int | None = None, kind: str = "OAuthException",
-                 status: int = 400, headers: dict[str, str] | None = None) -> Reply:
+def _graph_error(
+    message: str,
+    code: int,
+    *,
+    subcode: int | None = None,
+    kind: str = "OAuthException",
+    status: int = 400,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
     if subcode:
         error["error_subcode"] = subcode
@@ -32,9 +41,16 @@ class GraphSimulator(Simulator):
 
     name = "graph-simulator"
 
-    def __init__(self, *, page_id: str = "100200300400500", page_name: str = "Acme",
-                 page_tokens: tuple[str, ...] = ("sim-page-token",), clock: Callable[[], datetime] | None = None,
-                 calls_per_hour: int = 4800, first_id: int | None = None):
+    def __init__(
+        self,
+        *,
+        page_id: str = "100200300400500",
+        page_name: str = "Acme",
+        page_tokens: tuple[str, ...] = ("sim-page-token",),
+        clock: Callable[[], datetime] | None = None,
+        calls_per_hour: int = 4800,
+        first_id: int | None = None,
+    ):
         super().__init__(clock)
         self.page_id = page_id
         self.page_name = page_name
@@ -94,9 +110,14 @@ class GraphSimulator(Simulator):
         owner = self.page_id if kind != "tagged" else author["id"]
         post_id = f"{owner}_{self._n()}"
         with self.lock:
-            self.posts[post_id] = {"id": post_id, "message": message, "created_time": _fb_time(created_at or self.clock()),
-                                   "from": author, "kind": kind,
-                                   "permalink_url": f"https://www.facebook.com/{owner}/posts/{post_id.split('_')[1]}"}
+            self.posts[post_id] = {
+                "id": post_id,
+                "message": message,
+                "created_time": _fb_time(created_at or self.clock()),
+                "from": author,
+                "kind": kind,
+                "permalink_url": f"https://www.facebook.com/{owner}/posts/{post_id.split('_')[1]}",
+            }
         return post_id
 
     def _add_comment(self, on: str, author: dict[str, str], message: str, created_at: datetime | None) -> str:
@@ -109,12 +130,22 @@ class GraphSimulator(Simulator):
                 top, post_id = None, on
             comment_id = f"{post_id.split('_')[-1]}_{self._n()}"
             comment: dict[str, Any] = {
-                "id": comment_id, "message": message, "created_time": _fb_time(created_at or self.clock()),
-                "from": author, "post_id": post_id, "is_hidden": False, "private_replied": False,
-                "permalink_url": f"{self.posts[post_id]['permalink_url']}?comment_id={comment_id.split('_')[1]}"}
+                "id": comment_id,
+                "message": message,
+                "created_time": _fb_time(created_at or self.clock()),
+                "from": author,
+                "post_id": post_id,
+                "is_hidden": False,
+                "private_replied": False,
+                "permalink_url": f"{self.posts[post_id]['permalink_url']}?comment_id={comment_id.split('_')[1]}",
+            }
             if top:
-                comment["parent"] = {"id": top, "created_time": self.comments[top]["created_time"],
-                                     "from": self.comments[top]["from"], "message": self.comments[top]["message"]}
+                comment["parent"] = {
+                    "id": top,
+                    "created_time": self.comments[top]["created_time"],
+                    "from": self.comments[top]["from"],
+                    "message": self.comments[top]["message"],
+                }
             self.comments[comment_id] = comment
         return comment_id
 
@@ -123,19 +154,29 @@ class GraphSimulator(Simulator):
             if conversation["psid"] == psid:
                 return conversation
         conversation_id = f"t_{self._n()}"
-        conversation = {"id": conversation_id, "psid": psid, "updated_time": "1970-01-01T00:00:00+0000",
-                        "participants": {"data": [{"id": psid, "name": name},
-                                                  {"id": self.page_id, "name": self.page_name}]}}
+        conversation = {
+            "id": conversation_id,
+            "psid": psid,
+            "updated_time": "1970-01-01T00:00:00+0000",
+            "participants": {"data": [{"id": psid, "name": name}, {"id": self.page_id, "name": self.page_name}]},
+        }
         self.conversations[conversation_id] = conversation
         return conversation
 
-    def _add_message(self, conversation: dict[str, Any], sender: dict[str, str], text: str,
-                     created_at: datetime | None) -> str:
+    def _add_message(
+        self, conversation: dict[str, Any], sender: dict[str, str], text: str, created_at: datetime | None
+    ) -> str:
         message_id = f"m_{base64.urlsafe_b64encode(self._n().encode()).decode().rstrip('=')}"
         other = next(p for p in conversation["participants"]["data"] if p["id"] != sender["id"])
         stamp = _fb_time(created_at or self.clock())
-        self.messages[message_id] = {"id": message_id, "message": text, "created_time": stamp, "from": sender,
-                                     "to": {"data": [other]}, "conversation_id": conversation["id"]}
+        self.messages[message_id] = {
+            "id": message_id,
+            "message": text,
+            "created_time": stamp,
+            "from": sender,
+            "to": {"data": [other]},
+            "conversation_id": conversation["id"],
+        }
         conversation["updated_time"] = max(conversation["updated_time"], stamp)
         return message_id
 
@@ -151,23 +192,52 @@ class GraphSimulator(Simulator):
             self._calls = [t for t in self._calls if now - t < 3600] + [now]
             percent = min(100, round(100 * len(self._calls) / self.calls_per_hour))
         app = {"call_count": percent, "total_cputime": max(0, percent - 2), "total_time": max(0, percent - 1)}
-        business = {self.page_id: [{"type": "pages", "call_count": percent, "total_cputime": max(0, percent - 2),
-                                    "total_time": max(0, percent - 1), "estimated_time_to_regain_access": 0}]}
+        business = {
+            self.page_id: [
+                {
+                    "type": "pages",
+                    "call_count": percent,
+                    "total_cputime": max(0, percent - 2),
+                    "total_time": max(0, percent - 1),
+                    "estimated_time_to_regain_access": 0,
+                }
+            ]
+        }
         return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(business)}
 
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
         if fault.kind == "rate_limit":
             minutes = max(1, round(fault.reset_in / 60))
-            business = {self.page_id: [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 60,
-                                        "estimated_time_to_regain_access": minutes}]}
-            return _graph_error("(#32) Page request limit reached", 32, status=403,
-                                headers={"X-Business-Use-Case-Usage": json.dumps(business)})
+            business = {
+                self.page_id: [
+                    {
+                        "type": "pages",
+                        "call_count": 100,
+                        "total_cputime": 40,
+                        "total_time": 60,
+                        "estimated_time_to_regain_access": minutes,
+                    }
+                ]
+            }
+            return _graph_error(
+                "(#32) Page request limit reached",
+                32,
+                status=403,
+                headers={"X-Business-Use-Case-Usage": json.dumps(business)},
+            )
         if fault.kind == "auth":
-            return _graph_error("Error validating access token: The session has been invalidated because the user "
-                                "changed their password or Facebook has changed the session for security reasons.",
-                                190, subcode=460)
-        return _graph_error("An unexpected error has occurred. Please retry your request later.", 2,
-                            kind="OAuthException", status=fault.status)
+            return _graph_error(
+                "Error validating access token: The session has been invalidated because the user "
+                "changed their password or Facebook has changed the session for security reasons.",
+                190,
+                subcode=460,
+            )
+        return _graph_error(
+            "An unexpected error has occurred. Please retry your request later.",
+            2,
+            kind="OAuthException",
+            status=fault.status,
+        )
 
     def break_item(self, item: Any) -> Any:
         broken = {"id": item.get("id")} if isinstance(item, dict) else {}
@@ -180,14 +250,25 @@ class GraphSimulator(Simulator):
             return _graph_error("Unknown path components", 2500)
         token = request.query.get("access_token") or request.headers.get("authorization", "").removeprefix("Bearer ")
         if token not in self.page_tokens:
-            return _graph_error("Error validating access token: The session has been invalidated because the user "
-                                "changed their password or Facebook has changed the session for security reasons.",
-                                190, subcode=460)
+            return _graph_error(
+                "Error validating access token: The session has been invalidated because the user "
+                "changed their password or Facebook has changed the session for security reasons.",
+                190,
+                subcode=460,
+            )
         node, edge = match.group(1), match.group(2)
         handler = getattr(self, f"_{request.method.lower()}_{edge or 'node'}", None)
-        reply = handler(request, node) if handler else _graph_error(
-            f"Unsupported {request.method} request. Object with ID '{node}' does not exist, cannot be loaded due to "
-            "missing permissions, or does not support this operation.", 100, kind="GraphMethodException", subcode=33)
+        reply = (
+            handler(request, node)
+            if handler
+            else _graph_error(
+                f"Unsupported {request.method} request. Object with ID '{node}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation.",
+                100,
+                kind="GraphMethodException",
+                subcode=33,
+            )
+        )
         reply.headers.update(self._usage_headers())
         return reply
 
@@ -217,11 +298,13 @@ class GraphSimulator(Simulator):
             limit = max(1, min(100, int(query.get("limit", 25))))
         except ValueError:
             limit = 25
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         body: dict[str, Any] = {"data": [self._public(i) for i in page]}
         if page:
-            cursors = {"before": base64.urlsafe_b64encode(str(start).encode()).decode(),
-                       "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()}
+            cursors = {
+                "before": base64.urlsafe_b64encode(str(start).encode()).decode(),
+                "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode(),
+            }
             body["paging"] = {"cursors": cursors}
             if start + limit < len(items):
                 body["paging"]["next"] = f"{self.url}{request.path}?after={cursors['after']}&limit={limit}"
@@ -279,8 +362,11 @@ class GraphSimulator(Simulator):
 
     def _get_conversations(self, request: Request, node: str) -> Reply:
         with self.lock:
-            found = [dict(c, created_time=c["updated_time"]) for c in self.conversations.values()
-                     if request.query.get("user_id") in (None, c["psid"])]
+            found = [
+                dict(c, created_time=c["updated_time"])
+                for c in self.conversations.values()
+                if request.query.get("user_id") in (None, c["psid"])
+            ]
         reply = self._edge(request, found)
         for item in reply.body.get("data", []):
             item.pop("created_time", None)
@@ -302,9 +388,19 @@ class GraphSimulator(Simulator):
         with self.lock:
             comment_id = self._add_comment(node, {"id": self.page_id, "name": self.page_name}, message, None)
             comment = self.comments[comment_id]
-            self.posted.append({"kind": "comment", "id": comment_id, "text": message, "on": node,
-                                "thread": comment.get("parent", {}).get("id", comment["post_id"] if "parent" not in comment else None),
-                                "post_id": comment["post_id"], "at": comment["created_time"]})
+            self.posted.append(
+                {
+                    "kind": "comment",
+                    "id": comment_id,
+                    "text": message,
+                    "on": node,
+                    "thread": comment.get("parent", {}).get(
+                        "id", comment["post_id"] if "parent" not in comment else None
+                    ),
+                    "post_id": comment["post_id"],
+                    "at": comment["created_time"],
+                }
+            )
         return Reply(200, {"id": comment_id})
 
     def _post_node(self, request: Request, node: str) -> Reply:
@@ -347,17 +443,23 @@ class GraphSimulator(Simulator):
                 psid = person["psid"] if person else comment["from"]["id"]
                 conversation = self._conversation(psid, comment["from"]["name"])
                 message_id = self._add_message(conversation, {"id": self.page_id, "name": self.page_name}, text, None)
-                self.posted.append({"kind": "private_reply", "id": message_id, "text": text,
-                                    key: recipient[key], "recipient_id": psid})
+                self.posted.append(
+                    {"kind": "private_reply", "id": message_id, "text": text, key: recipient[key], "recipient_id": psid}
+                )
                 return Reply(200, {"recipient_id": psid, "message_id": message_id})
             psid = str(recipient.get("id", ""))
             conversation = next((c for c in self.conversations.values() if c["psid"] == psid), None)
             if conversation is None:
                 return _graph_error("(#100) No matching user found", 100, subcode=2018001)
-            theirs = [m["created_time"] for m in self.messages.values()
-                      if m["conversation_id"] == conversation["id"] and m["from"]["id"] == psid]
+            theirs = [
+                m["created_time"]
+                for m in self.messages.values()
+                if m["conversation_id"] == conversation["id"] and m["from"]["id"] == psid
+            ]
             last = datetime.strptime(max(theirs), "%Y-%m-%dT%H:%M:%S+0000") if theirs else None
-            if params.get("messaging_type", "RESPONSE") != "MESSAGE_TAG" and (last is None or now - last > MESSAGING_WINDOW):
+            if params.get("messaging_type", "RESPONSE") != "MESSAGE_TAG" and (
+                last is None or now - last > MESSAGING_WINDOW
+            ):
                 return _graph_error("(#10) This message is sent outside of allowed window.", 10, subcode=2018278)
             message_id = self._add_message(conversation, {"id": self.page_id, "name": self.page_name}, text, None)
             self.posted.append({"kind": "message", "id": message_id, "text": text, "recipient_id": psid})
@@ -382,11 +484,19 @@ def _as_epoch(value: str | None) -> int | None:
 def seed_demo(sim: GraphSimulator) -> None:
     """A Page post with a complaint thread, a visitor post, a tag and a Messenger conversation."""
     now = sim.clock()
-    post = sim.page_post("Our spring collection is here! 🌸 Free shipping all week.", created_at=now - timedelta(hours=3))
-    complaint = sim.comment(post, "Carlos Ruiz", "Ordered last week and the package never arrived. Order 88213.",
-                            created_at=now - timedelta(minutes=50))
+    post = sim.page_post(
+        "Our spring collection is here! 🌸 Free shipping all week.", created_at=now - timedelta(hours=3)
+    )
+    complaint = sim.comment(
+        post,
+        "Carlos Ruiz",
+        "Ordered last week and the package never arrived. Order 88213.",
+        created_at=now - timedelta(minutes=50),
+    )
     sim.comment(complaint, "Ana Torres", "Same here, mine is two weeks late!", created_at=now - timedelta(minutes=30))
     sim.comment(post, "Priya Nair", "Do you ship to Canada?", created_at=now - timedelta(minutes=12))
-    sim.visitor_post("Tom Becker", "The checkout page keeps failing with my Visa card.", created_at=now - timedelta(minutes=25))
+    sim.visitor_post(
+        "Tom Becker", "The checkout page keeps failing with my Visa card.", created_at=now - timedelta(minutes=25)
+    )
     sim.tagged_post("Lena Vogel", "Loving my new jacket from Acme!", created_at=now - timedelta(hours=1))
     sim.message("Carlos Ruiz", "Hi, my order 88213 is missing. Can you help?", created_at=now - timedelta(minutes=8))

@@ -1,4 +1,5 @@
 """A fake Instagram Graph API for a professional account linked to a Page: media, comments, tags, DMs."""
+
 from __future__ import annotations
 
 import base64
@@ -19,13 +20,21 @@ PRIVATE_REPLY_WINDOW = timedelta(days=7)
 MESSAGING_WINDOW = timedelta(hours=24)
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-INVALID_SESSION = ("Error validating access token: The session has been invalidated because the user changed their "
-                   "password or Facebook has changed the session for security reasons.")
+INVALID_SESSION = (
+    "Error validating access token: The session has been invalidated because the user changed their "
+    "password or Facebook has changed the session for security reasons."
+)
 BROKEN = {"unexpected": "shape"}
 
 
-def page_items(request: Request, items: list[dict[str, Any]], newest_first: bool,
-               public: Callable[[dict[str, Any]], dict[str, Any]], url: str, stamp: str = "timestamp") -> Reply:
+def page_items(
+    request: Request,
+    items: list[dict[str, Any]],
+    newest_first: bool,
+    public: Callable[[dict[str, Any]], dict[str, Any]],
+    url: str,
+    stamp: str = "timestamp",
+) -> Reply:
     """since/until on `stamp`, limit and after-cursors the way Graph pages an edge."""
     query = request.query
     since, until = _as_epoch(query.get("since")), _as_epoch(query.get("until"))
@@ -46,11 +55,13 @@ def page_items(request: Request, items: list[dict[str, Any]], newest_first: bool
         limit = max(1, min(100, int(query.get("limit", 25))))
     except ValueError:
         limit = 25
-    page = items[start:start + limit]
+    page = items[start : start + limit]
     body: dict[str, Any] = {"data": [public(i) for i in page]}
     if page:
-        cursors = {"before": base64.urlsafe_b64encode(str(start).encode()).decode(),
-                   "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()}
+        cursors = {
+            "before": base64.urlsafe_b64encode(str(start).encode()).decode(),
+            "after": base64.urlsafe_b64encode(str(start + len(page)).encode()).decode(),
+        }
         body["paging"] = {"cursors": cursors}
         if start + limit < len(items):
             kept = {k: v for k, v in query.items() if k not in ("after", "before", "limit")}
@@ -72,9 +83,13 @@ def _age(now: datetime, stamp: str) -> timedelta:
 
 
 def _missing(node: str, method: str = "GET") -> Reply:
-    return _graph_error(f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be loaded due "
-                        "to missing permissions, or does not support this operation.", 100,
-                        kind="GraphMethodException", subcode=33)
+    return _graph_error(
+        f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be loaded due "
+        "to missing permissions, or does not support this operation.",
+        100,
+        kind="GraphMethodException",
+        subcode=33,
+    )
 
 
 class InstagramSimulator(Simulator):
@@ -82,9 +97,17 @@ class InstagramSimulator(Simulator):
 
     name = "instagram-simulator"
 
-    def __init__(self, *, ig_user_id: str = "17841400000000001", username: str = "acme",
-                 page_id: str = "100200300400500", page_tokens: tuple[str, ...] = ("sim-page-token",),
-                 clock: Callable[[], datetime] | None = None, calls_per_hour: int = 4800, first_id: int | None = None):
+    def __init__(
+        self,
+        *,
+        ig_user_id: str = "17841400000000001",
+        username: str = "acme",
+        page_id: str = "100200300400500",
+        page_tokens: tuple[str, ...] = ("sim-page-token",),
+        clock: Callable[[], datetime] | None = None,
+        calls_per_hour: int = 4800,
+        first_id: int | None = None,
+    ):
         super().__init__(clock)
         self.ig_user_id = ig_user_id
         self.username = username
@@ -146,14 +169,20 @@ class InstagramSimulator(Simulator):
         with self.lock:
             return [r for r in self.posted if r["kind"] == "reply"]
 
-    def _add_media(self, caption: str, author: dict[str, str], kind: str, media_type: str,
-                   created_at: datetime | None) -> str:
-        media_id = f"1789{self._n() % 10 ** 13:013d}"
+    def _add_media(
+        self, caption: str, author: dict[str, str], kind: str, media_type: str, created_at: datetime | None
+    ) -> str:
+        media_id = f"1789{self._n() % 10**13:013d}"
         with self.lock:
             self.media_items[media_id] = {
-                "id": media_id, "caption": caption, "timestamp": _fb_time(created_at or self.clock()),
-                "media_type": media_type, "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
-                "username": author["username"], "kind": kind}
+                "id": media_id,
+                "caption": caption,
+                "timestamp": _fb_time(created_at or self.clock()),
+                "media_type": media_type,
+                "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
+                "username": author["username"],
+                "kind": kind,
+            }
         return media_id
 
     def _add_comment(self, on: str, author: dict[str, str], text: str, created_at: datetime | None) -> str:
@@ -166,11 +195,18 @@ class InstagramSimulator(Simulator):
                 top, media_id = None, on
             else:
                 raise ValueError(f"no media or comment with id {on!r}")
-            comment_id = f"1785{self._n() % 10 ** 13:013d}"
+            comment_id = f"1785{self._n() % 10**13:013d}"
             comment: dict[str, Any] = {
-                "id": comment_id, "text": text, "timestamp": _fb_time(created_at or self.clock()),
-                "username": author["username"], "from": dict(author), "hidden": False, "like_count": 0,
-                "media_id": media_id, "private_replied": False}
+                "id": comment_id,
+                "text": text,
+                "timestamp": _fb_time(created_at or self.clock()),
+                "username": author["username"],
+                "from": dict(author),
+                "hidden": False,
+                "like_count": 0,
+                "media_id": media_id,
+                "private_replied": False,
+            }
             if top:
                 comment["parent_id"] = top
             self.comments[comment_id] = comment
@@ -181,17 +217,33 @@ class InstagramSimulator(Simulator):
             if conversation["person_id"] == person["id"]:
                 return conversation
         conversation_id = base64.urlsafe_b64encode(f"ig_dm:{self._n()}".encode()).decode().rstrip("=")
-        conversation = {"id": conversation_id, "person_id": person["id"], "person": dict(person),
-                        "updated_time": "1970-01-01T00:00:00+0000"}
+        conversation = {
+            "id": conversation_id,
+            "person_id": person["id"],
+            "person": dict(person),
+            "updated_time": "1970-01-01T00:00:00+0000",
+        }
         self.conversations[conversation_id] = conversation
         return conversation
 
-    def _add_message(self, conversation: dict[str, Any], sender: dict[str, str], recipient: dict[str, str], text: str,
-                     created_at: datetime | None) -> str:
+    def _add_message(
+        self,
+        conversation: dict[str, Any],
+        sender: dict[str, str],
+        recipient: dict[str, str],
+        text: str,
+        created_at: datetime | None,
+    ) -> str:
         message_id = f"ig_m_{self._n()}"
         stamp = _fb_time(created_at or self.clock())
-        self.messages[message_id] = {"id": message_id, "message": text, "created_time": stamp, "from": dict(sender),
-                                     "to": {"data": [dict(recipient)]}, "conversation_id": conversation["id"]}
+        self.messages[message_id] = {
+            "id": message_id,
+            "message": text,
+            "created_time": stamp,
+            "from": dict(sender),
+            "to": {"data": [dict(recipient)]},
+            "conversation_id": conversation["id"],
+        }
         conversation["updated_time"] = max(conversation["updated_time"], stamp)
         return message_id
 
@@ -224,21 +276,34 @@ class InstagramSimulator(Simulator):
                 self._calls = [t for t in self._calls if now - t < 3600] + [now]
                 percent = min(100, round(100 * len(self._calls) / self.calls_per_hour))
         app = {"call_count": percent, "total_cputime": max(0, percent - 2), "total_time": max(0, percent - 1)}
-        business = {self.ig_user_id: [{"type": "instagram", "call_count": percent, "total_cputime": max(0, percent - 2),
-                                       "total_time": max(0, percent - 1),
-                                       "estimated_time_to_regain_access": regain_minutes}]}
+        business = {
+            self.ig_user_id: [
+                {
+                    "type": "instagram",
+                    "call_count": percent,
+                    "total_cputime": max(0, percent - 2),
+                    "total_time": max(0, percent - 1),
+                    "estimated_time_to_regain_access": regain_minutes,
+                }
+            ]
+        }
         return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(business)}
 
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
         if fault.kind == "rate_limit":
-            reply = _graph_error("(#4) Application request limit reached", 4, status=429,
-                                 headers=self._usage_headers(100, max(1, round(fault.reset_in / 60))))
+            reply = _graph_error(
+                "(#4) Application request limit reached",
+                4,
+                status=429,
+                headers=self._usage_headers(100, max(1, round(fault.reset_in / 60))),
+            )
             reply.body["error"]["is_transient"] = True
             return reply
         if fault.kind == "auth":
             return _graph_error(INVALID_SESSION, 190, subcode=460)
-        reply = _graph_error("An unexpected error has occurred. Please retry your request later.", 2,
-                             status=fault.status)
+        reply = _graph_error(
+            "An unexpected error has occurred. Please retry your request later.", 2, status=fault.status
+        )
         reply.body["error"]["is_transient"] = True
         return reply
 
@@ -271,8 +336,14 @@ class InstagramSimulator(Simulator):
             params.update(request.body)
         return params
 
-    def _page(self, request: Request, items: list[dict[str, Any]], newest_first: bool,
-              public: Callable[[dict[str, Any]], dict[str, Any]], stamp: str = "timestamp") -> Reply:
+    def _page(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        newest_first: bool,
+        public: Callable[[dict[str, Any]], dict[str, Any]],
+        stamp: str = "timestamp",
+    ) -> Reply:
         return page_items(request, items, newest_first, public, self.url, stamp)
 
     def _get_media(self, request: Request, node: str) -> Reply:
@@ -309,8 +380,9 @@ class InstagramSimulator(Simulator):
                 comment = self.comments[node]
                 view = self._comment_view(comment)
                 view["media"] = {"id": comment["media_id"]}
-                view["can_reply_privately"] = (not comment["private_replied"]
-                                               and _age(self.clock(), comment["timestamp"]) <= PRIVATE_REPLY_WINDOW)
+                view["can_reply_privately"] = (
+                    not comment["private_replied"] and _age(self.clock(), comment["timestamp"]) <= PRIVATE_REPLY_WINDOW
+                )
                 return Reply(200, view)
             if node in self.media_items:
                 return Reply(200, self._media_view(self.media_items[node]))
@@ -349,8 +421,9 @@ class InstagramSimulator(Simulator):
             if comment["hidden"]:
                 return _graph_error("(#100) The comment is hidden", 100)
             reply_id = self._add_comment(node, self._account(), message, None)
-            self.posted.append({"kind": "reply", "id": reply_id, "text": message, "on": node,
-                                "media_id": comment["media_id"]})
+            self.posted.append(
+                {"kind": "reply", "id": reply_id, "text": message, "on": node, "media_id": comment["media_id"]}
+            )
         return Reply(200, {"id": reply_id})
 
     def _post_node(self, request: Request, node: str) -> Reply:
@@ -385,8 +458,11 @@ class InstagramSimulator(Simulator):
             conversation = next((c for c in self.conversations.values() if c["person_id"] == person_id), None)
             if conversation is None:
                 return _graph_error("(#100) No matching user found", 100, subcode=2018001)
-            theirs = [m["created_time"] for m in self.messages.values()
-                      if m["conversation_id"] == conversation["id"] and m["from"]["id"] == person_id]
+            theirs = [
+                m["created_time"]
+                for m in self.messages.values()
+                if m["conversation_id"] == conversation["id"] and m["from"]["id"] == person_id
+            ]
             if not theirs or _age(now, max(theirs)) > MESSAGING_WINDOW:
                 return _graph_error("(#10) This message is sent outside of allowed window.", 10, subcode=2018278)
             message_id = self._add_message(conversation, self._account(), conversation["person"], text, None)
@@ -405,8 +481,15 @@ class InstagramSimulator(Simulator):
         person = comment["from"]
         conversation = self._conversation(person)
         message_id = self._add_message(conversation, self._account(), person, text, None)
-        self.posted.append({"kind": "private_reply", "id": message_id, "text": text, "comment_id": comment_id,
-                            "recipient_id": person["id"]})
+        self.posted.append(
+            {
+                "kind": "private_reply",
+                "id": message_id,
+                "text": text,
+                "comment_id": comment_id,
+                "recipient_id": person["id"],
+            }
+        )
         return Reply(200, {"recipient_id": person["id"], "message_id": message_id})
 
 
@@ -414,10 +497,17 @@ def seed_demo(sim: InstagramSimulator) -> None:
     """A product post with a complaint thread and a question, a tagged post and a DM about an order."""
     now = sim.clock()
     post = sim.media("New trail runners are in 👟 Which colour are you getting?", created_at=now - timedelta(hours=4))
-    complaint = sim.comment(post, "maria.lopez", "The sole of my pair came off after two weeks. Not cheap shoes either.",
-                            created_at=now - timedelta(hours=2))
+    complaint = sim.comment(
+        post,
+        "maria.lopez",
+        "The sole of my pair came off after two weeks. Not cheap shoes either.",
+        created_at=now - timedelta(hours=2),
+    )
     sim.comment(complaint, "jonas.runs", "Same thing happened to mine 😕", created_at=now - timedelta(minutes=80))
     sim.comment(post, "kei_trails", "Do they run true to size?", created_at=now - timedelta(minutes=35))
     sim.tagged_media("sofia.moves", "Morning run in my new @acme shoes ☀️", created_at=now - timedelta(hours=1))
-    sim.message("dan.okafor", "Hi! I paid for express delivery on order 55120 but it still says processing",
-                created_at=now - timedelta(minutes=15))
+    sim.message(
+        "dan.okafor",
+        "Hi! I paid for express delivery on order 55120 but it still says processing",
+        created_at=now - timedelta(minutes=15),
+    )

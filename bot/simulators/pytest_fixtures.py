@@ -1,7 +1,8 @@
 """pytest fixtures that run the simulators for one test: import them into a conftest.py."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -1,4 +1,5 @@
 """Seeds the simulators with a replay scenario (the bundled demo), so the demo runs through the real clients."""
+
 from __future__ import annotations
 
 import json
@@ -32,16 +33,24 @@ def _created(item: dict[str, Any], now: datetime) -> datetime:
     return now - timedelta(minutes=float(item.get("age_minutes", 0)))
 
 
-def seed(x_sim: XSimulator, graph_sim: GraphSimulator, path: str | Path, now: datetime,
-         instagram_sim: InstagramSimulator | None = None) -> dict[str, int]:
+def seed(
+    x_sim: XSimulator,
+    graph_sim: GraphSimulator,
+    path: str | Path,
+    now: datetime,
+    instagram_sim: InstagramSimulator | None = None,
+) -> dict[str, int]:
     """Post every scenario line on its platform's simulator, keeping threads; returns counts per platform."""
     items = load(path)
     ids: dict[str, str] = {}
     counts = {"x": 0, "facebook": 0, "instagram": 0}
     oldest = max((float(i.get("age_minutes", 0)) for i in items), default=0)
     page_post = graph_sim.page_post(PAGE_POST, created_at=now - timedelta(minutes=oldest + 60))
-    product_post = instagram_sim.media(PRODUCT_POST, created_at=now - timedelta(minutes=oldest + 60)) \
-        if instagram_sim is not None else None
+    product_post = (
+        instagram_sim.media(PRODUCT_POST, created_at=now - timedelta(minutes=oldest + 60))
+        if instagram_sim is not None
+        else None
+    )
     for item in items:
         author = item.get("author") or {}
         created = _created(item, now)
@@ -55,7 +64,9 @@ def seed(x_sim: XSimulator, graph_sim: GraphSimulator, path: str | Path, now: da
                 ids[item["id"]] = instagram_sim.tagged_media(username, item["text"], created_at=created)
             else:
                 parent = ids.get(item.get("in_reply_to") or "") or ids.get(item.get("thread") or "")
-                ids[item["id"]] = instagram_sim.comment(parent or product_post, username, item["text"], created_at=created)
+                ids[item["id"]] = instagram_sim.comment(
+                    parent or product_post, username, item["text"], created_at=created
+                )
             counts["instagram"] += 1
             continue
         if item.get("platform") == "facebook":

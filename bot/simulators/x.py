@@ -1,19 +1,29 @@
 """A fake X API v2: mentions, recent search, DM events, posting replies and DMs, with X's payload shapes and limits."""
+
 from __future__ import annotations
 
 import base64
 import itertools
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from bot.simulators.base import Fault, Reply, Request, Simulator
 from responders.x import X_MAX_LENGTH, x_length
 
 WINDOW_SECONDS = 15 * 60
 # Requests per 15-minute window, per endpoint, as X documents them for the Basic tier (roughly).
-DEFAULT_LIMITS = {"tweets": 900, "mentions": 180, "search": 180, "dm_events": 300, "dm_send": 200, "tweets_post": 100, "users_me": 75}
+DEFAULT_LIMITS = {
+    "tweets": 900,
+    "mentions": 180,
+    "search": 180,
+    "dm_events": 300,
+    "dm_send": 200,
+    "tweets_post": 100,
+    "users_me": 75,
+}
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
 
 
@@ -26,9 +36,16 @@ class XSimulator(Simulator):
 
     name = "x-simulator"
 
-    def __init__(self, *, brand_username: str = "acme", brand_user_id: str = "1500000000000000001",
-                 bearer_tokens: tuple[str, ...] = ("sim-bearer",), access_tokens: tuple[str, ...] = ("sim-access",),
-                 clock: Callable[[], datetime] | None = None, first_id: int | None = None):
+    def __init__(
+        self,
+        *,
+        brand_username: str = "acme",
+        brand_user_id: str = "1500000000000000001",
+        bearer_tokens: tuple[str, ...] = ("sim-bearer",),
+        access_tokens: tuple[str, ...] = ("sim-access",),
+        clock: Callable[[], datetime] | None = None,
+        first_id: int | None = None,
+    ):
         super().__init__(clock)
         self.brand_user_id = brand_user_id
         self.bearer_tokens = set(bearer_tokens)
@@ -47,14 +64,25 @@ class XSimulator(Simulator):
         """A new snowflake-like id, larger than every earlier one."""
         return str(next(self._ids))
 
-    def add_user(self, username: str, name: str | None = None, *, followers: int = 100, user_id: str | None = None) -> str:
+    def add_user(
+        self, username: str, name: str | None = None, *, followers: int = 100, user_id: str | None = None
+    ) -> str:
         """Create a user; returns its id."""
         user_id = user_id or str(1000000 + len(self.users))
         with self.lock:
             self.users[user_id] = {
-                "id": user_id, "username": username.lstrip("@"), "name": name or username.lstrip("@").title(),
-                "public_metrics": {"followers_count": followers, "following_count": 50, "tweet_count": 1000, "listed_count": 1},
-                "verified": False, "created_at": "2015-03-02T10:00:00.000Z"}
+                "id": user_id,
+                "username": username.lstrip("@"),
+                "name": name or username.lstrip("@").title(),
+                "public_metrics": {
+                    "followers_count": followers,
+                    "following_count": 50,
+                    "tweet_count": 1000,
+                    "listed_count": 1,
+                },
+                "verified": False,
+                "created_at": "2015-03-02T10:00:00.000Z",
+            }
         return user_id
 
     def user_id(self, username: str) -> str:
@@ -64,8 +92,15 @@ class XSimulator(Simulator):
                 return user["id"]
         return self.add_user(username)
 
-    def post(self, author: str, text: str, *, in_reply_to: str | None = None, lang: str = "en",
-             created_at: datetime | None = None) -> str:
+    def post(
+        self,
+        author: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        lang: str = "en",
+        created_at: datetime | None = None,
+    ) -> str:
         """Someone posts (author is a username); returns the post id."""
         author_id = self.user_id(author)
         with self.lock:
@@ -93,18 +128,30 @@ class XSimulator(Simulator):
         with self.lock:
             return [r for r in self.posted if r["kind"] == "dm"]
 
-    def _create_tweet(self, author_id: str, text: str, in_reply_to: str | None, lang: str = "en",
-                      created_at: datetime | None = None) -> dict[str, Any]:
+    def _create_tweet(
+        self, author_id: str, text: str, in_reply_to: str | None, lang: str = "en", created_at: datetime | None = None
+    ) -> dict[str, Any]:
         tweet_id = self.next_id()
         mentions = []
         for match in _MENTION.finditer(text):
             mentioned = next((u for u in self.users.values() if u["username"].lower() == match.group(1).lower()), None)
             if mentioned:
-                mentions.append({"start": match.start(), "end": match.end(), "username": mentioned["username"],
-                                 "id": mentioned["id"]})
+                mentions.append(
+                    {
+                        "start": match.start(),
+                        "end": match.end(),
+                        "username": mentioned["username"],
+                        "id": mentioned["id"],
+                    }
+                )
         tweet: dict[str, Any] = {
-            "id": tweet_id, "text": text, "author_id": author_id, "created_at": _iso(created_at or self.clock()),
-            "conversation_id": tweet_id, "lang": lang, "edit_history_tweet_ids": [tweet_id],
+            "id": tweet_id,
+            "text": text,
+            "author_id": author_id,
+            "created_at": _iso(created_at or self.clock()),
+            "conversation_id": tweet_id,
+            "lang": lang,
+            "edit_history_tweet_ids": [tweet_id],
             "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0},
         }
         if mentions:
@@ -117,11 +164,19 @@ class XSimulator(Simulator):
         self.tweets[tweet_id] = tweet
         return tweet
 
-    def _create_dm(self, sender_id: str, recipient_id: str, text: str, created_at: datetime | None = None) -> dict[str, Any]:
+    def _create_dm(
+        self, sender_id: str, recipient_id: str, text: str, created_at: datetime | None = None
+    ) -> dict[str, Any]:
         low, high = sorted((sender_id, recipient_id), key=int)
-        event = {"id": self.next_id(), "event_type": "MessageCreate", "text": text, "sender_id": sender_id,
-                 "dm_conversation_id": f"{low}-{high}", "created_at": _iso(created_at or self.clock()),
-                 "participant_ids": [low, high]}
+        event = {
+            "id": self.next_id(),
+            "event_type": "MessageCreate",
+            "text": text,
+            "sender_id": sender_id,
+            "dm_conversation_id": f"{low}-{high}",
+            "created_at": _iso(created_at or self.clock()),
+            "participant_ids": [low, high],
+        }
         self.dm_events[event["id"]] = event
         return event
 
@@ -130,9 +185,15 @@ class XSimulator(Simulator):
         header = request.headers.get("authorization", "")
         if header.startswith("Bearer "):
             if user_context:
-                return Reply(403, {"title": "Unsupported Authentication", "status": 403, "type":
-                                   "https://api.twitter.com/2/problems/unsupported-authentication",
-                                   "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint."})
+                return Reply(
+                    403,
+                    {
+                        "title": "Unsupported Authentication",
+                        "status": 403,
+                        "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+                        "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.",
+                    },
+                )
             if header[7:] in self.bearer_tokens:
                 return None
         elif header.startswith("OAuth "):
@@ -153,19 +214,35 @@ class XSimulator(Simulator):
             if not refused:
                 used += 1
             self._windows[bucket] = (start, used)
-        headers = {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
-                   "x-rate-limit-reset": str(int(start + WINDOW_SECONDS))}
+        headers = {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - used)),
+            "x-rate-limit-reset": str(int(start + WINDOW_SECONDS)),
+        }
         return headers, refused
 
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
         if fault.kind == "rate_limit":
-            return Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
-                         {"x-rate-limit-limit": "180", "x-rate-limit-remaining": "0",
-                          "x-rate-limit-reset": str(int(time.time() + fault.reset_in))})
+            return Reply(
+                429,
+                {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+                {
+                    "x-rate-limit-limit": "180",
+                    "x-rate-limit-remaining": "0",
+                    "x-rate-limit-reset": str(int(time.time() + fault.reset_in)),
+                },
+            )
         if fault.kind == "auth":
             return Reply(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
-        return Reply(fault.status, {"title": "Service Unavailable", "detail": "Service Unavailable",
-                                    "type": "about:blank", "status": fault.status})
+        return Reply(
+            fault.status,
+            {
+                "title": "Service Unavailable",
+                "detail": "Service Unavailable",
+                "type": "about:blank",
+                "status": fault.status,
+            },
+        )
 
     def break_item(self, item: Any) -> Any:
         broken = dict(item) if isinstance(item, dict) else {}
@@ -198,13 +275,18 @@ class XSimulator(Simulator):
                 return refused
             headers, over = self._count(bucket)
             if over:
-                return Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                                   "status": 429}, headers)
+                return Reply(
+                    429,
+                    {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+                    headers,
+                )
             reply = handler(request, *match.groups())
             reply.headers.update(headers)
             return reply
-        return Reply(404, {"title": "Not Found Error", "detail": f"no route {method} {path}", "type": "about:blank",
-                           "status": 404})
+        return Reply(
+            404,
+            {"title": "Not Found Error", "detail": f"no route {method} {path}", "type": "about:blank", "status": 404},
+        )
 
     def _me(self, request: Request) -> Reply:
         user = self.users[self.brand_user_id]
@@ -223,10 +305,20 @@ class XSimulator(Simulator):
             try:
                 below = int(base64.urlsafe_b64decode(token.encode()).decode())
             except ValueError:
-                return Reply(400, {"errors": [{"parameters": {"pagination_token": [token]},
-                                               "message": "The `pagination_token` query parameter value is not valid"}],
-                                   "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
-                                   "type": "https://api.twitter.com/2/problems/invalid-request"})
+                return Reply(
+                    400,
+                    {
+                        "errors": [
+                            {
+                                "parameters": {"pagination_token": [token]},
+                                "message": "The `pagination_token` query parameter value is not valid",
+                            }
+                        ],
+                        "title": "Invalid Request",
+                        "detail": "One or more parameters to your request was invalid.",
+                        "type": "https://api.twitter.com/2/problems/invalid-request",
+                    },
+                )
             items = [t for t in items if int(t[id_key]) < below]
         try:
             size = max(1, min(100, int(query.get("max_results", 10))))
@@ -252,12 +344,27 @@ class XSimulator(Simulator):
 
     def _mentions(self, request: Request, user_id: str) -> Reply:
         if user_id not in self.users:
-            return Reply(200, {"errors": [{"value": user_id, "detail": f"Could not find user with id: [{user_id}].",
-                                           "title": "Not Found Error", "resource_type": "user"}]})
+            return Reply(
+                200,
+                {
+                    "errors": [
+                        {
+                            "value": user_id,
+                            "detail": f"Could not find user with id: [{user_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                        }
+                    ]
+                },
+            )
         username = self.users[user_id]["username"].lower()
         with self.lock:
-            found = [t for t in self.tweets.values() if t["author_id"] != user_id and any(
-                m["username"].lower() == username for m in t.get("entities", {}).get("mentions", []))]
+            found = [
+                t
+                for t in self.tweets.values()
+                if t["author_id"] != user_id
+                and any(m["username"].lower() == username for m in t.get("entities", {}).get("mentions", []))
+            ]
         return self._page(found, request)
 
     def _user_tweets(self, request: Request, user_id: str) -> Reply:
@@ -311,23 +418,53 @@ class XSimulator(Simulator):
         body = request.body if isinstance(request.body, dict) else {}
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
-            return Reply(400, {"errors": [{"message": "text is required"}], "title": "Invalid Request",
-                               "detail": "One or more parameters to your request was invalid.",
-                               "type": "https://api.twitter.com/2/problems/invalid-request"})
+            return Reply(
+                400,
+                {
+                    "errors": [{"message": "text is required"}],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.twitter.com/2/problems/invalid-request",
+                },
+            )
         if x_length(text) > X_MAX_LENGTH:
-            return Reply(403, {"detail": "Your Tweet text is too long.", "type": "about:blank", "title": "Forbidden",
-                               "status": 403})
+            return Reply(
+                403,
+                {"detail": "Your Tweet text is too long.", "type": "about:blank", "title": "Forbidden", "status": 403},
+            )
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         with self.lock:
             if reply_to and reply_to not in self.tweets:
-                return Reply(403, {"detail": "You attempted to reply to a Tweet that is deleted or not visible to you.",
-                                   "type": "about:blank", "title": "Forbidden", "status": 403})
+                return Reply(
+                    403,
+                    {
+                        "detail": "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    },
+                )
             if any(r["kind"] == "tweet" and r["text"] == text for r in self.posted):
-                return Reply(403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                                   "type": "about:blank", "title": "Forbidden", "status": 403})
+                return Reply(
+                    403,
+                    {
+                        "detail": "You are not allowed to create a Tweet with duplicate content.",
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    },
+                )
             tweet = self._create_tweet(self.brand_user_id, text, reply_to)
-            self.posted.append({"kind": "tweet", "id": tweet["id"], "text": text, "in_reply_to_tweet_id": reply_to,
-                                "conversation_id": tweet["conversation_id"], "at": tweet["created_at"]})
+            self.posted.append(
+                {
+                    "kind": "tweet",
+                    "id": tweet["id"],
+                    "text": text,
+                    "in_reply_to_tweet_id": reply_to,
+                    "conversation_id": tweet["conversation_id"],
+                    "at": tweet["created_at"],
+                }
+            )
         return Reply(201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}})
 
     def _post_dm(self, request: Request, target: str) -> Reply:
@@ -338,22 +475,48 @@ class XSimulator(Simulator):
         if "-" in target:
             participants = target.split("-")
             if self.brand_user_id not in participants:
-                return Reply(403, {"title": "Forbidden", "detail": "You are not part of this conversation.",
-                                   "type": "about:blank", "status": 403})
+                return Reply(
+                    403,
+                    {
+                        "title": "Forbidden",
+                        "detail": "You are not part of this conversation.",
+                        "type": "about:blank",
+                        "status": 403,
+                    },
+                )
             participant = next(p for p in participants if p != self.brand_user_id)
         else:
             participant = target
         with self.lock:
             if participant not in self.users:
-                return Reply(400, {"title": "Invalid Request", "detail": "participant not found", "type": "about:blank"})
-            wrote_first = any(e["sender_id"] == participant and self.brand_user_id in e["participant_ids"]
-                              for e in self.dm_events.values())
+                return Reply(
+                    400, {"title": "Invalid Request", "detail": "participant not found", "type": "about:blank"}
+                )
+            wrote_first = any(
+                e["sender_id"] == participant and self.brand_user_id in e["participant_ids"]
+                for e in self.dm_events.values()
+            )
             if not wrote_first:
-                return Reply(403, {"title": "Forbidden", "detail": "You cannot send messages to this user.",
-                                   "type": "about:blank", "status": 403})
+                return Reply(
+                    403,
+                    {
+                        "title": "Forbidden",
+                        "detail": "You cannot send messages to this user.",
+                        "type": "about:blank",
+                        "status": 403,
+                    },
+                )
             event = self._create_dm(self.brand_user_id, participant, text)
-            self.posted.append({"kind": "dm", "id": event["id"], "text": text, "recipient_id": participant,
-                                "dm_conversation_id": event["dm_conversation_id"], "at": event["created_at"]})
+            self.posted.append(
+                {
+                    "kind": "dm",
+                    "id": event["id"],
+                    "text": text,
+                    "recipient_id": participant,
+                    "dm_conversation_id": event["dm_conversation_id"],
+                    "at": event["created_at"],
+                }
+            )
         return Reply(201, {"data": {"dm_conversation_id": event["dm_conversation_id"], "dm_event_id": event["id"]}})
 
 
@@ -363,11 +526,22 @@ def seed_demo(sim: XSimulator) -> None:
     sim.add_user("maria_g", "María García", followers=340)
     sim.add_user("techdan", "Dan Okafor", followers=15800)
     sim.add_user("lu_sanchez", "Lucía Sánchez", followers=85)
-    sim.post("maria_g", "@acme my order #4411 still hasn't arrived and nobody answers the phone. Really disappointed.",
-             created_at=now - timedelta(minutes=42))
-    sim.post("techdan", "Does @acme support exporting invoices to CSV? Can't find it in the app.",
-             created_at=now - timedelta(minutes=17))
-    sim.post("lu_sanchez", "Me encanta la nueva app de Acme, mucho más rápida 👏", lang="es",
-             created_at=now - timedelta(minutes=9))
-    sim.direct_message("maria_g", "Hi, I was charged twice for order #4411, can you check?",
-                       created_at=now - timedelta(minutes=5))
+    sim.post(
+        "maria_g",
+        "@acme my order #4411 still hasn't arrived and nobody answers the phone. Really disappointed.",
+        created_at=now - timedelta(minutes=42),
+    )
+    sim.post(
+        "techdan",
+        "Does @acme support exporting invoices to CSV? Can't find it in the app.",
+        created_at=now - timedelta(minutes=17),
+    )
+    sim.post(
+        "lu_sanchez",
+        "Me encanta la nueva app de Acme, mucho más rápida 👏",
+        lang="es",
+        created_at=now - timedelta(minutes=9),
+    )
+    sim.direct_message(
+        "maria_g", "Hi, I was charged twice for order #4411, can you check?", created_at=now - timedelta(minutes=5)
+    )

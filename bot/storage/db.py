@@ -1,9 +1,10 @@
 """Database engine, sessions and migrations (Alembic) for SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,8 +19,13 @@ UPGRADE_COMMAND = "python -m bot db upgrade"
 # PostgreSQL: give up connecting after 10 s, and let both ends notice a peer that vanished without a word (a host
 # lost, a network cut) within about a minute, so a lost daemon's locks are released and its work is taken over.
 # A setting already in the URL (?connect_timeout=…, ?options=-c …) wins.
-POSTGRESQL_CONNECT_ARGS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-                           "keepalives_count": 3}
+POSTGRESQL_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 POSTGRESQL_SERVER_SETTINGS = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
 
 

@@ -5,12 +5,13 @@ to do, later ones quietly, and the recovery once. The steps themselves need no r
 transactions that roll back whole, so a step that failed half-way left nothing behind and simply runs again
 on its next tick.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 
@@ -22,11 +23,21 @@ UNREACHABLE = "unreachable"
 DISK_FULL = "disk_full"
 BUSY = "busy"
 _DISK_FULL_MARKERS = ("database or disk is full", "disk is full", "no space left on device", "could not extend file")
-_UNREACHABLE_MARKERS = ("connection refused", "could not connect", "server closed the connection",
-                        "connection timed out", "terminating connection", "connection is closed",
-                        "the database system is starting up", "the database system is shutting down",
-                        "consuming input failed", "ssl syscall error", "connection to server", "connection reset",
-                        "unable to open database file")
+_UNREACHABLE_MARKERS = (
+    "connection refused",
+    "could not connect",
+    "server closed the connection",
+    "connection timed out",
+    "terminating connection",
+    "connection is closed",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "consuming input failed",
+    "ssl syscall error",
+    "connection to server",
+    "connection reset",
+    "unable to open database file",
+)
 
 
 def classify(error: BaseException) -> str | None:
@@ -48,13 +59,19 @@ def classify(error: BaseException) -> str | None:
 def explain(kind: str, database: str) -> str:
     """One line saying what is wrong and what to do."""
     if kind == DISK_FULL:
-        return (f"the database {database} cannot grow: the disk is full. Nothing was written (each step rolls back "
-                "whole, so the database stays consistent); free some space and the daemon carries on by itself")
+        return (
+            f"the database {database} cannot grow: the disk is full. Nothing was written (each step rolls back "
+            "whole, so the database stays consistent); free some space and the daemon carries on by itself"
+        )
     if kind == BUSY:
-        return (f"the SQLite database {database} stayed locked by another process; run one daemon per SQLite file "
-                "(several daemons need PostgreSQL). The step runs again on its schedule")
-    return (f"the database {database} is unreachable; the daemon waits and retries every step on its schedule "
-            "(logged once until it is back)")
+        return (
+            f"the SQLite database {database} stayed locked by another process; run one daemon per SQLite file "
+            "(several daemons need PostgreSQL). The step runs again on its schedule"
+        )
+    return (
+        f"the database {database} is unreachable; the daemon waits and retries every step on its schedule "
+        "(logged once until it is back)"
+    )
 
 
 class DatabaseWatch:
@@ -86,8 +103,7 @@ class DatabaseWatch:
             if first and self.since is None:
                 self.since = time.monotonic()
         if first:
-            (log.error if kind == DISK_FULL else log.warning)("%s (%s)", explain(kind, self.database),
-                                                             _short(error))
+            (log.error if kind == DISK_FULL else log.warning)("%s (%s)", explain(kind, self.database), _short(error))
         else:
             log.debug("database still in trouble: %s", _short(error))
         return True
@@ -120,8 +136,9 @@ class DatabaseWatch:
         self.succeeded()
         return result
 
-    def wait_until_reachable(self, check: Callable[[], object], stopping: threading.Event,
-                             longest: float = 10.0) -> bool:
+    def wait_until_reachable(
+        self, check: Callable[[], object], stopping: threading.Event, longest: float = 10.0
+    ) -> bool:
         """Call check until it stops failing with a database fault (backing off up to longest s); False if stopped."""
         failures = 0
         while not stopping.is_set():

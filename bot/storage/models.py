@@ -1,12 +1,25 @@
 """The database tables, as SQLAlchemy ORM classes; times are naive UTC."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
 from bot.storage.statuses import AlertDelivery, DraftStatus, MentionStatus, OutboxStatus
 
 NAMING = {
@@ -58,7 +71,7 @@ class Customer(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    identities: Mapped[list["Identity"]] = relationship(back_populates="customer")
+    identities: Mapped[list[Identity]] = relationship(back_populates="customer")
 
 
 class Identity(Base):
@@ -80,16 +93,28 @@ class Case(Base):
     """A customer's thread with the brand, its state, owner and SLA clocks."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_thread", "platform", "thread_key"), Index("ix_cases_state", "state"),
-                      # Covering indexes for the KPIs: they read these columns without touching the rows.
-                      Index("ix_cases_opened", "opened_at", "level", "first_response_due_at", "first_response_at",
-                            "resolution_due_at", "resolved_at", "paused_seconds"),
-                      Index("ix_cases_resolved", "resolved_at", "closed_at"), Index("ix_cases_updated", "updated_at"),
-                      # Agents' loads: open cases per owner, counted at every assignment.
-                      Index("ix_cases_owner_state", "owner_id", "state"),
-                      Index("ix_cases_first_response_due", "first_response_due_at"),
-                      Index("ix_cases_first_response_breach", "first_response_breach_at"),
-                      Index("ix_cases_resolution_due", "resolution_due_at"))
+    __table_args__ = (
+        Index("ix_cases_thread", "platform", "thread_key"),
+        Index("ix_cases_state", "state"),
+        # Covering indexes for the KPIs: they read these columns without touching the rows.
+        Index(
+            "ix_cases_opened",
+            "opened_at",
+            "level",
+            "first_response_due_at",
+            "first_response_at",
+            "resolution_due_at",
+            "resolved_at",
+            "paused_seconds",
+        ),
+        Index("ix_cases_resolved", "resolved_at", "closed_at"),
+        Index("ix_cases_updated", "updated_at"),
+        # Agents' loads: open cases per owner, counted at every assignment.
+        Index("ix_cases_owner_state", "owner_id", "state"),
+        Index("ix_cases_first_response_due", "first_response_due_at"),
+        Index("ix_cases_first_response_breach", "first_response_breach_at"),
+        Index("ix_cases_resolution_due", "resolution_due_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -116,9 +141,9 @@ class Case(Base):
     monitor_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     no_reply_at: Mapped[datetime | None] = mapped_column(DateTime)
     no_reply_reason: Mapped[str | None] = mapped_column(Text)
-    mentions: Mapped[list["Mention"]] = relationship(back_populates="case", order_by="Mention.id")
-    drafts: Mapped[list["Draft"]] = relationship(back_populates="case", order_by="Draft.id")
-    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    mentions: Mapped[list[Mention]] = relationship(back_populates="case", order_by="Mention.id")
+    drafts: Mapped[list[Draft]] = relationship(back_populates="case", order_by="Draft.id")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
 
 
 class CaseEvent(Base):
@@ -139,8 +164,12 @@ class Mention(Base):
     """A message someone wrote, stored once per platform id with its raw payload."""
 
     __tablename__ = "mentions"
-    __table_args__ = (UniqueConstraint("platform", "platform_id"), Index("ix_mentions_thread", "platform", "thread_key"),
-                      Index("ix_mentions_created", "created_at"), Index("ix_mentions_case_channel", "case_id", "channel"))
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_id"),
+        Index("ix_mentions_thread", "platform", "thread_key"),
+        Index("ix_mentions_created", "created_at"),
+        Index("ix_mentions_case_channel", "case_id", "channel"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
@@ -164,7 +193,7 @@ class Mention(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     case: Mapped[Case | None] = relationship(back_populates="mentions")
     identity: Mapped[Identity] = relationship()
-    triage: Mapped["TriageResult | None"] = relationship(back_populates="mention", uselist=False)
+    triage: Mapped[TriageResult | None] = relationship(back_populates="mention", uselist=False)
 
 
 class TriageResult(Base):
@@ -195,7 +224,10 @@ class Draft(Base):
     """A reply waiting for, or past, a person's decision."""
 
     __tablename__ = "drafts"
-    __table_args__ = (Index("ix_drafts_queue", "status", "priority"), Index("ix_drafts_decided", "auto_approved", "decided_at"))
+    __table_args__ = (
+        Index("ix_drafts_queue", "status", "priority"),
+        Index("ix_drafts_decided", "auto_approved", "decided_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
@@ -220,7 +252,7 @@ class Draft(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     case: Mapped[Case] = relationship(back_populates="drafts")
     mention: Mapped[Mention | None] = relationship()
-    outbox: Mapped["OutboxMessage | None"] = relationship(back_populates="draft", uselist=False)
+    outbox: Mapped[OutboxMessage | None] = relationship(back_populates="draft", uselist=False)
 
 
 class OutboxMessage(Base):

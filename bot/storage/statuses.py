@@ -1,4 +1,5 @@
 """The statuses stored on mentions, drafts, outbox messages and SLA alerts, each named once."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """People who use the console: roles, argon2 password hashes, lockout after failed logins, hashed API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -68,8 +69,15 @@ def count_users(session: Session) -> int:
     return session.scalar(select(func.count(User.id))) or 0
 
 
-def create_user(session: Session, username: str, password: str, role: str, now: datetime, actor: str,
-                display_name: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    actor: str,
+    display_name: str | None = None,
+) -> User:
     """Create a user with a hashed password; the name must be new and the role known."""
     username = username.strip()
     if not username or not all(ch.isalnum() or ch in "-_." for ch in username):
@@ -79,9 +87,17 @@ def create_user(session: Session, username: str, password: str, role: str, now: 
     if get_user(session, username) is not None:
         raise UserError(f"there is already a user named {username!r}")
     check_password_strength(password, username)
-    user = User(username=username, display_name=display_name or username, role=role,
-                password_hash=hash_password(password), active=True, failed_logins=0, capacity=10, on_shift=True,
-                created_at=now)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        capacity=10,
+        on_shift=True,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
     audit.record(session, now, actor, "user_create", "user", user.id, username=username, role=role)
@@ -97,8 +113,9 @@ def set_password(session: Session, user: User, password: str, now: datetime, act
     audit.record(session, now, actor, "user_password", "user", user.id)
 
 
-def update_user(session: Session, user: User, now: datetime, actor: str, role: str | None = None,
-                active: bool | None = None) -> None:
+def update_user(
+    session: Session, user: User, now: datetime, actor: str, role: str | None = None, active: bool | None = None
+) -> None:
     """Change a user's role or switch the account on or off; the last active admin stays."""
     if role is not None and role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -121,8 +138,9 @@ def update_user(session: Session, user: User, now: datetime, actor: str, role: s
         audit.record(session, now, actor, "user_update", "user", user.id, **changes)
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime,
-                 policy: LoginPolicy | None = None) -> User:
+def authenticate(
+    session: Session, username: str, password: str, now: datetime, policy: LoginPolicy | None = None
+) -> User:
     """The user whose name and password match; counts failures and locks the account after too many."""
     policy = policy or LoginPolicy()
     user = get_user(session, username) if username else None

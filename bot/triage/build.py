@@ -1,4 +1,5 @@
 """Building the triager the config asks for: its encoder, its model directory, the classifier around them."""
+
 from __future__ import annotations
 
 from bot.config import Config

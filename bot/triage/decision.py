@@ -1,10 +1,10 @@
 """The triage interface: what is decided about each mention, and the protocol every classifier follows."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
-
 
 CATEGORIES = ("complaint", "question", "request", "praise", "suggestion", "other")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -47,10 +47,18 @@ class Triage:
 
     def contract(self, mention_id: str) -> dict[str, Any]:
         """The stable JSON shape of the `triage` command's output."""
-        return {"id": mention_id, "language": self.language, "category": self.category,
-                "sentiment": self.sentiment, "needs_response": self.needs_response, "mode": self.mode,
-                "level": self.level, "priority": round(self.priority, 4), "reasons": list(self.reasons),
-                "labels": dict(self.labels)}
+        return {
+            "id": mention_id,
+            "language": self.language,
+            "category": self.category,
+            "sentiment": self.sentiment,
+            "needs_response": self.needs_response,
+            "mode": self.mode,
+            "level": self.level,
+            "priority": round(self.priority, 4),
+            "reasons": list(self.reasons),
+            "labels": dict(self.labels),
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """All fields, for storage."""

@@ -1,9 +1,11 @@
 """The `triage` command's JSONL contract: read mentions, write one decision per line, in order."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO
 
 from bot.triage.decision import TriageInput, Triager
 
@@ -39,8 +41,15 @@ def parse_input_line(line: str) -> TriageInput:
     followers = data.get("followers")
     if followers is not None and not isinstance(followers, int):
         raise ValueError("'followers' must be an integer")
-    return TriageInput(id=data["id"], text=data["text"], platform=data.get("platform"), author=data.get("author"),
-                       author_followers=followers, addressed_to_brand=addressed, lang=data.get("lang"))
+    return TriageInput(
+        id=data["id"],
+        text=data["text"],
+        platform=data.get("platform"),
+        author=data.get("author"),
+        author_followers=followers,
+        addressed_to_brand=addressed,
+        lang=data.get("lang"),
+    )
 
 
 def _batches(source: IO[str], report: JsonlReport) -> Iterator[list[TriageInput]]:
@@ -64,7 +73,7 @@ def triage_jsonl(triager: Triager, source: IO[str], sink: IO[str]) -> JsonlRepor
     """Triage every valid line of source into sink; malformed lines are reported, not written."""
     report = JsonlReport()
     for batch in _batches(source, report):
-        for item, decision in zip(batch, triager.triage(batch)):
+        for item, decision in zip(batch, triager.triage(batch), strict=True):
             sink.write(json.dumps(decision.contract(item.id), ensure_ascii=False) + "\n")
             report.written += 1
     return report

@@ -5,6 +5,7 @@ languages the classifier's seeds and the bundled templates are written in; a lon
 the model knows when it is sure of it, so a Portuguese or French customer is recognised (and answered in the
 brand's default language unless the brand speaks theirs: `brand.languages`).
 """
+
 from __future__ import annotations
 
 import re

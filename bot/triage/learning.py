@@ -1,4 +1,5 @@
 """Labelled examples recorded from what people do, for the classifier to learn from (`python -m bot train`)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,11 +11,28 @@ from bot.storage.models import Draft, LabelledExample, Mention
 _TRIAGE_HEADS = ("category", "sentiment", "level", "mode")
 
 
-def record_example(session: Session, head: str, label: str, text: str, source: str, now: datetime,
-                   mention: Mention | None = None, actor: str | None = None, language: str | None = None) -> LabelledExample:
+def record_example(
+    session: Session,
+    head: str,
+    label: str,
+    text: str,
+    source: str,
+    now: datetime,
+    mention: Mention | None = None,
+    actor: str | None = None,
+    language: str | None = None,
+) -> LabelledExample:
     """Store one labelled example."""
-    example = LabelledExample(head=head, label=label, text=text, source=source, created_at=now, actor=actor,
-                              mention_id=mention.id if mention else None, language=language)
+    example = LabelledExample(
+        head=head,
+        label=label,
+        text=text,
+        source=source,
+        created_at=now,
+        actor=actor,
+        mention_id=mention.id if mention else None,
+        language=language,
+    )
     session.add(example)
     return example
 

@@ -4,6 +4,7 @@ The checksums and national formats come from python-stdnum (every country's IBAN
 DNI and NIE, the US SSN); phone numbers from phonenumbers (Google's libphonenumber metadata), which knows each
 country's numbering plan and so tells a phone from an order number.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ def iban_valid(candidate: str) -> bool:
 
 def national_id(text: str) -> bool:
     """True when the text holds a valid Spanish DNI or NIE, or a US social security number."""
-    return any(dni.is_valid(m.group()) or nie.is_valid(m.group()) for m in SPANISH_ID.finditer(text)) or \
-        any(ssn.is_valid(m.group()) for m in US_SSN.finditer(text))
+    return any(dni.is_valid(m.group()) or nie.is_valid(m.group()) for m in SPANISH_ID.finditer(text)) or any(
+        ssn.is_valid(m.group()) for m in US_SSN.finditer(text)
+    )
 
 
 def phone_numbers(text: str, regions: list[str]) -> list[str]:

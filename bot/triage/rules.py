@@ -1,4 +1,5 @@
 """Rules from config.yaml applied on top of any model: levels, spam, VIP authors, brand handles."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,11 @@ class Rules:
 
     def __init__(self, config: TriageConfig, brand_handles: list[str], checks: ChecksConfig | None = None):
         self.handles = [h.lower() for h in brand_handles]
-        self._handle_pattern = (re.compile("|".join(rf"(?<![\w@]){re.escape(h)}(?!\w)" for h in self.handles), re.IGNORECASE)
-                                if self.handles else None)
+        self._handle_pattern = (
+            re.compile("|".join(rf"(?<![\w@]){re.escape(h)}(?!\w)" for h in self.handles), re.IGNORECASE)
+            if self.handles
+            else None
+        )
         self.vips = {v.lower().lstrip("@") for v in config.vip_authors}
         self.level_rules: list[_CompiledRule] = []
         for rule in config.level_rules:
@@ -35,10 +39,13 @@ class Rules:
                 # One alternation per rule (longest first) instead of one search per keyword: same matches, one pass.
                 words = sorted(rule.keywords, key=len, reverse=True)
                 alternation = "|".join(re.escape(word) for word in words)
-                self.level_rules.append(_CompiledRule(rule.level, "keyword",
-                                                      re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)))
+                self.level_rules.append(
+                    _CompiledRule(rule.level, "keyword", re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE))
+                )
             for pattern in rule.patterns:
-                self.level_rules.append(_CompiledRule(rule.level, f"pattern /{pattern}/", re.compile(pattern, re.IGNORECASE)))
+                self.level_rules.append(
+                    _CompiledRule(rule.level, f"pattern /{pattern}/", re.compile(pattern, re.IGNORECASE))
+                )
         self.spam = [re.compile(p, re.IGNORECASE) for p in config.spam_patterns]
         self.checks = checks or ChecksConfig()
 
@@ -82,8 +89,13 @@ class Rules:
                 triage.level = "investigate"
             triage.reasons.append(f"rule: VIP author @{item.author.lower().lstrip('@')} → always answered")
             self._certain(triage, "needs_response")
-        elif (triage.mode == "proactive" and item.channel != "private" and not level_rule_fired
-              and triage.needs_response and triage.category in NOTHING_TO_SOLVE):
+        elif (
+            triage.mode == "proactive"
+            and item.channel != "private"
+            and not level_rule_fired
+            and triage.needs_response
+            and triage.category in NOTHING_TO_SOLVE
+        ):
             triage.needs_response = False
             triage.reasons.append(f"rule: proactive {triage.category} with nothing to solve → monitor")
         if triage.needs_response and triage.level == "monitor":
@@ -99,8 +111,11 @@ class Rules:
             triage.reasons.append("rule: private message → reactive")
         elif item.addressed_to_brand is not None:
             triage.mode = "reactive" if item.addressed_to_brand else "proactive"
-            triage.reasons.append("rule: addressed to the brand → reactive" if item.addressed_to_brand
-                                  else "rule: talks about the brand without addressing it → proactive")
+            triage.reasons.append(
+                "rule: addressed to the brand → reactive"
+                if item.addressed_to_brand
+                else "rule: talks about the brand without addressing it → proactive"
+            )
         elif self._handle_pattern and self._handle_pattern.search(item.text):
             triage.mode = "reactive"
             triage.reasons.append("rule: names a brand handle → reactive")

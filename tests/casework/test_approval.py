@@ -1,4 +1,5 @@
 """Approval: nothing is posted that a person has not approved, unless the config says that kind may go alone."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ def test_nothing_is_posted_before_a_person_approves(desk):
 
 def test_a_config_rule_auto_approves_confident_self_service_replies(tmp_path, database_url):
     from tests.harness import Desk
-    desk = Desk(tmp_path, database_url, approval={"auto_approve": [
-        {"kind": "reply", "min_confidence": 0.5, "levels": ["self_service"]}]})
+
+    desk = Desk(
+        tmp_path,
+        database_url,
+        approval={"auto_approve": [{"kind": "reply", "min_confidence": 0.5, "levels": ["self_service"]}]},
+    )
     desk.mention("@acme how can I change my plan? please help", id="q-2")
     desk.poll()
 

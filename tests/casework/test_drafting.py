@@ -1,4 +1,5 @@
 """Drafting: templates chosen by kind, language and platform; mention text is data, never template source."""
+
 from __future__ import annotations
 
 import itertools
@@ -12,18 +13,30 @@ CATEGORIES = ("complaint", "question", "request", "praise", "suggestion", "other
 
 
 def context(language: str, name: str = "Ana Pérez", handle: str | None = "@ana") -> dict:
-    return {"brand": {"name": "Acme", "help_url": "https://help.acme.example/", "status_url": "https://s.example/",
-                      "signature": ""},
-            "customer": {"handle": handle, "name": name, "first_name": name.split()[0]},
-            "case": {"id": 7, "reference": "#7"},
-            "mention": {"category": "complaint", "sentiment": "negative", "level": "investigate", "language": language,
-                        "platform": "x"},
-            "eta": {"minutes": 45, "text": "45 minutes" if language == "en" else "45 minutos"},
-            "summary": "a technician visits on Monday"}
+    return {
+        "brand": {
+            "name": "Acme",
+            "help_url": "https://help.acme.example/",
+            "status_url": "https://s.example/",
+            "signature": "",
+        },
+        "customer": {"handle": handle, "name": name, "first_name": name.split()[0]},
+        "case": {"id": 7, "reference": "#7"},
+        "mention": {
+            "category": "complaint",
+            "sentiment": "negative",
+            "level": "investigate",
+            "language": language,
+            "platform": "x",
+        },
+        "eta": {"minutes": 45, "text": "45 minutes" if language == "en" else "45 minutos"},
+        "summary": "a technician visits on Monday",
+    }
 
 
-@pytest.mark.parametrize("language, kind, category, platform",
-                         list(itertools.product(("en", "es"), KINDS, CATEGORIES, ("x", "facebook"))))
+@pytest.mark.parametrize(
+    "language, kind, category, platform", list(itertools.product(("en", "es"), KINDS, CATEGORIES, ("x", "facebook")))
+)
 def test_every_kind_renders_in_both_languages_within_the_platform_limit(language, kind, category, platform):
     name, text = TemplateRenderer().render(kind, language, platform, category, context(language))
     assert name.startswith(f"{language}/")

@@ -1,4 +1,5 @@
 """Follow-ups: waiting cases are nudged, monitored threads re-checked, and no message is left without an answer."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,8 +51,12 @@ def test_a_customer_who_writes_back_supersedes_the_pending_follow_up(desk):
         desk.approve(draft.id)
     desk.clock.advance(hours=24)
     [nudge] = followups.run(desk.service).follow_ups
-    desk.mention("my name is Ana Ruiz, can you please check why I was charged twice?", id="dm-1", channel="private",
-                 thread="dm-thread")
+    desk.mention(
+        "my name is Ana Ruiz, can you please check why I was charged twice?",
+        id="dm-1",
+        channel="private",
+        thread="dm-thread",
+    )
     desk.poll()
     assert desk.draft(nudge).status == "superseded"
 
@@ -60,8 +65,13 @@ def test_a_monitored_thread_that_turns_negative_is_put_in_front_of_a_person_at_t
     desk.mention("watching the acme ad during the game lol", id="p-1", addressed=False)
     desk.poll()
     desk.clock.advance(minutes=30)
-    desk.mention("honestly acme is the worst, terrible ad and terrible service", id="p-2", thread="p-1",
-                 in_reply_to="p-1", addressed=False)
+    desk.mention(
+        "honestly acme is the worst, terrible ad and terrible service",
+        id="p-2",
+        thread="p-1",
+        in_reply_to="p-1",
+        addressed=False,
+    )
     desk.poll()
     assert desk.case_of("p-2").state == "monitoring" and desk.drafts() == []
 
@@ -108,8 +118,9 @@ def test_no_customer_message_is_left_without_an_answer_or_a_recorded_decision(de
     with desk.session() as session:
         with pytest.raises(UserError, match="needs a reason"):
             followups.decide_no_reply(session, open_message["case_id"], "maria", " ", desk.clock.now())
-        followups.decide_no_reply(session, open_message["case_id"], "maria", "called her on the phone",
-                                  desk.clock.now())
+        followups.decide_no_reply(
+            session, open_message["case_id"], "maria", "called her on the phone", desk.clock.now()
+        )
     with desk.session() as session:
         assert followups.unanswered(session) == []
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "no_reply"))

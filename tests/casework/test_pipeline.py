@@ -1,4 +1,5 @@
 """The pipeline after storage takes a batch of mentions together, with the same outcome as one at a time."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,7 @@ def test_a_busy_poll_is_written_with_a_few_statements_per_batch_not_a_few_dozen_
 
 def test_a_reply_approved_automatically_is_kept_when_the_customer_writes_again_in_the_same_batch(auto_desk):
     auto_desk.mention("@acme how do I change my profile picture in the app?", author="@ana", id="q-1", thread="t-1")
-    auto_desk.mention("@acme and how do I turn on dark mode?", author="@ana", id="q-2", thread="t-1",
-                      in_reply_to="q-1")
+    auto_desk.mention("@acme and how do I turn on dark mode?", author="@ana", id="q-2", thread="t-1", in_reply_to="q-1")
     auto_desk.poll()
 
     with auto_desk.session() as session:

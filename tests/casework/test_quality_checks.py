@@ -1,4 +1,5 @@
 """Quality checks: safe, short, empathetic, in the customer's language; a failing check needs an audited override."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,13 +18,16 @@ def failed_names(text, kind="reply", channel="public", platform="x", category="q
     return [c.name for c in run_checks(text, kind, channel, platform, category, config, language) if not c.ok]
 
 
-@pytest.mark.parametrize("leak, kind", [
-    ("4539 1488 0343 6467", "a payment card number"),
-    ("ana.ruiz@example.com", "an e-mail address"),
-    ("ES91 2100 0418 4502 0005 1332", "an IBAN"),
-    ("+34 612 345 678", "a phone number"),
-    ("order #98765432", "an order or account number"),
-])
+@pytest.mark.parametrize(
+    "leak, kind",
+    [
+        ("4539 1488 0343 6467", "a payment card number"),
+        ("ana.ruiz@example.com", "an e-mail address"),
+        ("ES91 2100 0418 4502 0005 1332", "an IBAN"),
+        ("+34 612 345 678", "a phone number"),
+        ("order #98765432", "an order or account number"),
+    ],
+)
 def test_a_public_draft_with_personal_data_cannot_be_approved_without_an_audited_override(desk, leak, kind):
     desk.mention(COMPLAINT, id="t-1")
     desk.poll()
@@ -60,8 +64,9 @@ def test_card_numbers_need_a_valid_luhn_checksum_and_ibans_a_valid_mod_97():
 
 
 def test_the_brand_may_publish_its_own_contacts_and_order_patterns_are_configurable():
-    config = ChecksConfig(allowed_contacts=["help@acme.example", "+1 800 555 0100"],
-                          personal_data_patterns=[r"\bACME-\d{5}\b"])
+    config = ChecksConfig(
+        allowed_contacts=["help@acme.example", "+1 800 555 0100"], personal_data_patterns=[r"\bACME-\d{5}\b"]
+    )
     assert find_personal_data("write to help@acme.example or call +1 800 555 0100", config) == []
     assert find_personal_data("your ticket ACME-12345 is open", config) == ["an order or account number"]
     assert find_personal_data("your ticket ACME-12345 is open") == []
@@ -74,7 +79,9 @@ def test_platform_length_limits_are_configured_per_platform_and_links_count_as_o
 
 
 def test_an_acknowledgement_must_name_a_time():
-    assert "eta" in failed_names("@ana We're sorry, we are looking into it and will be in touch soon.", kind="acknowledgement")
+    assert "eta" in failed_names(
+        "@ana We're sorry, we are looking into it and will be in touch soon.", kind="acknowledgement"
+    )
     assert "eta" not in failed_names("@ana We're sorry, we'll get back to you within 2 hours.", kind="acknowledgement")
 
 
@@ -102,8 +109,14 @@ def test_a_closing_message_sums_up_what_was_agreed(desk):
     assert [c["name"] for c in failing(bare.checks)] == ["summary"]
     with pytest.raises(ChecksFailed):
         desk.approve(bare.id)
-    assert "summary" not in [c["name"] for c in failing(desk.approve(
-        bare.id, text="@ana Glad it's working again! To sum up: a technician replaced the line card today.").checks)]
+    assert "summary" not in [
+        c["name"]
+        for c in failing(
+            desk.approve(
+                bare.id, text="@ana Glad it's working again! To sum up: a technician replaced the line card today."
+            ).checks
+        )
+    ]
 
 
 def test_the_reply_must_be_in_the_customers_language():
@@ -113,18 +126,25 @@ def test_the_reply_must_be_in_the_customers_language():
 
 
 def test_checks_can_be_switched_off_in_config():
-    names = [c.name for c in run_checks("@ana ok", "close", "public", "x", "complaint",
-                                        ChecksConfig(disabled=["summary", "brevity"]), "en")]
+    names = [
+        c.name
+        for c in run_checks(
+            "@ana ok", "close", "public", "x", "complaint", ChecksConfig(disabled=["summary", "brevity"]), "en"
+        )
+    ]
     assert "summary" not in names and "brevity" not in names and "length" in names
 
 
-@pytest.mark.parametrize("text, lang", [
-    (COMPLAINT, "en"),
-    ("@acme you charged my card twice this month, I want a refund", "en"),
-    ("@acme how do I change my plan online?", "en"),
-    ("@acme mi internet no funciona desde esta mañana y sigue sin ir", "es"),
-    ("@acme me habéis cobrado dos veces la factura, quiero un reembolso", "es"),
-])
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        (COMPLAINT, "en"),
+        ("@acme you charged my card twice this month, I want a refund", "en"),
+        ("@acme how do I change my plan online?", "en"),
+        ("@acme mi internet no funciona desde esta mañana y sigue sin ir", "es"),
+        ("@acme me habéis cobrado dos veces la factura, quiero un reembolso", "es"),
+    ],
+)
 def test_the_bundled_templates_pass_every_check(desk, text, lang):
     desk.mention(text, id="m-1", lang=lang)
     desk.poll()

@@ -1,4 +1,5 @@
 """Fixtures for the console: users of each role, a logged-in HTTP client, and the app served for a browser."""
+
 from __future__ import annotations
 
 import re
@@ -37,9 +38,11 @@ class Browser:
 
     def login(self, username: str, password: str = PASSWORD):
         page = self.client.get("/login")
-        response = self.client.post("/login", data={"username": username, "password": password,
-                                                    "csrf_token": csrf_of(page.text), "next": "/queue"},
-                                    follow_redirects=True)
+        response = self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": "/queue"},
+            follow_redirects=True,
+        )
         if response.status_code == 200 and "csrf_token" in response.text and "/logout" in response.text:
             self.csrf = csrf_of(response.text)
         return response
@@ -59,6 +62,7 @@ class Browser:
 def quick_password_hashing(monkeypatch):
     """Cheaper argon2 parameters in tests: the real ones are made to be slow."""
     from argon2 import PasswordHasher
+
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     monkeypatch.setattr(users, "_dummy", {})
 
@@ -69,6 +73,7 @@ def shared_triager(tmp_path_factory):
     from bot.config import parse_config
     from bot.triage.build import build_triager
     from tests.harness import base_config
+
     folder = tmp_path_factory.mktemp("triager")
     return build_triager(parse_config(base_config(folder, f"sqlite:///{folder / 'unused.db'}")))
 

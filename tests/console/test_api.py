@@ -1,4 +1,5 @@
 """The JSON API: token auth, roles, the same actions as the pages, and an OpenAPI schema that matches the app."""
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,11 @@ def test_a_crm_approves_edits_and_rejects_through_the_api(api, console):
     assert sent["status"] == "sent" and sent["platform_post_id"].startswith("sandbox-")
     assert sent["case_state"] == "answered_public"
 
-    edited = api.post(f"/api/v1/drafts/{second}/approve", headers=auth(token),
-                      json={"text": "So sorry! Our engineers are on it; we will update you within 30 minutes."}).json()
+    edited = api.post(
+        f"/api/v1/drafts/{second}/approve",
+        headers=auth(token),
+        json={"text": "So sorry! Our engineers are on it; we will update you within 30 minutes."},
+    ).json()
     assert edited["status"] == "sent"
     assert console.posted()[-1].text.startswith("So sorry! Our engineers")
 
@@ -72,8 +76,14 @@ def test_an_agent_token_cannot_approve(api, console):
     token = token_for(console, "alex")
     response = api.post(f"/api/v1/drafts/{draft.id}/approve", json={}, headers=auth(token))
     assert response.status_code == 403 and "cannot do this" in response.json()["detail"]
-    assert api.post(f"/api/v1/drafts/{draft.id}/edit", json={"text": "Sorry! We're on it, back within 30 min."},
-                    headers=auth(token)).status_code == 200
+    assert (
+        api.post(
+            f"/api/v1/drafts/{draft.id}/edit",
+            json={"text": "Sorry! We're on it, back within 30 min."},
+            headers=auth(token),
+        ).status_code
+        == 200
+    )
     assert console.posted() == []
 
 
@@ -113,8 +123,11 @@ def _example(schema: dict, spec: dict) -> object:
         return _example(next(s for s in schema["anyOf"] if s.get("type") != "null"), spec)
     kind = schema.get("type")
     if kind == "object":
-        return {name: _example(prop, spec) for name, prop in schema.get("properties", {}).items()
-                if name in schema.get("required", [])}
+        return {
+            name: _example(prop, spec)
+            for name, prop in schema.get("properties", {}).items()
+            if name in schema.get("required", [])
+        }
     return {"integer": 1, "number": 1.0, "boolean": True, "array": []}.get(kind, "x")
 
 
@@ -124,8 +137,12 @@ def test_every_documented_operation_answers_as_documented(api, console):
     token = token_for(console, "root")
     spec = console.app.openapi()
     assert spec["openapi"].startswith("3.")
-    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
-                  if path.startswith("/api/")]
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/api/")
+    ]
     assert len(operations) >= 15
     for path, method, op in operations:
         url = re.sub(r"\{[^}]+\}", "1", path)

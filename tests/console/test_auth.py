@@ -1,4 +1,5 @@
 """Logging in and out, session cookies, CSRF, lockout and roles, over HTTP against the real app."""
+
 from __future__ import annotations
 
 from bot.storage.models import AuditEntry, ConsoleSession, User
@@ -10,16 +11,22 @@ def test_pages_need_a_login_and_send_you_back_where_you_were_going(browser):
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2Fcases%3Fstate%3Dopen"
     form = browser.get(response.headers["location"])
-    landed = browser.client.post("/login", data={"username": "maria", "password": PASSWORD, "next": "/cases?state=open",
-                                                 "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    landed = browser.client.post(
+        "/login",
+        data={"username": "maria", "password": PASSWORD, "next": "/cases?state=open", "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
     assert landed.status_code == 303 and landed.headers["location"] == "/cases?state=open"
 
 
 def test_the_session_cookie_is_httponly_samesite_and_holds_no_user_data(browser, console):
     browser.get("/login")
     page = browser.get("/login")
-    response = browser.client.post("/login", data={"username": "maria", "password": PASSWORD, "next": "/queue",
-                                                   "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    response = browser.client.post(
+        "/login",
+        data={"username": "maria", "password": PASSWORD, "next": "/queue", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("md_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain http on 127.0.0.1; https and X-Forwarded-Proto make it Secure
@@ -31,10 +38,14 @@ def test_the_session_cookie_is_httponly_samesite_and_holds_no_user_data(browser,
 
 def test_cookies_are_secure_when_the_console_is_reached_over_https(console):
     from fastapi.testclient import TestClient
+
     with TestClient(console.app, base_url="https://console.example") as client:
         page = client.get("/login")
-        response = client.post("/login", data={"username": "maria", "password": PASSWORD, "next": "/queue",
-                                               "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"username": "maria", "password": PASSWORD, "next": "/queue", "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
         cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("md_session="))
         assert "Secure" in cookie
 
@@ -116,7 +127,9 @@ def test_an_admin_adds_a_user_who_can_then_log_in_and_disabling_ends_their_sessi
     assert "User lucia created as approver" in created.text
 
     from fastapi.testclient import TestClient
+
     from tests.console.conftest import Browser
+
     with TestClient(console.app, base_url="http://127.0.0.1") as other:
         lucia = Browser(other)
         assert lucia.login("lucia", "a long enough secret").status_code == 200
@@ -136,9 +149,11 @@ def test_the_last_admin_cannot_be_demoted(browser, console):
 
 def test_redirects_after_login_stay_on_this_site(browser):
     page = browser.get("/login")
-    response = browser.client.post("/login", data={"username": "maria", "password": PASSWORD,
-                                                   "next": "//evil.example/x", "csrf_token": csrf_of(page.text)},
-                                   follow_redirects=False)
+    response = browser.client.post(
+        "/login",
+        data={"username": "maria", "password": PASSWORD, "next": "//evil.example/x", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/queue"
 
 

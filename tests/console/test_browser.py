@@ -1,4 +1,5 @@
 """A community manager's day in a real browser (Debian's chromium through Playwright), against the served console."""
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,25 @@ from tests.console.conftest import PASSWORD, add_users
 from tests.harness import Desk
 
 CHROMIUM = os.environ.get("BOT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-HOSTILE = ["<script>alert(1)</script> my internet is down and not working", "<img src=x onerror=alert(1)> still broken, not working"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HOSTILE = [
+    "<script>alert(1)</script> my internet is down and not working",
+    "<img src=x onerror=alert(1)> still broken, not working",
+]
 
 sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
-                                reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+    reason=f"no chromium at {CHROMIUM} (apt-get install chromium)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Cases and customers in the console: thread, history, clocks, move to private, resolve, reopen, assign, link."""
+
 from __future__ import annotations
 
 from bot.storage.models import Case, Customer, Identity
@@ -62,8 +63,9 @@ def test_assigning_a_case_records_it_and_gives_the_customer_one_interlocutor(bro
 
 def test_two_identities_of_one_person_are_linked_by_hand(browser, console):
     console.mention("@acme my order never arrived, it's been two weeks", id="o-1", author="@ana", platform="x")
-    console.mention("Still no order, I wrote on X too", id="f-1", author="@ana.fb", platform="facebook",
-                    author_name="Ana Lopez")
+    console.mention(
+        "Still no order, I wrote on X too", id="f-1", author="@ana.fb", platform="facebook", author_name="Ana Lopez"
+    )
     console.poll()
     x_case, fb_case = console.case_of("o-1"), console.case_of("f-1")
     assert x_case.customer_id != fb_case.customer_id
@@ -101,6 +103,7 @@ def test_the_accounts_page_shows_each_accounts_health_and_budget(browser, consol
 
 def test_sla_warnings_and_breaches_show_on_the_case(browser, console):
     from bot.service_levels import sla
+
     console.mention("@acme my internet is down since this morning, not working", id="d-1")
     console.poll()
     console.clock.advance(hours=2)

@@ -1,4 +1,5 @@
 """The command line's part in the console: the demo prints a working console login."""
+
 from __future__ import annotations
 
 import re
@@ -15,10 +16,21 @@ from bot.storage.db import make_engine, session_factory, transaction
 
 def test_the_demo_creates_a_console_user_and_prints_how_to_log_in(tmp_path):
     data = tmp_path / "data"
-    config = {"data_dir": str(data), "storage": {"url": f"sqlite:///{data / 'demo.db'}", "url_env": None},
-              "accounts": [{"name": "demo", "platform": "replay", "path": str(BUNDLED_DATA / "demo_mentions.jsonl"),
-                            "batch_size": 100, "handle": "@acme", "sandbox": True}],
-              "console": {"port": 8799}}
+    config = {
+        "data_dir": str(data),
+        "storage": {"url": f"sqlite:///{data / 'demo.db'}", "url_env": None},
+        "accounts": [
+            {
+                "name": "demo",
+                "platform": "replay",
+                "path": str(BUNDLED_DATA / "demo_mentions.jsonl"),
+                "batch_size": 100,
+                "handle": "@acme",
+                "sandbox": True,
+            }
+        ],
+        "console": {"port": 8799},
+    }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
 

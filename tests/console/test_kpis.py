@@ -1,4 +1,5 @@
 """KPIs (bot/service_levels/kpis.py): volume, response and resolution times, SLA attainment, public closes, topics, CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -113,6 +114,7 @@ def test_the_kpi_page_draws_charts_and_exports_csv(browser, console):
 
 def test_the_volume_rollup_agrees_with_counting_directly_through_refreshes_and_corrections(desk):
     from bot.console import actions
+
     for n in range(4):
         desk.mention(f"@acme my internet is down in street {n}, not working", id=f"d-{n}", author=f"@u{n}")
     desk.mention("@acme thanks, lovely service!", id="p-1", author="@zoe")

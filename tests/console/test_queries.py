@@ -1,4 +1,5 @@
 """The console's queries stay fast on a desk with a huge backlog."""
+
 from __future__ import annotations
 
 from bot.console import queries

@@ -1,4 +1,5 @@
 """The approval queue over HTTP: order, filters, approve, edit, reject, bulk approve, overrides, learning, audit."""
+
 from __future__ import annotations
 
 import html
@@ -14,8 +15,9 @@ def flash(page: str) -> str:
 
 def test_the_queue_lists_drafts_by_priority_and_shows_the_selected_one_in_context(browser, console):
     console.mention("@acme thanks, lovely service", id="p-1", author="@fan")
-    console.mention("@acme my internet is down since this morning, not working at all", id="d-1", author="@ana",
-                    followers=50000)
+    console.mention(
+        "@acme my internet is down since this morning, not working at all", id="d-1", author="@ana", followers=50000
+    )
     console.poll()
     console.clock.advance(minutes=5)
     console.mention("@acme hello?? still down", id="d-2", thread="d-1", in_reply_to="d-1", author="@ana")
@@ -138,8 +140,10 @@ def test_correcting_the_triage_teaches_the_classifier(browser, console):
     console.poll()
     [draft] = console.drafts()
     browser.login("alex")
-    page = browser.post(f"/mentions/{draft.mention_id}/triage", {"head": "category", "label": "question",
-                                                                  "back": f"/queue?draft={draft.id}"})
+    page = browser.post(
+        f"/mentions/{draft.mention_id}/triage",
+        {"head": "category", "label": "question", "back": f"/queue?draft={draft.id}"},
+    )
     assert "Triage corrected" in flash(page.text)
     with console.session() as session:
         triage = session.query(TriageResult).filter_by(mention_id=draft.mention_id).one()
@@ -151,14 +155,19 @@ def test_correcting_the_triage_teaches_the_classifier(browser, console):
 
 
 def test_mention_text_is_escaped_in_every_page(browser, console):
-    hostile = '<script>alert(1)</script><img src=x onerror=alert(1)> my internet is down, not working'
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(1)> my internet is down, not working"
     console.mention("@acme " + hostile, id="h-1", author="@mallory", author_name="<b>Mal</b>")
     console.poll()
     [draft] = console.drafts()
     case = console.case_of("h-1")
     browser.login("maria")
-    for url in (f"/queue?draft={draft.id}", f"/cases/{case.id}", f"/customers/{case.customer_id}", "/kpis",
-                "/customers?q=mal"):
+    for url in (
+        f"/queue?draft={draft.id}",
+        f"/cases/{case.id}",
+        f"/customers/{case.customer_id}",
+        "/kpis",
+        "/customers?q=mal",
+    ):
         page = browser.get(url).text
         assert "<script>alert(1)" not in page and "<img src=x" not in page and "<b>Mal</b>" not in page, url
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get(f"/queue?draft={draft.id}").text

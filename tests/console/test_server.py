@@ -1,4 +1,5 @@
 """The daemon serves the console while it runs, on 127.0.0.1, and stops it when it stops."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Users (bot/storage/users.py): roles, argon2 hashes, lockout, API tokens; and the `user` commands."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -71,13 +72,16 @@ def test_api_tokens_are_stored_hashed_and_replaced_when_reissued(desk):
 def test_user_add_makes_the_first_user_an_admin_and_reads_the_password_from_an_env_var(desk, monkeypatch, tmp_path):
     config = tmp_path / "config.yaml"
     import yaml
+
     from tests.harness import base_config
+
     config.write_text(yaml.safe_dump(base_config(tmp_path, desk.database_url)))
     runner = CliRunner()
     monkeypatch.setenv("NEW_PASSWORD", "a long enough secret")
 
-    refused = runner.invoke(main, ["--config", str(config), "user", "add", "ana", "--role", "agent",
-                                   "--password-env", "NEW_PASSWORD"])
+    refused = runner.invoke(
+        main, ["--config", str(config), "user", "add", "ana", "--role", "agent", "--password-env", "NEW_PASSWORD"]
+    )
     assert refused.exit_code == 1 and "first user must be an admin" in refused.output
     first = runner.invoke(main, ["--config", str(config), "user", "add", "ana", "--password-env", "NEW_PASSWORD"])
     assert first.exit_code == 0 and "created as admin" in first.output

@@ -1,7 +1,8 @@
 """A customer's whole case on Instagram, through the pipeline, the real Graph client and the simulator."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,17 +11,15 @@ from sqlalchemy import select
 from bot.casework.approval import PolicyRefused
 from bot.clock import FrozenClock
 from bot.simulators import instagram_account
-from bot.simulators.pytest_fixtures import instagram_sim  # noqa: F401 - fixture
 from bot.storage.models import Account, Draft, Mention
 from tests.harness import Desk
 
 
 @pytest.fixture
-def desk(tmp_path: Path, database_url: str, instagram_sim) -> Desk:  # noqa: F811 - the fixture above
+def desk(tmp_path: Path, database_url: str, instagram_sim) -> Desk:
     """The service with one Instagram account on the simulator, its clock at the real now."""
     accounts = [instagram_account(instagram_sim, poll_interval_seconds=1).model_dump()]
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(datetime.now(timezone.utc).replace(tzinfo=None)),
-                accounts=accounts)
+    desk = Desk(tmp_path, database_url, clock=FrozenClock(datetime.now(UTC).replace(tzinfo=None)), accounts=accounts)
     yield desk
     desk.service.engine.dispose()
 
@@ -28,14 +27,21 @@ def desk(tmp_path: Path, database_url: str, instagram_sim) -> Desk:  # noqa: F81
 def pending(desk: Desk, platform_id: str) -> dict[str, Draft]:
     with desk.session() as session:
         mention = session.scalar(select(Mention).where(Mention.platform_id == platform_id))
-        return {d.kind: d for d in session.scalars(select(Draft).where(Draft.case_id == mention.case_id,
-                                                                      Draft.status == "pending"))}
+        return {
+            d.kind: d
+            for d in session.scalars(select(Draft).where(Draft.case_id == mention.case_id, Draft.status == "pending"))
+        }
 
 
-def test_a_complaint_under_a_post_is_acknowledged_in_public_answered_in_private_and_closed_in_public(desk, instagram_sim):
+def test_a_complaint_under_a_post_is_acknowledged_in_public_answered_in_private_and_closed_in_public(
+    desk, instagram_sim
+):
     post = instagram_sim.media("Meet the X300 mesh router 📶")
-    comment = instagram_sim.comment(post, "marta.bikes", "You charged my card twice for the X300 and nobody "
-                                                         "answers my emails. I want my money back.")
+    comment = instagram_sim.comment(
+        post,
+        "marta.bikes",
+        "You charged my card twice for the X300 and nobody answers my emails. I want my money back.",
+    )
     desk.poll()
     desk.poll()  # polling again stores nothing new
     assert desk.count(Mention) == 1
@@ -61,7 +67,9 @@ def test_a_complaint_under_a_post_is_acknowledged_in_public_answered_in_private_
 
 def test_a_hidden_comment_is_not_answered_and_the_draft_says_why(desk, instagram_sim):
     post = instagram_sim.media("Meet the X300 mesh router 📶")
-    comment = instagram_sim.comment(post, "dan.k", "My X300 stopped working after a week and support never called me back")
+    comment = instagram_sim.comment(
+        post, "dan.k", "My X300 stopped working after a week and support never called me back"
+    )
     instagram_sim.comments[comment]["hidden"] = True
     desk.poll()
     public = next(d for d in pending(desk, comment).values() if d.channel == "public")

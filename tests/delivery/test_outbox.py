@@ -1,4 +1,5 @@
 """The outbox: each approved reply is posted once, retried on transient errors, reconciled when in doubt."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -95,7 +96,9 @@ def test_approving_twice_is_refused_and_sends_nothing_more(desk):
     platform = Platform()
     draft = approved_ack(desk, platform)
     import pytest
+
     from bot.errors import UserError
+
     with pytest.raises(UserError, match="not pending"):
         desk.approve(draft.id)
     desk.service.outbox.run()

@@ -1,7 +1,8 @@
 """The platform policy guard, through the whole pipeline with X and Facebook accounts on the simulators."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,20 +13,21 @@ from bot.casework.approval import PolicyRefused
 from bot.clock import FrozenClock
 from bot.delivery import platform_policy as policy
 from bot.simulators import facebook_account, x_account
-from bot.simulators.pytest_fixtures import graph_sim, x_sim  # noqa: F401 - fixtures
 from bot.storage.models import Draft, Mention
 from tests.harness import Desk
 
 
 def real_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @pytest.fixture
-def desk(tmp_path: Path, database_url: str, x_sim, graph_sim) -> Desk:  # noqa: F811 - the fixtures above
+def desk(tmp_path: Path, database_url: str, x_sim, graph_sim) -> Desk:
     """The service with one X account and one Facebook Page, both on the simulators, its clock at the real now."""
-    accounts = [x_account(x_sim, poll_interval_seconds=1, search_queries=["acme"]).model_dump(),
-                facebook_account(graph_sim, poll_interval_seconds=1, listen=["comments", "messenger"]).model_dump()]
+    accounts = [
+        x_account(x_sim, poll_interval_seconds=1, search_queries=["acme"]).model_dump(),
+        facebook_account(graph_sim, poll_interval_seconds=1, listen=["comments", "messenger"]).model_dump(),
+    ]
     desk = Desk(tmp_path, database_url, clock=FrozenClock(real_now()), accounts=accounts)
     yield desk
     desk.service.engine.dispose()
@@ -86,8 +88,14 @@ def test_one_automated_reply_per_x_post(desk, x_sim):
     desk.approve(first.id)
     with desk.session() as session:
         mention = session.scalar(select(Mention).where(Mention.platform_id == root))
-        second = Draft(id=None, case_id=mention.case_id, mention_id=mention.id, kind="reply", channel="public",
-                       text="Any news? We're still checking.")
+        second = Draft(
+            id=None,
+            case_id=mention.case_id,
+            mention_id=mention.id,
+            kind="reply",
+            channel="public",
+            text="Any news? We're still checking.",
+        )
         verdict = policy.check(session, second, mention.case, mention, desk.clock.now())
     assert not verdict.allowed and "one automated reply per post" in verdict.reason
     assert verdict.manual_url.startswith(f"https://twitter.com/intent/tweet?in_reply_to={root}&text=")
@@ -95,8 +103,12 @@ def test_one_automated_reply_per_x_post(desk, x_sim):
 
 def test_a_facebook_private_reply_delayed_past_7_days_is_not_sent_and_the_draft_says_why(desk, graph_sim):
     post = graph_sim.page_post("Spring collection")
-    comment = graph_sim.comment(post, "Carlos Ruiz", "I was charged twice on my card for order 88213",
-                                created_at=real_now() - timedelta(minutes=5))
+    comment = graph_sim.comment(
+        post,
+        "Carlos Ruiz",
+        "I was charged twice on my card for order 88213",
+        created_at=real_now() - timedelta(minutes=5),
+    )
     desk.poll()
     drafts = pending(desk, comment)
     assert desk.approve(drafts["invitation"].id).status == "sent"
@@ -118,8 +130,14 @@ def test_one_private_reply_per_facebook_comment(desk, graph_sim):
     assert desk.approve(private.id).status == "sent"
     with desk.session() as session:
         mention = session.scalar(select(Mention).where(Mention.platform_id == comment))
-        again = Draft(id=None, case_id=mention.case_id, mention_id=mention.id, kind="private_message",
-                      channel="private", text="Following up in private")
+        again = Draft(
+            id=None,
+            case_id=mention.case_id,
+            mention_id=mention.id,
+            kind="private_message",
+            channel="private",
+            text="Following up in private",
+        )
         verdict = policy.check(session, again, mention.case, mention, desk.clock.now())
     assert not verdict.allowed and "one private reply per comment" in verdict.reason
 
@@ -129,8 +147,14 @@ def test_messenger_only_within_24_hours_of_the_persons_last_message(desk, graph_
     desk.poll()
     with desk.session() as session:
         mention = session.scalar(select(Mention).where(Mention.channel == "private", Mention.platform == "facebook"))
-        draft = Draft(id=None, case_id=mention.case_id, mention_id=mention.id, kind="private_message",
-                      channel="private", text="Hi Lena, we're checking")
+        draft = Draft(
+            id=None,
+            case_id=mention.case_id,
+            mention_id=mention.id,
+            kind="private_message",
+            channel="private",
+            text="Hi Lena, we're checking",
+        )
         assert policy.check(session, draft, mention.case, mention, desk.clock.now()).allowed
         late = policy.check(session, draft, mention.case, mention, desk.clock.now() + timedelta(hours=25))
     assert not late.allowed and "within 24 hours" in late.reason and "25 hours ago" in late.reason

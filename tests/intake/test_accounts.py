@@ -1,4 +1,5 @@
 """Account rows: created from config.yaml once, even when several daemons start together on a new database."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The poller: one mechanism for every listener's errors: backoff, rate-limit waits, re-authorisation."""
+
 from __future__ import annotations
 
 from bot.errors import AuthError, TransientError
@@ -62,8 +63,9 @@ def test_transient_errors_back_off_longer_each_time(desk):
 def test_repeated_auth_failures_stop_polling_until_the_token_changes(desk):
     listener = Flaky(*[AuthError("401 Unauthorized")] * 3)
     token = {"value": "token-v1"}
-    poller = Poller(desk.service.factory, desk.config, desk.config.accounts[0], listener, desk.clock,
-                    lambda _a: token["value"])
+    poller = Poller(
+        desk.service.factory, desk.config, desk.config.accounts[0], listener, desk.clock, lambda _a: token["value"]
+    )
     for _ in range(3):
         poller.poll()
     assert account(desk).health == "needs_reauth"

@@ -1,8 +1,9 @@
 """The Facebook listener against the Graph simulator, through httpx."""
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +13,7 @@ from listeners.facebook import FacebookListener
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # The simulator answers in milliseconds; the generous timeout keeps a loaded CI machine from failing a normal call.
@@ -27,8 +28,10 @@ def test_comments_and_replies_on_page_posts_arrive_once_with_their_thread(graph_
     graph_sim.comment(top, "Ana Torres", "Same here!", created_at=now() - timedelta(minutes=20))
     reader = listener(graph_sim, listen=["comments"])
     mentions, cursor = reader.fetch({})
-    assert [(m.author_name, m.text) for m in mentions] == [("Carlos Ruiz", "My package never arrived"),
-                                                           ("Ana Torres", "Same here!")]
+    assert [(m.author_name, m.text) for m in mentions] == [
+        ("Carlos Ruiz", "My package never arrived"),
+        ("Ana Torres", "Same here!"),
+    ]
     complaint, reply = mentions
     assert complaint.thread_key == top and complaint.in_reply_to_id == post
     assert reply.thread_key == top and reply.in_reply_to_id == top
@@ -53,8 +56,10 @@ def test_visitor_posts_and_tags_are_addressed_to_the_brand(graph_sim):
     graph_sim.visitor_post("Tom Becker", "Checkout fails with my Visa card")
     graph_sim.tagged_post("Lena Vogel", "Loving my new jacket from Acme!")
     mentions, cursor = listener(graph_sim, listen=["visitor_posts", "tagged"]).fetch({})
-    assert {(m.stream, m.text) for m in mentions} == {("visitor_posts", "Checkout fails with my Visa card"),
-                                                      ("tagged", "Loving my new jacket from Acme!")}
+    assert {(m.stream, m.text) for m in mentions} == {
+        ("visitor_posts", "Checkout fails with my Visa card"),
+        ("tagged", "Loving my new jacket from Acme!"),
+    }
     assert all(m.thread_key == m.platform_id and m.addressed_to_brand for m in mentions)
     assert listener(graph_sim, listen=["visitor_posts", "tagged"]).fetch(cursor)[0] == []
 

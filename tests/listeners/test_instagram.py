@@ -1,9 +1,10 @@
 """The Instagram listener against the Instagram simulator, through the real Graph client (httpx)."""
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ from listeners.instagram import InstagramListener, signature
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def listener(sim, timeout: float = 5.0, **overrides) -> InstagramListener:
@@ -26,13 +27,16 @@ def listener(sim, timeout: float = 5.0, **overrides) -> InstagramListener:
 
 def test_a_comment_and_its_reply_arrive_once_across_polls_and_restarts_with_their_thread(instagram_sim):
     post = instagram_sim.media("New trail runners are in 👟", created_at=now() - timedelta(hours=2))
-    top = instagram_sim.comment(post, "maria.lopez", "The sole came off after two weeks",
-                                created_at=now() - timedelta(minutes=30))
+    top = instagram_sim.comment(
+        post, "maria.lopez", "The sole came off after two weeks", created_at=now() - timedelta(minutes=30)
+    )
     instagram_sim.comment(top, "joel.runs", "Same with mine!", created_at=now() - timedelta(minutes=20))
     reader = listener(instagram_sim, listen=["comments"])
     mentions, cursor = reader.fetch({})
-    assert [(m.author_handle, m.text) for m in mentions] == [("@maria.lopez", "The sole came off after two weeks"),
-                                                             ("@joel.runs", "Same with mine!")]
+    assert [(m.author_handle, m.text) for m in mentions] == [
+        ("@maria.lopez", "The sole came off after two weeks"),
+        ("@joel.runs", "Same with mine!"),
+    ]
     complaint, reply = mentions
     assert complaint.thread_key == top and complaint.in_reply_to_id == post
     assert reply.thread_key == top and reply.in_reply_to_id == top
@@ -50,7 +54,8 @@ def test_tagged_media_and_direct_messages_are_addressed_to_the_brand(instagram_s
     mentions, cursor = listener(instagram_sim, listen=["tags", "direct_messages"]).fetch({})
     assert {(m.stream, m.channel, m.text) for m in mentions} == {
         ("tags", "public", "Morning run in my new @acme shoes ☀️"),
-        ("direct_messages", "private", "My express order 55120 still says processing")}
+        ("direct_messages", "private", "My express order 55120 still says processing"),
+    }
     assert all(m.addressed_to_brand for m in mentions)
     assert listener(instagram_sim, listen=["tags", "direct_messages"]).fetch(cursor)[0] == []
 
@@ -89,8 +94,13 @@ def test_a_revoked_token_asks_for_re_authorisation(instagram_sim):
 
 
 def test_the_budget_counts_the_reads_of_each_stream():
-    account = parse_config({"accounts": [{"name": "ig", "platform": "instagram", "ig_user_id": "1", "page_id": "2",
-                                          "poll_interval_seconds": 300}]}).accounts[0]
+    account = parse_config(
+        {
+            "accounts": [
+                {"name": "ig", "platform": "instagram", "ig_user_id": "1", "page_id": "2", "poll_interval_seconds": 300}
+            ]
+        }
+    ).accounts[0]
     assert InstagramListener.calls_per_poll(account) == {"comments": 11, "tags": 1, "direct_messages": 2}
 
 
@@ -98,29 +108,59 @@ def webhook_client(sim) -> tuple[TestClient, list]:
     received: list = []
     config = parse_config({"accounts": [instagram_account(sim).model_dump()]})
     app = FastAPI()
-    app.include_router(build_webhook_router(config, lambda account, mentions: received.append((account, mentions)),
-                                            environ=FACEBOOK_ENV))
+    app.include_router(
+        build_webhook_router(
+            config, lambda account, mentions: received.append((account, mentions)), environ=FACEBOOK_ENV
+        )
+    )
     return TestClient(app), received
 
 
 def test_a_signed_webhook_feeds_comments_and_messages_and_a_bad_signature_is_rejected(instagram_sim):
     client, received = webhook_client(instagram_sim)
-    payload = {"object": "instagram", "entry": [{"id": instagram_sim.ig_user_id, "time": 1760000000, "changes": [
-        {"field": "comments", "value": {"id": "17850001", "text": "Where is my order?",
-                                        "from": {"id": "9001", "username": "lena"}, "media": {"id": "17890001"}}},
-        {"field": "mentions", "value": {"media_id": "17890002", "comment_id": "17850002"}}],
-        "messaging": [{"sender": {"id": "9002"}, "recipient": {"id": instagram_sim.ig_user_id},
-                       "timestamp": 1760000000000, "message": {"mid": "ig_m_1", "text": "Hi, a question"}}]}]}
+    payload = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": instagram_sim.ig_user_id,
+                "time": 1760000000,
+                "changes": [
+                    {
+                        "field": "comments",
+                        "value": {
+                            "id": "17850001",
+                            "text": "Where is my order?",
+                            "from": {"id": "9001", "username": "lena"},
+                            "media": {"id": "17890001"},
+                        },
+                    },
+                    {"field": "mentions", "value": {"media_id": "17890002", "comment_id": "17850002"}},
+                ],
+                "messaging": [
+                    {
+                        "sender": {"id": "9002"},
+                        "recipient": {"id": instagram_sim.ig_user_id},
+                        "timestamp": 1760000000000,
+                        "message": {"mid": "ig_m_1", "text": "Hi, a question"},
+                    }
+                ],
+            }
+        ],
+    }
     body = json.dumps(payload).encode()
 
     forged = client.post("/webhooks/instagram", content=body, headers={"X-Hub-Signature-256": signature("nope", body)})
     assert forged.status_code == 403 and received == []
 
-    signed = client.post("/webhooks/instagram", content=body,
-                         headers={"X-Hub-Signature-256": signature(FACEBOOK_ENV["SIM_FB_APP_SECRET"], body)})
+    signed = client.post(
+        "/webhooks/instagram",
+        content=body,
+        headers={"X-Hub-Signature-256": signature(FACEBOOK_ENV["SIM_FB_APP_SECRET"], body)},
+    )
     assert signed.json() == {"received": 2}
     [(account, mentions)] = received
     assert account == "acme-ig"
     assert [(m.stream, m.thread_key, m.in_reply_to_id, m.text) for m in mentions] == [
         ("comments", "17850001", "17890001", "Where is my order?"),
-        ("direct_messages", "9002", None, "Hi, a question")]
+        ("direct_messages", "9002", None, "Hi, a question"),
+    ]

@@ -1,4 +1,5 @@
 """The replay listener: reads a JSONL file from its cursor; bad lines are skipped, never fatal."""
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,19 @@ def test_it_reads_from_the_cursor_in_batches(tmp_path):
 
 def test_malformed_lines_are_logged_with_their_number_and_skipped(tmp_path, caplog):
     path = tmp_path / "m.jsonl"
-    path.write_text("\n".join([
-        json.dumps({"id": "ok-1", "text": "fine", "author": {"id": "a", "handle": "@a", "followers": 3}}),
-        "{broken",
-        json.dumps({"id": "bad", "text": "", "author": "x"}),
-        json.dumps({"id": "bad2", "text": "x", "channel": "carrier pigeon"}),
-        json.dumps(["not", "an", "object"]),
-        json.dumps({"id": "ok-2", "text": "also fine", "created_at": "2026-01-05T08:00:00Z", "thread": "ok-1"}),
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "ok-1", "text": "fine", "author": {"id": "a", "handle": "@a", "followers": 3}}),
+                "{broken",
+                json.dumps({"id": "bad", "text": "", "author": "x"}),
+                json.dumps({"id": "bad2", "text": "x", "channel": "carrier pigeon"}),
+                json.dumps(["not", "an", "object"]),
+                json.dumps({"id": "ok-2", "text": "also fine", "created_at": "2026-01-05T08:00:00Z", "thread": "ok-1"}),
+            ]
+        )
+        + "\n"
+    )
     with caplog.at_level(logging.WARNING):
         mentions, cursor = ReplayListener(str(path), clock=FrozenClock()).fetch({})
 

@@ -1,4 +1,5 @@
 """The X listener against the X simulator, through the real tweepy client."""
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,12 @@ def test_a_mention_arrives_once_across_repeated_polls_and_a_restart(x_sim):
     mentions, cursor = first.fetch({})
     assert [m.text for m in mentions] == ["@acme my order #4411 never arrived"]
     mention = mentions[0]
-    assert (mention.platform, mention.author_handle, mention.channel, mention.stream) == ("x", "@maria_g", "public", "mentions")
+    assert (mention.platform, mention.author_handle, mention.channel, mention.stream) == (
+        "x",
+        "@maria_g",
+        "public",
+        "mentions",
+    )
     assert mention.addressed_to_brand and mention.thread_key == mention.platform_id
     assert mention.url == f"https://x.com/maria_g/status/{mention.platform_id}"
 
@@ -71,9 +77,12 @@ def test_direct_messages_are_private_and_skip_what_we_sent(x_sim):
     x_sim.direct_message("maria_g", "I was charged twice for #4411")
     mentions, cursor = listener(x_sim, listen=["direct_messages"]).fetch({})
     assert [(m.text, m.channel, m.stream, m.addressed_to_brand) for m in mentions] == [
-        ("I was charged twice for #4411", "private", "direct_messages", True)]
-    assert mentions[0].thread_key == f"{x_sim.user_id('maria_g')}-{x_sim.brand_user_id}" or \
-        mentions[0].thread_key == f"{x_sim.brand_user_id}-{x_sim.user_id('maria_g')}"
+        ("I was charged twice for #4411", "private", "direct_messages", True)
+    ]
+    assert (
+        mentions[0].thread_key == f"{x_sim.user_id('maria_g')}-{x_sim.brand_user_id}"
+        or mentions[0].thread_key == f"{x_sim.brand_user_id}-{x_sim.user_id('maria_g')}"
+    )
     x_sim.direct_message("maria_g", "order number is 4411")
     assert [m.text for m in listener(x_sim, listen=["direct_messages"]).fetch(cursor)[0]] == ["order number is 4411"]
 
@@ -165,9 +174,14 @@ def test_a_malformed_item_is_logged_and_skipped_without_losing_the_rest_of_the_p
 
 
 def test_a_revoked_token_marks_the_account_stops_polling_and_resumes_when_the_token_changes(
-        tmp_path, database_url, x_sim, monkeypatch):
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(x_sim.clock()),
-                accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()])
+    tmp_path, database_url, x_sim, monkeypatch
+):
+    desk = Desk(
+        tmp_path,
+        database_url,
+        clock=FrozenClock(x_sim.clock()),
+        accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()],
+    )
     x_sim.revoke()
     for _ in range(3):
         desk.poll()
@@ -191,8 +205,12 @@ def test_a_revoked_token_marks_the_account_stops_polling_and_resumes_when_the_to
 
 
 def test_a_429_makes_the_account_wait_for_the_reset_and_then_resume(tmp_path, database_url, x_sim):
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(x_sim.clock()),
-                accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()])
+    desk = Desk(
+        tmp_path,
+        database_url,
+        clock=FrozenClock(x_sim.clock()),
+        accounts=[x_account(x_sim, poll_interval_seconds=1, listen=["mentions"]).model_dump()],
+    )
     x_sim.post("maria_g", "@acme hello?")
     x_sim.inject("rate_limit", path="/mentions", reset_in=120)
     desk.poll()

@@ -1,8 +1,9 @@
 """The clients' plumbing: tweepy pointed at api_base_url, rate-limit headers, credential fingerprints."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,8 +28,14 @@ def test_tweepy_talks_to_the_configured_base_url_with_its_own_auth_and_parameter
 
 
 def test_x_rate_limit_headers_are_read_and_spread_polls_when_little_is_left():
-    state = parse_x_headers({"x-rate-limit-limit": "180", "x-rate-limit-remaining": "3",
-                             "x-rate-limit-reset": str(int((NOW + timedelta(minutes=6)).replace(tzinfo=timezone.utc).timestamp()))}, NOW)
+    state = parse_x_headers(
+        {
+            "x-rate-limit-limit": "180",
+            "x-rate-limit-remaining": "3",
+            "x-rate-limit-reset": str(int((NOW + timedelta(minutes=6)).replace(tzinfo=UTC).timestamp())),
+        },
+        NOW,
+    )
     assert (state.limit, state.remaining, state.reset_at) == (180, 3, NOW + timedelta(minutes=6))
     assert state.wait_seconds(NOW) is None
     assert state.suggested_interval(NOW) == 120.0  # 3 calls left for 6 minutes
@@ -36,9 +43,22 @@ def test_x_rate_limit_headers_are_read_and_spread_polls_when_little_is_left():
 
 
 def test_meta_usage_headers_take_the_worst_figure_and_the_time_to_regain_access():
-    headers = {"X-App-Usage": json.dumps({"call_count": 40, "total_cputime": 12, "total_time": 30}),
-               "X-Business-Use-Case-Usage": json.dumps({"100": [{"type": "pages", "call_count": 97, "total_cputime": 20,
-                                                                 "total_time": 35, "estimated_time_to_regain_access": 7}]})}
+    headers = {
+        "X-App-Usage": json.dumps({"call_count": 40, "total_cputime": 12, "total_time": 30}),
+        "X-Business-Use-Case-Usage": json.dumps(
+            {
+                "100": [
+                    {
+                        "type": "pages",
+                        "call_count": 97,
+                        "total_cputime": 20,
+                        "total_time": 35,
+                        "estimated_time_to_regain_access": 7,
+                    }
+                ]
+            }
+        ),
+    }
     state = parse_meta_headers(headers, NOW)
     assert state.usage_percent == 97 and state.regain_seconds == 420
     assert state.wait_seconds(NOW + timedelta(seconds=20)) == 400

@@ -1,4 +1,5 @@
 """The registry: one entry per platform, and everything the core knows about a platform comes from it."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,9 @@ def test_an_account_is_checked_against_what_its_own_platform_needs_and_offers():
         parse_config({"accounts": [{"name": "acme-x", "platform": "x"}]})
     with pytest.raises(ConfigError, match="x has no stream 'messenger'.*mentions, search, direct_messages"):
         parse_config({"accounts": [{"name": "acme-x", "platform": "x", "user_id": "1", "listen": ["messenger"]}]})
-    config = parse_config({"accounts": [{"name": "acme-fb", "platform": "facebook", "page_id": "9",
-                                         "listen": ["messenger"]}]})
+    config = parse_config(
+        {"accounts": [{"name": "acme-fb", "platform": "facebook", "page_id": "9", "listen": ["messenger"]}]}
+    )
     assert config.accounts[0].listen == ["messenger"]
 
 
@@ -61,7 +63,10 @@ def test_every_platform_with_a_webhook_gets_its_routes_and_the_rest_none():
 
 def test_the_core_never_branches_on_a_platform_name():
     branch = re.compile(r"""platform\s*[!=]=\s*["']""")
-    offenders = [f"{path.relative_to(BOT.parent)}:{number}" for path in BOT.rglob("*.py")
-                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-                 if branch.search(line)]
+    offenders = [
+        f"{path.relative_to(BOT.parent)}:{number}"
+        for path in BOT.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if branch.search(line)
+    ]
     assert offenders == []

@@ -1,4 +1,5 @@
 """Real daemons for the production tests: `python -m bot run` subprocesses on one database, against the simulators."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from sqlalchemy import func, select
@@ -35,8 +37,13 @@ def daemon_config(path: Path, database_url: str, sim: XSimulator, data_dir: Path
         "accounts": [account],
         # most replies go out on their own; the test approves the rest, as a person at the console would
         "approval": {"auto_approve": [{"kind": kind, "min_confidence": 0.0, "levels": LEVELS} for kind in KINDS]},
-        "daemon": {"jitter_seconds": 0, "lease_seconds": 2, "claim_seconds": 5, "outbox_interval_seconds": 0.3,
-                   **daemon},
+        "daemon": {
+            "jitter_seconds": 0,
+            "lease_seconds": 2,
+            "claim_seconds": 5,
+            "outbox_interval_seconds": 0.3,
+            **daemon,
+        },
         # a send that failed for a passing reason is tried again within seconds, not the production 30 s and more
         "outbox": {"retry_base_seconds": 2},
         "console": {"enabled": False},
@@ -56,13 +63,18 @@ class DaemonProcess:
         self.kills = 0
         self.exits: list[int] = []
 
-    def start(self) -> "DaemonProcess":
+    def start(self) -> DaemonProcess:
         """Start the daemon (returns at once; it needs a few seconds to load the classifier)."""
         env = {**os.environ, **X_ENV, "PYTHONUNBUFFERED": "1"}
         env.pop("BOT_DATABASE_URL", None)
         with self.log.open("a") as handle:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(self.config), "run"],
-                                            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "--config", str(self.config), "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     def kill(self) -> None:
@@ -99,9 +111,12 @@ class DaemonProcess:
 
     def notable(self, lines: int = 40) -> str:
         """The last warnings and errors it logged (APScheduler's skipped runs left out), for failure messages."""
-        found = [line for line in self.text().splitlines()
-                 if (" WARNING " in line or " ERROR " in line or "Traceback" in line)
-                 and "maximum number of running instances" not in line]
+        found = [
+            line
+            for line in self.text().splitlines()
+            if (" WARNING " in line or " ERROR " in line or "Traceback" in line)
+            and "maximum number of running instances" not in line
+        ]
         return "\n".join(found[-lines:])
 
 
@@ -110,6 +125,7 @@ class Desk:
 
     def __init__(self, database_url: str, config_path: Path):
         from bot.config import load_config
+
         self.engine = make_engine(database_url)
         self.factory = session_factory(self.engine)
         self.config = load_config(config_path)
@@ -127,8 +143,14 @@ class Desk:
         for draft_id in ids:
             try:
                 with transaction(self.factory) as session:
-                    approval.approve(session, self.config, draft_id, "maria", self.clock.now(),
-                                     override_reason="checked by hand in the crash test")
+                    approval.approve(
+                        session,
+                        self.config,
+                        draft_id,
+                        "maria",
+                        self.clock.now(),
+                        override_reason="checked by hand in the crash test",
+                    )
                 approved += 1
             except approval.PolicyRefused:  # the platform's rules say a person posts it by hand: set it aside
                 with transaction(self.factory) as session:
@@ -140,32 +162,51 @@ class Desk:
     def counts(self) -> dict[str, int]:
         """Mentions by status, drafts waiting, and outbox messages not final yet."""
         with transaction(self.factory) as session:
-            result = {f"mentions_{status}": count for status, count in
-                      session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all()}
-            result["drafts_pending"] = session.scalar(select(func.count()).select_from(Draft)
-                                                      .where(Draft.status == "pending"))
-            result["outbox_open"] = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status.in_(OPEN_OUTBOX)))
+            result = {
+                f"mentions_{status}": count
+                for status, count in session.execute(
+                    select(Mention.status, func.count()).group_by(Mention.status)
+                ).all()
+            }
+            result["drafts_pending"] = session.scalar(
+                select(func.count()).select_from(Draft).where(Draft.status == "pending")
+            )
+            result["outbox_open"] = session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(OPEN_OUTBOX))
+            )
             result["mentions"] = session.scalar(select(func.count()).select_from(Mention))
         return result
 
     def open_messages(self) -> list[dict[str, object]]:
         """The outbox messages not final yet, with what a person would look at to see why (for failure messages)."""
-        columns = (OutboxMessage.id, OutboxMessage.draft_id, OutboxMessage.action, OutboxMessage.status,
-                   OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.claimed_by,
-                   OutboxMessage.claimed_until, OutboxMessage.last_error)
+        columns = (
+            OutboxMessage.id,
+            OutboxMessage.draft_id,
+            OutboxMessage.action,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.claimed_by,
+            OutboxMessage.claimed_until,
+            OutboxMessage.last_error,
+        )
         with transaction(self.factory) as session:
-            rows = session.execute(select(*columns).where(
-                OutboxMessage.status.in_(OPEN_OUTBOX)).order_by(OutboxMessage.id)).all()
+            rows = session.execute(
+                select(*columns).where(OutboxMessage.status.in_(OPEN_OUTBOX)).order_by(OutboxMessage.id)
+            ).all()
         return [{"now": self.clock.now(), **row._asdict()} for row in rows]
 
-    def explain(self, *daemons: "DaemonProcess") -> str:
+    def explain(self, *daemons: DaemonProcess) -> str:
         """Where things stand, for a failure message: counts, open outbox messages, the daemons' warnings."""
         parts = [f"counts: {self.counts()}", "open outbox messages:"]
         parts += [f"  {row}" for row in self.open_messages()]
         for daemon in daemons:
-            parts += [f"warnings and errors of {daemon.log.name}:", daemon.notable(), "its last lines:",
-                      daemon.text()[-1500:]]
+            parts += [
+                f"warnings and errors of {daemon.log.name}:",
+                daemon.notable(),
+                "its last lines:",
+                daemon.text()[-1500:],
+            ]
         return "\n".join(parts)
 
     def dispose(self) -> None:

@@ -1,8 +1,10 @@
 """Several daemons on one database: each mention is triaged once, each approved reply sent once, and a dead
 daemon's claimed work is taken over when its claim expires (run with BOT_TEST_DATABASE_URL for PostgreSQL)."""
+
 from __future__ import annotations
 
 import threading
+
 from sqlalchemy import func, select, update
 
 from bot.casework import approval
@@ -113,6 +115,7 @@ def test_two_daemons_sending_at_once_post_each_reply_exactly_once(desk):
         barrier.wait()
         for _ in range(5):
             service.outbox.run()
+
     runs = [threading.Thread(target=send, args=(s,)) for s in (desk.service, other, desk.service, other)]
     for run in runs:
         run.start()
@@ -153,16 +156,27 @@ def test_two_daemons_storing_the_same_mentions_keep_one_of_each(desk):
     """Polling overlaps (a lease handed over mid-poll) cost nothing: ON CONFLICT keeps the first copy."""
     other = second_daemon(desk, "other")
     now = desk.clock.now()
-    batch = [IncomingMention(platform="x", platform_id=f"dup-{n}", text=f"@acme hello {n}", author_id=f"u{n % 3}",
-                             author_handle=f"@u{n % 3}", created_at=now, thread_key=f"dup-{n}")
-             for n in range(10)]
+    batch = [
+        IncomingMention(
+            platform="x",
+            platform_id=f"dup-{n}",
+            text=f"@acme hello {n}",
+            author_id=f"u{n % 3}",
+            author_handle=f"@u{n % 3}",
+            created_at=now,
+            thread_key=f"dup-{n}",
+        )
+        for n in range(10)
+    ]
     from bot.intake import accounts
+
     results = []
 
     def store(service):
         with transaction(service.factory) as session:
             account = accounts.get_account(session, "brand")
             results.append(len(store_mentions(session, account, batch, now)))
+
     runs = [threading.Thread(target=store, args=(s,)) for s in (desk.service, other)]
     for run in runs:
         run.start()

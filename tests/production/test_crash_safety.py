@@ -5,6 +5,7 @@ posted is the ground truth. On PostgreSQL two daemons share the work and one of 
 SQLite one daemon is killed and restarted over and over. Some posts answer slowly, so kills also land between
 "posted" and "recorded as posted": those must be reconciled with the platform, never posted again.
 """
+
 from __future__ import annotations
 
 import random
@@ -18,11 +19,13 @@ from bot.simulators import XSimulator
 from bot.storage.models import Mention, OutboxMessage, TriageResult
 from tests.production.daemons import DaemonProcess, Desk, daemon_config, wait_for
 
-TEXTS = ["@acme my order {n} never arrived and nobody answers, really disappointed",
-         "@acme how do I export my invoices to CSV? (asking for team {n})",
-         "@acme the app crashes every time I open it since update {n}",
-         "@acme thanks, the new version {n} is much faster!",
-         "@acme ¿cómo cambio la dirección de envío del pedido {n}?"]
+TEXTS = [
+    "@acme my order {n} never arrived and nobody answers, really disappointed",
+    "@acme how do I export my invoices to CSV? (asking for team {n})",
+    "@acme the app crashes every time I open it since update {n}",
+    "@acme thanks, the new version {n} is much faster!",
+    "@acme ¿cómo cambio la dirección de envío del pedido {n}?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +72,13 @@ def chaos(sim, desk, daemons, *, mentions: int, kills: int, rng: random.Random) 
 def drained(desk, expected: int):
     def check() -> bool:
         counts = desk.counts()
-        return (counts.get("mentions", 0) == expected and counts.get("mentions_processed", 0) == expected
-                and counts["drafts_pending"] == 0 and counts["outbox_open"] == 0)
+        return (
+            counts.get("mentions", 0) == expected
+            and counts.get("mentions_processed", 0) == expected
+            and counts["drafts_pending"] == 0
+            and counts["outbox_open"] == 0
+        )
+
     return check
 
 
@@ -86,19 +94,26 @@ def assert_exactly_once(sim: XSimulator, desk: Desk, expected_mentions: int) -> 
 
     sent = [m for m in outbox if m.status == "sent"]
     assert sent, "nothing was posted"
-    assert not [m for m in outbox if m.status in ("failed", "queued", "sending", "unknown")], \
-        [(m.id, m.status, m.last_error) for m in outbox if m.status != "sent"]
+    assert not [m for m in outbox if m.status in ("failed", "queued", "sending", "unknown")], [
+        (m.id, m.status, m.last_error) for m in outbox if m.status != "sent"
+    ]
     records = sim.brand_posts() + sim.brand_messages()
     posted_ids = Counter(r["id"] for r in records)
     # the simulator's record: one post per sent message, nothing else, nothing twice
     assert len(records) == len(sent), (len(records), len(sent))
     assert sorted(posted_ids) == sorted(m.platform_post_id for m in sent)
-    assert not [key for key, count in Counter((r.get("in_reply_to_tweet_id") or r.get("recipient_id"), r["text"])
-                                              for r in records).items() if count > 1]
+    assert not [
+        key
+        for key, count in Counter(
+            (r.get("in_reply_to_tweet_id") or r.get("recipient_id"), r["text"]) for r in records
+        ).items()
+        if count > 1
+    ]
 
 
-def run_crash_test(tmp_path, database_url, sim, data_dir, *, daemon_count: int, mentions: int, kills: int,
-                   seed: int) -> tuple[list[DaemonProcess], Desk]:
+def run_crash_test(
+    tmp_path, database_url, sim, data_dir, *, daemon_count: int, mentions: int, kills: int, seed: int
+) -> tuple[list[DaemonProcess], Desk]:
     config = daemon_config(tmp_path / "config.yaml", database_url, sim, data_dir)
     desk = Desk(database_url, config)
     desk.upgrade()
@@ -123,15 +138,16 @@ def run_crash_test(tmp_path, database_url, sim, data_dir, *, daemon_count: int, 
 def test_two_daemons_on_postgresql_one_killed_at_random_moments(tmp_path, database_url, sim, data_dir):
     if not database_url.startswith("postgresql"):
         pytest.skip("several daemons need PostgreSQL: set BOT_TEST_DATABASE_URL (see .ci/postgres.sh)")
-    daemons, desk = run_crash_test(tmp_path, database_url, sim, data_dir, daemon_count=2, mentions=30, kills=14,
-                                   seed=7)
+    daemons, desk = run_crash_test(tmp_path, database_url, sim, data_dir, daemon_count=2, mentions=30, kills=14, seed=7)
     try:
         assert_exactly_once(sim, desk, 31)
         assert sum(d.kills for d in daemons) == 14, [(d.exits, d.text()[-3000:]) for d in daemons if d.exits]
         logs = "".join(d.text() for d in daemons)
         assert "took the lease poll:acme-x" in logs
-        print(f"\n{sum(d.kills for d in daemons)} kills; {logs.count('already posted as')} sends reconciled after a crash; "
-              f"{logs.count('took the lease')} lease takeovers")
+        print(
+            f"\n{sum(d.kills for d in daemons)} kills; {logs.count('already posted as')} sends reconciled after a crash; "
+            f"{logs.count('took the lease')} lease takeovers"
+        )
     finally:
         desk.dispose()
 
@@ -139,8 +155,7 @@ def test_two_daemons_on_postgresql_one_killed_at_random_moments(tmp_path, databa
 def test_one_daemon_on_sqlite_restarted_over_and_over(tmp_path, database_url, sim, data_dir):
     if not database_url.startswith("sqlite"):
         pytest.skip("the embedded default's story: it runs in the SQLite pass of the suite")
-    daemons, desk = run_crash_test(tmp_path, database_url, sim, data_dir, daemon_count=1, mentions=20, kills=8,
-                                   seed=11)
+    daemons, desk = run_crash_test(tmp_path, database_url, sim, data_dir, daemon_count=1, mentions=20, kills=8, seed=11)
     try:
         assert_exactly_once(sim, desk, 21)
     finally:

@@ -1,5 +1,6 @@
 """Faults the daemon rides out without losing or repeating anything: a full disk under SQLite, a bad config reload,
 and what /healthz and /metrics say meanwhile."""
+
 from __future__ import annotations
 
 import json
@@ -32,10 +33,13 @@ def test_a_full_disk_under_sqlite_is_a_clear_error_and_nothing_is_half_written(d
 
     def cap(dbapi_connection, _record):  # the disk has room for one more page only
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages + 1}")
+
     event.listen(engine, "connect", cap)
     engine.dispose()
     for number in range(40):
-        desk.mention("@acme " + "my order is late and nobody answers " * 60, author=f"@d{number}", id=f"disk-{number + 1}")
+        desk.mention(
+            "@acme " + "my order is late and nobody answers " * 60, author=f"@d{number}", id=f"disk-{number + 1}"
+        )
     watch = DatabaseWatch("test.db")
     with caplog.at_level(logging.INFO):
         for _ in range(3):
@@ -94,11 +98,22 @@ def test_a_bad_config_reload_keeps_the_running_config_and_reports_why(desk, data
 
     # a good file is applied: new settings, a new account polled on its own schedule
     second = tmp_path / "second.jsonl"
-    second.write_text(json.dumps({"id": "r-1", "platform": "x", "text": "@acme hello from the new account",
-                                  "author": {"id": "u9", "handle": "@new"}, "addressed_to_brand": True}) + "\n")
+    second.write_text(
+        json.dumps(
+            {
+                "id": "r-1",
+                "platform": "x",
+                "text": "@acme hello from the new account",
+                "author": {"id": "u9", "handle": "@new"},
+                "addressed_to_brand": True,
+            }
+        )
+        + "\n"
+    )
     data = base_config(tmp_path, database_url, outbox={"max_attempts": 9})
-    data["accounts"].append({"name": "second", "platform": "replay", "path": str(second), "poll_interval_seconds": 2,
-                             "handle": "@acme"})
+    data["accounts"].append(
+        {"name": "second", "platform": "replay", "path": str(second), "poll_interval_seconds": 2, "handle": "@acme"}
+    )
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert daemon.reload_config() is True
     assert desk.service.config.outbox.max_attempts == 9
@@ -128,7 +143,14 @@ def test_health_and_metrics_are_served_for_prometheus(desk):
         server.stop()
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     body = metrics.text
-    for name in ("mentions_fetched", "mentions_triaged", "messages_sent", "api_calls", "rate_limit_waits", "sla_alerts"):
+    for name in (
+        "mentions_fetched",
+        "mentions_triaged",
+        "messages_sent",
+        "api_calls",
+        "rate_limit_waits",
+        "sla_alerts",
+    ):
         assert f"# TYPE mention_desk_{name}_total counter" in body and f"mention_desk_{name}_total{{" in body, name
     for name in ("drafts_pending", "outbox_messages", "queue_oldest_age_seconds", "database_up", "leases_held"):
         assert f"# TYPE mention_desk_{name} gauge" in body, name

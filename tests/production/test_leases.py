@@ -1,4 +1,5 @@
 """Leases: one daemon polls each account at a time; a dead daemon's lease is taken over once it expires."""
+
 from __future__ import annotations
 
 from bot.coordination.leases import Leases, poll_lease

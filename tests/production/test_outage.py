@@ -1,5 +1,6 @@
 """The database goes away and comes back: the daemon waits, logs it once, and carries on where it was; a bad config
 sent with SIGHUP is refused and the daemon keeps working with the one it has."""
+
 from __future__ import annotations
 
 import os
@@ -103,8 +104,11 @@ def test_a_database_outage_is_waited_out_and_a_bad_reload_refused(tmp_path, data
         time.sleep(OUTAGE_SECONDS)
         assert daemon.process.poll() is None, daemon.text()[-3000:]
         link.up()
-        assert wait_for(lambda: desk.counts().get("mentions_processed", 0) == 6 and desk.counts()["outbox_open"] == 0,
-                        60, step=desk.approve_pending), desk.explain(daemon)
+        assert wait_for(
+            lambda: desk.counts().get("mentions_processed", 0) == 6 and desk.counts()["outbox_open"] == 0,
+            60,
+            step=desk.approve_pending,
+        ), desk.explain(daemon)
         log = daemon.text()
         assert log.count("is unreachable") == 1, log[-4000:]  # logged once, however many steps failed
         assert "is back after" in log
@@ -117,8 +121,11 @@ def test_a_database_outage_is_waited_out_and_a_bad_reload_refused(tmp_path, data
         assert wait_for(lambda: "config reload failed" in daemon.text(), 15), daemon.text()[-2000:]
         assert "daemon.lease_seconds" in daemon.text()
         say(sim, 6)
-        assert wait_for(lambda: desk.counts().get("mentions_processed", 0) == 7 and desk.counts()["outbox_open"] == 0,
-                        30, step=desk.approve_pending), desk.explain(daemon)
+        assert wait_for(
+            lambda: desk.counts().get("mentions_processed", 0) == 7 and desk.counts()["outbox_open"] == 0,
+            30,
+            step=desk.approve_pending,
+        ), desk.explain(daemon)
         assert daemon.stop() == 0
         assert_exactly_once(sim, desk, 7)
     finally:

@@ -1,7 +1,8 @@
 """The Instagram responder against the Instagram simulator: replies, private replies, direct messages, hiding."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +13,7 @@ from responders.instagram import InstagramResponder
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def responder(sim, timeout: float = 5.0) -> InstagramResponder:
@@ -23,16 +24,22 @@ def responder(sim, timeout: float = 5.0) -> InstagramResponder:
 def thread(instagram_sim):
     """A complaint under a product post, and a reply to it."""
     post = instagram_sim.media("New trail runners are in 👟")
-    top = instagram_sim.comment(post, "maria.lopez", "The sole came off after two weeks",
-                                created_at=now() - timedelta(hours=1))
+    top = instagram_sim.comment(
+        post, "maria.lopez", "The sole came off after two weeks", created_at=now() - timedelta(hours=1)
+    )
     reply = instagram_sim.comment(top, "maria.lopez", "Order 55120", created_at=now() - timedelta(minutes=30))
     return post, top, reply
 
 
 def test_a_public_reply_lands_under_the_right_comment(instagram_sim, thread):
     post, top, reply = thread
-    message = OutgoingMessage(idempotency_key="d1", action="reply_public", text="Sorry Maria, checking now.",
-                              thread_key=top, in_reply_to_id=reply)
+    message = OutgoingMessage(
+        idempotency_key="d1",
+        action="reply_public",
+        text="Sorry Maria, checking now.",
+        thread_key=top,
+        in_reply_to_id=reply,
+    )
     reply_id = responder(instagram_sim).reply_public(message)
     [posted] = instagram_sim.brand_replies()
     assert posted["id"] == reply_id and posted["on"] == top and posted["media_id"] == post
@@ -49,8 +56,13 @@ def test_a_reply_to_a_reply_is_refused_with_the_platforms_reason(instagram_sim, 
 
 def test_one_private_reply_per_comment(instagram_sim, thread):
     _, top, _ = thread
-    message = OutgoingMessage(idempotency_key="d3", action="send_private", text="Hi Maria, could you DM us your order?",
-                              thread_key=top, extra={"comment_id": top, "mention_channel": "public"})
+    message = OutgoingMessage(
+        idempotency_key="d3",
+        action="send_private",
+        text="Hi Maria, could you DM us your order?",
+        thread_key=top,
+        extra={"comment_id": top, "mention_channel": "public"},
+    )
     answer = responder(instagram_sim)
     assert answer.send_private(message).startswith("ig_m_")
     assert answer.find_sent(message) == f"private_reply:{top}"
@@ -61,8 +73,13 @@ def test_one_private_reply_per_comment(instagram_sim, thread):
 def test_a_private_reply_after_7_days_is_refused(instagram_sim):
     post = instagram_sim.media("Old post")
     old = instagram_sim.comment(post, "ana", "Still waiting for my refund", created_at=now() - timedelta(days=8))
-    message = OutgoingMessage(idempotency_key="d4", action="send_private", text="Hi Ana", thread_key=old,
-                              extra={"comment_id": old, "mention_channel": "public"})
+    message = OutgoingMessage(
+        idempotency_key="d4",
+        action="send_private",
+        text="Hi Ana",
+        thread_key=old,
+        extra={"comment_id": old, "mention_channel": "public"},
+    )
     with pytest.raises(PermanentError, match="10903"):
         responder(instagram_sim).send_private(message)
 
@@ -70,9 +87,14 @@ def test_a_private_reply_after_7_days_is_refused(instagram_sim):
 def test_a_direct_message_goes_only_within_24_hours_of_the_persons_last_one(instagram_sim):
     instagram_sim.message("sam.okafor", "Where is my parcel?", created_at=now() - timedelta(hours=25))
     person = instagram_sim.person("sam.okafor")["id"]
-    message = OutgoingMessage(idempotency_key="d5", action="send_private", text="Hi Sam, checking it now",
-                              thread_key=person, recipient_id=person,
-                              extra={"mention_channel": "private", "mention_stream": "direct_messages"})
+    message = OutgoingMessage(
+        idempotency_key="d5",
+        action="send_private",
+        text="Hi Sam, checking it now",
+        thread_key=person,
+        recipient_id=person,
+        extra={"mention_channel": "private", "mention_stream": "direct_messages"},
+    )
     with pytest.raises(PermanentError, match="outside of allowed window"):
         responder(instagram_sim).send_private(message)
     instagram_sim.message("sam.okafor", "Hello?")

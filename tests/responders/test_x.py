@@ -1,4 +1,5 @@
 """The X responder against the X simulator: replies land in the right thread, exactly once."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,9 @@ def responder(sim, timeout: float = 5.0) -> XResponder:
 
 
 def reply_to(post_id: str, thread: str, text: str = "Sorry to hear that, Maria! We're on it.") -> OutgoingMessage:
-    return OutgoingMessage(idempotency_key="draft-1", action="reply_public", text=text, thread_key=thread,
-                           in_reply_to_id=post_id)
+    return OutgoingMessage(
+        idempotency_key="draft-1", action="reply_public", text=text, thread_key=thread, in_reply_to_id=post_id
+    )
 
 
 def test_a_reply_lands_in_the_customers_thread(x_sim):
@@ -29,8 +31,13 @@ def test_a_reply_lands_in_the_customers_thread(x_sim):
 
 def test_the_public_close_is_a_reply_in_the_same_thread(x_sim):
     root = x_sim.post("maria_g", "@acme my order never arrived")
-    message = OutgoingMessage(idempotency_key="draft-2", action="close_public", text="Glad it arrived! 🎉",
-                              thread_key=root, in_reply_to_id=root)
+    message = OutgoingMessage(
+        idempotency_key="draft-2",
+        action="close_public",
+        text="Glad it arrived! 🎉",
+        thread_key=root,
+        in_reply_to_id=root,
+    )
     responder(x_sim).close_public(message)
     assert [p["conversation_id"] for p in x_sim.brand_posts()] == [root]
 
@@ -50,19 +57,32 @@ def test_a_timed_out_reply_is_found_in_the_thread_and_never_posted_twice(x_sim):
 def test_a_direct_message_goes_to_the_person_who_wrote_in_private(x_sim):
     x_sim.direct_message("maria_g", "I was charged twice")
     maria = x_sim.user_id("maria_g")
-    message = OutgoingMessage(idempotency_key="draft-3", action="send_private", text="Could you share the last 4 digits?",
-                              thread_key="", recipient_id=maria)
+    message = OutgoingMessage(
+        idempotency_key="draft-3",
+        action="send_private",
+        text="Could you share the last 4 digits?",
+        thread_key="",
+        recipient_id=maria,
+    )
     event_id = responder(x_sim).send_private(message)
-    assert x_sim.brand_messages() == [{"kind": "dm", "id": event_id, "text": "Could you share the last 4 digits?",
-                                       "recipient_id": maria, "dm_conversation_id": x_sim.brand_messages()[0]["dm_conversation_id"],
-                                       "at": x_sim.brand_messages()[0]["at"]}]
+    assert x_sim.brand_messages() == [
+        {
+            "kind": "dm",
+            "id": event_id,
+            "text": "Could you share the last 4 digits?",
+            "recipient_id": maria,
+            "dm_conversation_id": x_sim.brand_messages()[0]["dm_conversation_id"],
+            "at": x_sim.brand_messages()[0]["at"],
+        }
+    ]
     assert responder(x_sim).find_sent(message) == event_id
 
 
 def test_a_direct_message_to_someone_who_never_wrote_is_refused_for_good(x_sim):
     stranger = x_sim.user_id("stranger")
-    message = OutgoingMessage(idempotency_key="draft-4", action="send_private", text="Hi!", thread_key="",
-                              recipient_id=stranger)
+    message = OutgoingMessage(
+        idempotency_key="draft-4", action="send_private", text="Hi!", thread_key="", recipient_id=stranger
+    )
     with pytest.raises(PermanentError):
         responder(x_sim).send_private(message)
     assert x_sim.brand_messages() == []

@@ -1,4 +1,5 @@
 """Counting a reply's length the way X does: 280 weighted characters, every link 23."""
+
 from __future__ import annotations
 
 from responders.x import X_MAX_LENGTH, fits_on_x, x_length

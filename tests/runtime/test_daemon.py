@@ -1,4 +1,5 @@
 """The daemon: always on, stops cleanly on SIGTERM/SIGINT, and resumes where it stopped."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ def test_a_restart_between_polls_loses_nothing_and_repeats_nothing(desk):
     assert len(sent) == 1 and sent[0].status == "sent"
     assert len(desk.sandbox().posted) == 0  # the new process posted nothing again
     with desk.session() as session:
-        waiting = session.scalars(select(Mention.platform_id).join(Draft, Draft.mention_id == Mention.id)
-                                  .where(Draft.status == "pending"))
+        waiting = session.scalars(
+            select(Mention.platform_id).join(Draft, Draft.mention_id == Mention.id).where(Draft.status == "pending")
+        )
         assert set(waiting) == {"d-2", "d-3"}
 
 
@@ -58,9 +60,8 @@ def test_mentions_stored_before_a_crash_are_processed_after_the_restart(desk):
 
 
 def test_a_mention_that_breaks_triage_is_kept_as_failed_and_the_rest_go_on(tmp_path, database_url):
-    from tests.harness import Desk
-
     from bot.triage.build import build_triager
+    from tests.harness import Desk
 
     class Fragile:
         """The real classifier, except that one text makes it explode."""
@@ -95,11 +96,21 @@ def _start_daemon(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, 
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "db", "upgrade"], check=True, cwd=ROOT,
-                   env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "db", "upgrade"],
+        check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+    )
     log = tmp_path / "daemon.log"
-    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     return process, log
 
 
@@ -115,11 +126,22 @@ def _wait_for(predicate, seconds: float = 60.0) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_daemon_polls_on_its_own_and_stops_cleanly_on_a_signal(tmp_path, database_url, signum):
     replay = tmp_path / "mentions.jsonl"
-    replay.write_text(json.dumps({"id": "s-1", "platform": "x", "text": "@acme my internet is down, not working",
-                                  "author": {"id": "u1", "handle": "@zoe"}, "addressed_to_brand": True}) + "\n")
+    replay.write_text(
+        json.dumps(
+            {
+                "id": "s-1",
+                "platform": "x",
+                "text": "@acme my internet is down, not working",
+                "author": {"id": "u1", "handle": "@zoe"},
+                "addressed_to_brand": True,
+            }
+        )
+        + "\n"
+    )
     process, log = _start_daemon(tmp_path, database_url)
     try:
         from bot.storage.db import make_engine
+
         engine = make_engine(database_url)
 
         def drafted() -> bool:
@@ -142,7 +164,12 @@ def test_the_daemon_refuses_an_outdated_schema_and_names_the_fix(tmp_path):
     data = base_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "python -m bot db upgrade" in result.stderr

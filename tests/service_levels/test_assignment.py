@@ -1,4 +1,5 @@
 """The universal queue: least-loaded agent on shift, one interlocutor per customer, cases move off shift or over capacity."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,16 @@ PROBLEM = "@acme my internet has been down since this morning and it's still not
 def add_agents(desk, *names, capacity=10):
     with desk.session() as session:
         for name in names:
-            session.add(User(username=name, role="agent", capacity=capacity, on_shift=True, active=True,
-                             created_at=desk.clock.now()))
+            session.add(
+                User(
+                    username=name,
+                    role="agent",
+                    capacity=capacity,
+                    on_shift=True,
+                    active=True,
+                    created_at=desk.clock.now(),
+                )
+            )
 
 
 def owner_of(desk, platform_id) -> str | None:
@@ -68,7 +77,12 @@ def test_an_agent_at_capacity_gets_no_more_and_sheds_cases_when_capacity_drops(d
     for who in ("ana", "bob", "carla", "dani"):
         desk.mention(PROBLEM, author=f"@{who}", id=f"{who}-1")
     desk.poll()
-    assert sorted(owner_of(desk, f"{w}-1") for w in ("ana", "bob", "carla", "dani")) == ["juan", "juan", "maria", "maria"]
+    assert sorted(owner_of(desk, f"{w}-1") for w in ("ana", "bob", "carla", "dani")) == [
+        "juan",
+        "juan",
+        "maria",
+        "maria",
+    ]
     desk.mention(PROBLEM, author="@eva", id="eva-1")
     desk.poll()
     assert owner_of(desk, "eva-1") is None  # everyone is full: it waits in the unassigned queue
@@ -86,18 +100,35 @@ def test_an_agent_at_capacity_gets_no_more_and_sheds_cases_when_capacity_drops(d
 
 def test_shifts_from_config_decide_who_is_working(tmp_path, database_url):
     monday_evening_madrid = datetime(2026, 1, 5, 17, 30)  # 18:30 in Madrid
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(monday_evening_madrid), assignment={"shifts": [
-        {"agent": "maria", "days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00",
-         "timezone": "Europe/Madrid"},
-        {"agent": "noe", "days": ["mon"], "start": "18:00", "end": "02:00", "timezone": "Europe/Madrid"}]})
+    desk = Desk(
+        tmp_path,
+        database_url,
+        clock=FrozenClock(monday_evening_madrid),
+        assignment={
+            "shifts": [
+                {
+                    "agent": "maria",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "start": "09:00",
+                    "end": "18:00",
+                    "timezone": "Europe/Madrid",
+                },
+                {"agent": "noe", "days": ["mon"], "start": "18:00", "end": "02:00", "timezone": "Europe/Madrid"},
+            ]
+        },
+    )
     try:
         add_agents(desk, "maria", "noe")
         desk.mention(PROBLEM, author="@ana", id="a-1")
         desk.poll()
         assert owner_of(desk, "a-1") == "noe"
         with desk.session() as session:
-            assert [a.user.username for a in assignment.agents_on_shift(session, desk.config, datetime(2026, 1, 6, 0, 30))] == ["noe"]
-            assert [a.user.username for a in assignment.agents_on_shift(session, desk.config, datetime(2026, 1, 6, 8, 0))] == ["maria"]
+            assert [
+                a.user.username for a in assignment.agents_on_shift(session, desk.config, datetime(2026, 1, 6, 0, 30))
+            ] == ["noe"]
+            assert [
+                a.user.username for a in assignment.agents_on_shift(session, desk.config, datetime(2026, 1, 6, 8, 0))
+            ] == ["maria"]
         assert assignment.next_shift_start(desk.config, datetime(2026, 1, 6, 2, 0)) == datetime(2026, 1, 6, 8, 0)
     finally:
         desk.service.engine.dispose()

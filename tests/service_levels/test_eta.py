@@ -1,4 +1,5 @@
 """Honest ETAs: the queue ahead, the agents on shift and their pace, within the SLA; promises measured afterwards."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,8 +13,9 @@ PROBLEM = "@acme my internet has been down since this morning and it's still not
 def add_agents(desk, *names):
     with desk.session() as session:
         for name in names:
-            session.add(User(username=name, role="agent", capacity=50, on_shift=True, active=True,
-                             created_at=desk.clock.now()))
+            session.add(
+                User(username=name, role="agent", capacity=50, on_shift=True, active=True, created_at=desk.clock.now())
+            )
 
 
 def ack_for(desk, platform_id) -> Draft:
@@ -60,10 +62,22 @@ def test_the_eta_never_exceeds_the_resolution_target(desk):
     desk.poll()
     seed = desk.case_of("seed")
     with desk.session() as session:
+
         def case(key: str, priority: float) -> Case:
-            return Case(account_id=seed.account_id, customer_id=seed.customer_id, platform="x", thread_key=key,
-                        state="awaiting_approval", level="investigate", priority=priority, opened_at=desk.clock.now(),
-                        updated_at=desk.clock.now(), paused_seconds=0.0, reopen_count=0)
+            return Case(
+                account_id=seed.account_id,
+                customer_id=seed.customer_id,
+                platform="x",
+                thread_key=key,
+                state="awaiting_approval",
+                level="investigate",
+                priority=priority,
+                opened_at=desk.clock.now(),
+                updated_at=desk.clock.now(),
+                paused_seconds=0.0,
+                reopen_count=0,
+            )
+
         session.add_all(case(f"busy-{n}", 1.0) for n in range(300))
         target = case("target", 0.0)
         session.add(target)
@@ -110,8 +124,14 @@ def test_nobody_on_shift_adds_the_wait_for_the_next_shift(tmp_path, database_url
     from bot.clock import FrozenClock
     from tests.harness import Desk
 
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(datetime(2026, 1, 5, 6, 0)), assignment={"shifts": [
-        {"agent": "maria", "days": ["mon"], "start": "08:00", "end": "16:00", "timezone": "UTC"}]})
+    desk = Desk(
+        tmp_path,
+        database_url,
+        clock=FrozenClock(datetime(2026, 1, 5, 6, 0)),
+        assignment={
+            "shifts": [{"agent": "maria", "days": ["mon"], "start": "08:00", "end": "16:00", "timezone": "UTC"}]
+        },
+    )
     try:
         add_agents(desk, "maria")
         desk.mention(PROBLEM, id="early")

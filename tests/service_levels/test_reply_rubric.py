@@ -1,4 +1,5 @@
 """The evaluation form: approvers score sent replies against the rubric; scores per agent and per template."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def test_scores_are_weighted_and_summed_up_per_agent_and_per_template(desk):
         first = evaluation.score(session, desk.config, maria_1, "lead", ALL_FIVES, desk.clock.now(), "spot on")
         assert first.total == 100.0
         # resolution and safety weigh 2: (1+1+0+1+1+0)/8 of the way up the scale
-        evaluation.score(session, desk.config, maria_2, "lead", {**ALL_FIVES, "resolution": 1, "safety": 1},
-                         desk.clock.now())
+        evaluation.score(
+            session, desk.config, maria_2, "lead", {**ALL_FIVES, "resolution": 1, "safety": 1}, desk.clock.now()
+        )
         evaluation.score(session, desk.config, juan_1, "lead", {**ALL_FIVES, "brevity": 3}, desk.clock.now())
     with desk.session() as session:
         agents = evaluation.by_agent(session, desk.config)
@@ -78,13 +80,25 @@ def test_scoring_again_replaces_the_scorers_previous_scores_and_is_audited(desk)
 def test_the_rubric_comes_from_config(tmp_path, database_url):
     from tests.harness import Desk
 
-    desk = Desk(tmp_path, database_url, evaluation={"scale_max": 3, "rubric": [
-        {"name": "kind", "question": "Is it kind?", "weight": 1}, {"name": "right", "question": "Is it right?", "weight": 3}]})
+    desk = Desk(
+        tmp_path,
+        database_url,
+        evaluation={
+            "scale_max": 3,
+            "rubric": [
+                {"name": "kind", "question": "Is it kind?", "weight": 1},
+                {"name": "right", "question": "Is it right?", "weight": 3},
+            ],
+        },
+    )
     try:
         [sent] = sent_replies(desk, "maria")
         assert [c["name"] for c in evaluation.rubric(desk.config)] == ["kind", "right"]
         with desk.session() as session:
-            assert evaluation.score(session, desk.config, sent, "lead", {"kind": 1, "right": 3}, desk.clock.now()).total == 75.0
+            assert (
+                evaluation.score(session, desk.config, sent, "lead", {"kind": 1, "right": 3}, desk.clock.now()).total
+                == 75.0
+            )
     finally:
         desk.service.engine.dispose()
 

@@ -1,4 +1,5 @@
 """The report's figures, checked against a morning worked out by hand."""
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,13 @@ def at(hour: int, minute: int) -> datetime:
 
 def morning(desk):
     """Five mentions on Monday 5 January 2026; what happened to each is written beside it."""
-    desk.mention(PROBLEM, author="@ana", id="ana")          # acknowledged 09:10, resolved and closed in public 09:30
-    desk.mention(BILLING, author="@bob", id="bob")          # moved to private at 09:40: first response 40 min, late
+    desk.mention(PROBLEM, author="@ana", id="ana")  # acknowledged 09:10, resolved and closed in public 09:30
+    desk.mention(BILLING, author="@bob", id="bob")  # moved to private at 09:40: first response 40 min, late
     desk.mention(CHATTER, author="@carl", id="carl", addressed=False)  # only monitored: no clock
-    desk.mention(PROBLEM, author="@eve", id="eve")          # acknowledged 09:20, nothing after: a broken promise
+    desk.mention(PROBLEM, author="@eve", id="eve")  # acknowledged 09:20, nothing after: a broken promise
     desk.poll()
     desk.clock.set(at(9, 5))
-    desk.mention(PROBLEM, author="@dan", id="dan")          # never answered: past its 09:35 target
+    desk.mention(PROBLEM, author="@dan", id="dan")  # never answered: past its 09:35 target
     desk.poll()
 
     def draft_of(platform_id, kind):
@@ -42,12 +43,12 @@ def morning(desk):
     desk.clock.set(at(9, 30))
     desk.approve(desk.resolve(desk.case_of("ana").id, summary="the line card was replaced").id)
     desk.clock.set(at(9, 31))
-    sla.run(desk.service)                                   # bob: breach; dan: warning (4 of 30 min left)
+    sla.run(desk.service)  # bob: breach; dan: warning (4 of 30 min left)
     desk.clock.set(at(9, 40))
     desk.approve(draft_of("bob", "invitation").id)
     desk.approve(draft_of("bob", "private_message").id)
     desk.clock.set(at(12, 0))
-    sla.run(desk.service)                                   # dan: breach
+    sla.run(desk.service)  # dan: breach
     eta.run(desk.service)
 
 
@@ -58,7 +59,9 @@ def test_the_report_matches_a_morning_worked_out_by_hand(desk):
 
     assert figures["detection"]["mentions"] == 5
     assert figures["detection"]["addressed_to_brand"] == 4 and figures["detection"]["not_addressed"] == 1
-    assert figures["detection"]["by_source"] == [{"account": "brand", "platform": "x", "stream": "replay", "mentions": 5}]
+    assert figures["detection"]["by_source"] == [
+        {"account": "brand", "platform": "x", "stream": "replay", "mentions": 5}
+    ]
     assert figures["platforms"] == {"x": {"mentions": 5, "cases": 5}}
     assert figures["cases_opened"] == 5
     # First responses: ana 10, eve 20, bob 40 minutes.
@@ -83,6 +86,7 @@ def test_the_report_command_prints_json_and_tables(desk, tmp_path):
     morning(desk)
     config = tmp_path / "config.yaml"
     import yaml
+
     config.write_text(yaml.safe_dump(desk.config.model_dump(mode="json")), encoding="utf-8")
     runner = CliRunner()
     from unittest import mock

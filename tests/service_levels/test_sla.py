@@ -1,4 +1,5 @@
 """SLA clocks: policies, business hours, pauses while waiting on the customer, warnings and breaches raised once."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ MONDAY_9 = datetime(2026, 1, 5, 9, 0)
 
 def alerts(desk) -> list[tuple[int, str, str, datetime]]:
     with desk.session() as session:
-        return [(a.case_id, a.clock, a.kind, a.fired_at) for a in session.scalars(select(SlaAlert).order_by(SlaAlert.id))]
+        return [
+            (a.case_id, a.clock, a.kind, a.fired_at) for a in session.scalars(select(SlaAlert).order_by(SlaAlert.id))
+        ]
 
 
 def test_a_breach_alert_fires_once_at_the_minute_the_first_response_target_passes(desk):
@@ -82,7 +85,12 @@ def test_no_alert_fires_while_the_case_waits_on_the_customer_and_the_clock_resum
     sla.run(desk.service)
     assert alerts(desk) == []
 
-    desk.mention("my name is Ana Ruiz, can you please check why I was charged twice?", id="dm-1", channel="private", thread="dm-thread")
+    desk.mention(
+        "my name is Ana Ruiz, can you please check why I was charged twice?",
+        id="dm-1",
+        channel="private",
+        thread="dm-thread",
+    )
     desk.poll()
     case = desk.case_of("dm-1")
     assert case.id == desk.case_of("bill-1").id and case.state != "waiting_on_customer"
@@ -98,9 +106,20 @@ def test_no_alert_fires_while_the_case_waits_on_the_customer_and_the_clock_resum
 
 def test_business_hours_move_a_friday_evening_due_time_past_the_weekend_and_a_holiday(tmp_path, database_url):
     friday_evening = datetime(2026, 1, 9, 16, 50)  # 17:50 in Madrid (UTC+1 in winter)
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(friday_evening),
-                sla={"business_hours": {"enabled": True, "timezone": "Europe/Madrid", "start": "09:00", "end": "18:00",
-                                        "holidays": ["2026-01-12"]}})
+    desk = Desk(
+        tmp_path,
+        database_url,
+        clock=FrozenClock(friday_evening),
+        sla={
+            "business_hours": {
+                "enabled": True,
+                "timezone": "Europe/Madrid",
+                "start": "09:00",
+                "end": "18:00",
+                "holidays": ["2026-01-12"],
+            }
+        },
+    )
     try:
         desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
         desk.poll()
@@ -119,9 +138,19 @@ def test_business_hours_move_a_friday_evening_due_time_past_the_weekend_and_a_ho
 
 
 def test_the_calendar_adds_and_measures_business_minutes():
-    config = parse_config({"sla": {"business_hours": {"enabled": True, "timezone": "America/New_York",
-                                                      "days": ["mon", "tue", "wed", "thu", "fri"],
-                                                      "start": "09:00", "end": "17:00"}}})
+    config = parse_config(
+        {
+            "sla": {
+                "business_hours": {
+                    "enabled": True,
+                    "timezone": "America/New_York",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "start": "09:00",
+                    "end": "17:00",
+                }
+            }
+        }
+    )
     calendar = sla.Calendar(config.sla.business_hours)
     friday_4pm_ny = datetime(2026, 3, 6, 21, 0)  # 16:00 EST
     monday_10am_ny = datetime(2026, 3, 9, 14, 0)  # 10:00 EDT: daylight saving began on Sunday the 8th
@@ -132,11 +161,22 @@ def test_the_calendar_adds_and_measures_business_minutes():
 
 
 def test_the_most_specific_policy_wins():
-    config = parse_config({"sla": {"policies": [
-        {"level": "private", "first_response_target_minutes": 60},
-        {"platform": "facebook", "first_response_target_minutes": 120, "resolution_target_hours": 48},
-        {"level": "private", "platform": "facebook", "first_response_target_minutes": 15, "business_hours": True},
-    ]}})
+    config = parse_config(
+        {
+            "sla": {
+                "policies": [
+                    {"level": "private", "first_response_target_minutes": 60},
+                    {"platform": "facebook", "first_response_target_minutes": 120, "resolution_target_hours": 48},
+                    {
+                        "level": "private",
+                        "platform": "facebook",
+                        "first_response_target_minutes": 15,
+                        "business_hours": True,
+                    },
+                ]
+            }
+        }
+    )
     assert sla.policy_for(config.sla, "investigate", "x").first_response_target_minutes == 30
     assert sla.policy_for(config.sla, "private", "x").first_response_target_minutes == 60
     assert sla.policy_for(config.sla, "investigate", "facebook").resolution_target_hours == 48
@@ -174,7 +214,9 @@ def webhook():
 
 def test_a_breach_is_posted_to_the_webhook_exactly_once(tmp_path, database_url, webhook):
     handler, url = webhook
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(MONDAY_9), sla={"webhook_url": url, "webhook_warnings": False})
+    desk = Desk(
+        tmp_path, database_url, clock=FrozenClock(MONDAY_9), sla={"webhook_url": url, "webhook_warnings": False}
+    )
     try:
         desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
         desk.poll()
@@ -224,7 +266,10 @@ def test_past_the_24_hour_maximum_a_further_alert_fires_and_a_reopened_case_star
     sla.run(desk.service)
     case = desk.case_of("t-1")
     assert sorted((clock, kind) for _c, clock, kind, _at in alerts(desk)) == [
-        ("first_response", "breach"), ("first_response", "maximum"), ("resolution", "breach")]
+        ("first_response", "breach"),
+        ("first_response", "maximum"),
+        ("resolution", "breach"),
+    ]
 
     desk.approve(desk.drafts()[0].id)
     desk.approve(desk.resolve(case.id, summary="the line was repaired").id)
@@ -242,7 +287,9 @@ def test_past_the_24_hour_maximum_a_further_alert_fires_and_a_reopened_case_star
 def test_a_webhook_that_keeps_failing_gives_up_and_says_so_in_status(tmp_path, database_url, webhook):
     handler, url = webhook
     handler.statuses.extend([500, 503])
-    desk = Desk(tmp_path, database_url, clock=FrozenClock(MONDAY_9), sla={"webhook_url": url, "webhook_max_attempts": 2})
+    desk = Desk(
+        tmp_path, database_url, clock=FrozenClock(MONDAY_9), sla={"webhook_url": url, "webhook_max_attempts": 2}
+    )
     try:
         desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
         desk.poll()
@@ -274,6 +321,7 @@ def test_the_check_reads_only_cases_near_or_past_due_whose_breach_is_not_raised_
         horizons = sla.warning_horizons(desk.config.sla, {"replay"}, now)
         with desk.session() as session:
             from bot.storage.models import Case
+
             ids = set(session.scalars(select(Case.id).where(sla._may_fire(horizons, now))))
         return {name for name in ("old", "fresh") if desk.case_of(name).id in ids}
 

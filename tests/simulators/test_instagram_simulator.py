@@ -1,4 +1,5 @@
 """The Instagram simulator answers like the Instagram Graph API over real HTTP, and fails on demand."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,15 @@ def test_a_reply_to_a_reply_joins_the_top_level_thread_and_the_brand_cannot_answ
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "(#100) Replies can only be added to top-level comments"
     answered = post(ig_sim, f"{top}/replies", message="Sorry! DM us your order number.")
-    assert ig_sim.brand_replies() == [{"kind": "reply", "id": answered.json()["id"],
-                                       "text": "Sorry! DM us your order number.", "on": top, "media_id": media}]
+    assert ig_sim.brand_replies() == [
+        {
+            "kind": "reply",
+            "id": answered.json()["id"],
+            "text": "Sorry! DM us your order number.",
+            "on": top,
+            "media_id": media,
+        }
+    ]
 
 
 def test_the_brand_cannot_reply_without_a_message_or_to_an_unknown_comment(ig_sim):
@@ -117,8 +125,11 @@ def test_a_private_reply_after_seven_days_is_refused(ig_sim, now):
     comment = ig_sim.comment(ig_sim.media("post"), "maria.lopez", "charged twice")
     now[0] = NOW + timedelta(days=7, minutes=1)
     assert get(ig_sim, comment).json()["can_reply_privately"] is False
-    late = httpx.post(f"{ig_sim.url}/v19.0/{ig_sim.ig_user_id}/messages", params=TOKEN,
-                      data={"recipient": json.dumps({"comment_id": comment}), "message": json.dumps({"text": "Hi"})})
+    late = httpx.post(
+        f"{ig_sim.url}/v19.0/{ig_sim.ig_user_id}/messages",
+        params=TOKEN,
+        data={"recipient": json.dumps({"comment_id": comment}), "message": json.dumps({"text": "Hi"})},
+    )
     assert late.json()["error"]["code"] == 10903
 
 

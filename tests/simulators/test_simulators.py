@@ -1,4 +1,5 @@
 """The simulators answer in the shapes the real APIs use (recorded in tests/fixtures), and fail on demand."""
+
 from __future__ import annotations
 
 import json
@@ -42,11 +43,17 @@ def test_x_mentions_have_the_recorded_shape_and_rate_limit_headers(x_sim):
 def test_x_dm_events_and_posting_have_the_recorded_shapes(x_sim):
     x_sim.direct_message("maria_g", "hello")
     x_sim.direct_message("maria_g", "again")
-    sim_dms = httpx.get(x_sim.url + "/2/dm_events", params={"max_results": 1, "expansions": "sender_id"},
-                        headers={"Authorization": 'OAuth oauth_token="sim-access"'}).json()
+    sim_dms = httpx.get(
+        x_sim.url + "/2/dm_events",
+        params={"max_results": 1, "expansions": "sender_id"},
+        headers={"Authorization": 'OAuth oauth_token="sim-access"'},
+    ).json()
     assert shape(sim_dms) == shape(fixture("x", "dm_events.json"))
-    created = httpx.post(x_sim.url + "/2/tweets", json={"text": "hello world"},
-                         headers={"Authorization": 'OAuth oauth_token="sim-access"'})
+    created = httpx.post(
+        x_sim.url + "/2/tweets",
+        json={"text": "hello world"},
+        headers={"Authorization": 'OAuth oauth_token="sim-access"'},
+    )
     assert created.status_code == 201 and shape(created.json()) == shape(fixture("x", "create_tweet.json"))
 
 
@@ -63,14 +70,20 @@ def test_graph_comments_have_the_recorded_shape_with_paging_and_usage_headers(gr
     top = graph_sim.comment(post, "Carlos Ruiz", "never arrived")
     graph_sim.comment(top, "Ana Torres", "same")
     graph_sim.comment(post, "Priya Nair", "canada?")
-    response = httpx.get(f"{graph_sim.url}/v21.0/{post}/comments", params={"filter": "stream", "limit": 2},
-                         headers={"Authorization": "Bearer sim-page-token"})
+    response = httpx.get(
+        f"{graph_sim.url}/v21.0/{post}/comments",
+        params={"filter": "stream", "limit": 2},
+        headers={"Authorization": "Bearer sim-page-token"},
+    )
     body = response.json()
     assert shape(body) == shape(fixture("facebook", "post_comments.json")) | {"data": shape(body["data"])}
     assert shape(body["data"][1]) == shape(fixture("facebook", "post_comments.json")["data"][1])
     assert json.loads(response.headers["x-app-usage"])["call_count"] >= 0
-    after = httpx.get(f"{graph_sim.url}/v21.0/{post}/comments", headers={"Authorization": "Bearer sim-page-token"},
-                      params={"filter": "stream", "limit": 2, "after": body["paging"]["cursors"]["after"]}).json()
+    after = httpx.get(
+        f"{graph_sim.url}/v21.0/{post}/comments",
+        headers={"Authorization": "Bearer sim-page-token"},
+        params={"filter": "stream", "limit": 2, "after": body["paging"]["cursors"]["after"]},
+    ).json()
     assert [c["message"] for c in after["data"]] == ["canada?"] and "next" not in after["paging"]
 
 
@@ -98,7 +111,9 @@ def test_unknown_faults_are_refused():
 def test_graph_private_reply_answers_in_the_recorded_shape(graph_sim):
     post = graph_sim.page_post("hello")
     comment = graph_sim.comment(post, "Carlos Ruiz", "charged twice")
-    response = httpx.post(f"{graph_sim.url}/v21.0/{graph_sim.page_id}/messages",
-                          json={"recipient": {"comment_id": comment}, "message": {"text": "Hi Carlos"}},
-                          headers={"Authorization": "Bearer sim-page-token"})
+    response = httpx.post(
+        f"{graph_sim.url}/v21.0/{graph_sim.page_id}/messages",
+        json={"recipient": {"comment_id": comment}, "message": {"text": "Hi Carlos"}},
+        headers={"Authorization": "Bearer sim-page-token"},
+    )
     assert shape(response.json()) == shape(fixture("facebook", "send_message.json"))

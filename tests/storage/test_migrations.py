@@ -1,4 +1,5 @@
 """Storage: Alembic migrations build exactly the schema the models describe."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -26,8 +27,17 @@ def test_upgrade_is_idempotent_and_the_schema_check_passes_after_it(database_url
     db.check_schema(engine)
     assert db.current_revision(engine) == db.head_revision()
     tables = set(inspect(engine).get_table_names())
-    assert {"accounts", "mentions", "triage_results", "customers", "identities", "cases", "drafts", "outbox",
-            "audit_log"} <= tables
+    assert {
+        "accounts",
+        "mentions",
+        "triage_results",
+        "customers",
+        "identities",
+        "cases",
+        "drafts",
+        "outbox",
+        "audit_log",
+    } <= tables
     engine.dispose()
 
 

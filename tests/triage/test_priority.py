@@ -1,4 +1,5 @@
 """Priority grows with negativity, urgency, the author's reach and the mention's age."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -33,7 +34,9 @@ def test_an_older_mention_rises_until_a_day_old():
 
 
 def test_the_explanation_names_each_part_and_the_value_stays_between_0_and_1():
-    value, explanation = score("negative", 1.0, "urgent!! now!! today", 10**9, NOW - timedelta(days=9), NOW, 10000, True)
+    value, explanation = score(
+        "negative", 1.0, "urgent!! now!! today", 10**9, NOW - timedelta(days=9), NOW, 10000, True
+    )
     assert value == 1.0
     assert explanation == "priority negativity 1.00, urgency 1.00, reach 1.00, age 1.00"
     assert score("positive", 0.0, "thanks", None, None, None)[0] == 0.0

@@ -2,6 +2,7 @@
 
 `python -m bot.triage.classifier.corpus` prints the counts per language and class and every problem found.
 """
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from bot.triage.decision import CATEGORIES, LEVELS, MODES, SENTIMENTS
 

@@ -4,14 +4,15 @@ The first use builds the ONNX model from the package's weights (plus a fine-tuni
 directory trained with `train --fine-tune` carries one) into a cache folder; every later start loads it in a
 second or two.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -55,13 +56,14 @@ class E5Encoder:
     def __init__(self, folder: str | None = None, delta: Path | None = None, threads: int | None = None):
         import onnxruntime
 
-
         weights_file = e5_weights.package_file()
         if delta is not None and not delta.is_file():
             raise e5_weights.WeightsError(f"the e5 fine-tuning delta {delta} is missing")
         vocabulary = e5_weights.read(weights_file, tensors=False).vocabulary
         self.tokenizer = E5Tokenizer(vocabulary, MAX_TOKENS)
-        build_id = hashlib.sha256(f"{_digest(weights_file)}|{delta_id(delta)}|{BUILD_VERSION}".encode()).hexdigest()[:10]
+        build_id = hashlib.sha256(f"{_digest(weights_file)}|{delta_id(delta)}|{BUILD_VERSION}".encode()).hexdigest()[
+            :10
+        ]
         # The name identifies the vector space exactly (weights, delta, build): heads trained on it say so.
         self.name = f"e5-small-{delta_id(delta)}-{build_id}"
         model_path = cache_dir(folder) / f"{self.name}.onnx"

@@ -5,6 +5,7 @@ The graph uses ONNX Runtime's fused transformer operators (Attention, SkipLayerN
 is stored as int8 rows with a scale each (96 MB rather than 384 MB). Output: one L2-normalised mean-pooled
 vector per text. No torch is needed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,9 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
         initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def node(op: str, inputs: list[str], domain: str | None = None, outputs: list[str] | None = None, **attributes) -> str:
+    def node(
+        op: str, inputs: list[str], domain: str | None = None, outputs: list[str] | None = None, **attributes
+    ) -> str:
         outputs = outputs or [f"{op}_{len(nodes)}"]
         nodes.append(helper.make_node(op, inputs, outputs, domain=domain, **attributes))
         return outputs[0]
@@ -53,47 +56,97 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
     row_scale = np.maximum(np.abs(words).max(axis=1), 1e-12) / 127.0
     quantised = np.clip(np.rint(words / row_scale[:, None]), -127, 127).astype(np.int8)
     looked_up = node("Cast", [node("Gather", [constant("word.q", quantised), "input_ids"])], to=TensorProto.FLOAT)
-    scales = node("Unsqueeze", [node("Gather", [constant("word.scale", row_scale.astype(np.float32)), "input_ids"]),
-                                constant("last_axis", np.array([-1], np.int64))])
+    scales = node(
+        "Unsqueeze",
+        [
+            node("Gather", [constant("word.scale", row_scale.astype(np.float32)), "input_ids"]),
+            constant("last_axis", np.array([-1], np.int64)),
+        ],
+    )
     # Every token has type 0, so its type embedding is folded into the position table.
     positions = constant("position", (tensors["emb.pos"] + tensors["emb.type"][:hidden]).astype(np.float32))
     length = node("Gather", [node("Shape", ["input_ids"]), constant("one", np.array([1], np.int64))], axis=0)
-    position_rows = node("Slice", [positions, constant("zero", np.array([0], np.int64)), length,
-                                   constant("axis0", np.array([0], np.int64))])
-    x = node("LayerNormalization", [node("Add", [node("Mul", [looked_up, scales]), position_rows]),
-                                    constant("emb.ln.w", tensors["emb.ln.w"]), constant("emb.ln.b", tensors["emb.ln.b"])],
-             axis=-1, epsilon=eps)
+    position_rows = node(
+        "Slice",
+        [positions, constant("zero", np.array([0], np.int64)), length, constant("axis0", np.array([0], np.int64))],
+    )
+    x = node(
+        "LayerNormalization",
+        [
+            node("Add", [node("Mul", [looked_up, scales]), position_rows]),
+            constant("emb.ln.w", tensors["emb.ln.w"]),
+            constant("emb.ln.b", tensors["emb.ln.b"]),
+        ],
+        axis=-1,
+        epsilon=eps,
+    )
     for layer in range(layers or weights.layers):
         prefix = f"l{layer}"
 
-        def transposed(name: str) -> str:
+        def transposed(name: str, prefix: str = prefix) -> str:
             return constant(f"{prefix}.{name}.wT", merged_matrix(weights, f"{prefix}.{name}", delta).T)
 
         qkv = np.concatenate([merged_matrix(weights, f"{prefix}.{n}", delta).T for n in ("q", "k", "v")], axis=1)
         qkv_bias = np.concatenate([vector(f"{prefix}.{n}.b") for n in ("q", "k", "v")])
-        attended = node("Attention", [x, constant(f"{prefix}.qkv.w", qkv), constant(f"{prefix}.qkv.b", qkv_bias),
-                                      mask32], _MS, num_heads=weights.heads)
-        x = node("SkipLayerNormalization",
-                 [node("MatMul", [attended, transposed("ao")]), x, constant(f"{prefix}.aln.w", vector(f"{prefix}.aln.w")),
-                  constant(f"{prefix}.aln.b", vector(f"{prefix}.aln.b")), constant(f"{prefix}.ao.b", vector(f"{prefix}.ao.b"))],
-                 _MS, epsilon=eps)
-        inner = node("BiasGelu", [node("MatMul", [x, transposed("fi")]), constant(f"{prefix}.fi.b", vector(f"{prefix}.fi.b"))], _MS)
-        x = node("SkipLayerNormalization",
-                 [node("MatMul", [inner, transposed("fo")]), x, constant(f"{prefix}.oln.w", vector(f"{prefix}.oln.w")),
-                  constant(f"{prefix}.oln.b", vector(f"{prefix}.oln.b")), constant(f"{prefix}.fo.b", vector(f"{prefix}.fo.b"))],
-                 _MS, epsilon=eps)
+        attended = node(
+            "Attention",
+            [x, constant(f"{prefix}.qkv.w", qkv), constant(f"{prefix}.qkv.b", qkv_bias), mask32],
+            _MS,
+            num_heads=weights.heads,
+        )
+        x = node(
+            "SkipLayerNormalization",
+            [
+                node("MatMul", [attended, transposed("ao")]),
+                x,
+                constant(f"{prefix}.aln.w", vector(f"{prefix}.aln.w")),
+                constant(f"{prefix}.aln.b", vector(f"{prefix}.aln.b")),
+                constant(f"{prefix}.ao.b", vector(f"{prefix}.ao.b")),
+            ],
+            _MS,
+            epsilon=eps,
+        )
+        inner = node(
+            "BiasGelu",
+            [node("MatMul", [x, transposed("fi")]), constant(f"{prefix}.fi.b", vector(f"{prefix}.fi.b"))],
+            _MS,
+        )
+        x = node(
+            "SkipLayerNormalization",
+            [
+                node("MatMul", [inner, transposed("fo")]),
+                x,
+                constant(f"{prefix}.oln.w", vector(f"{prefix}.oln.w")),
+                constant(f"{prefix}.oln.b", vector(f"{prefix}.oln.b")),
+                constant(f"{prefix}.fo.b", vector(f"{prefix}.fo.b")),
+            ],
+            _MS,
+            epsilon=eps,
+        )
     real = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    summed = node("ReduceSum", [node("Mul", [x, node("Unsqueeze", [real, constant("axis2", np.array([2], np.int64))])]),
-                                constant("axis1", np.array([1], np.int64))], keepdims=0)
+    summed = node(
+        "ReduceSum",
+        [
+            node("Mul", [x, node("Unsqueeze", [real, constant("axis2", np.array([2], np.int64))])]),
+            constant("axis1", np.array([1], np.int64)),
+        ],
+        keepdims=0,
+    )
     mean = node("Div", [summed, node("ReduceSum", [real, "axis1"], keepdims=1)])
     node("LpNormalization", [mean], outputs=["embedding"], axis=-1, p=2)
     graph = helper.make_graph(
-        nodes, "e5-small",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)],
-                              producer_name="mention-desk")
+        nodes,
+        "e5-small",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
+        ],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
+        initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)], producer_name="mention-desk"
+    )
     model.ir_version = 8
     return model
 
@@ -108,9 +161,13 @@ def build_int8(weights: E5Weights, target: Path, delta: dict[str, np.ndarray] | 
     int8_path = target.with_name(target.name + ".int8.tmp")
     try:
         onnx.save(build_graph(weights, delta), str(float_path))
-        quantize_dynamic(str(float_path), str(int8_path), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul", "Attention"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(float_path),
+            str(int8_path),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Attention"],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
         int8_path.replace(target)
     finally:
         float_path.unlink(missing_ok=True)

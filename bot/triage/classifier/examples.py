@@ -1,12 +1,13 @@
 """Labelled examples: the shipped seeds, training files ({"text", "label"} per line) and recorded decisions."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from bot.storage.models import LabelledExample
 from bot.triage.classifier.corpus import SEEDS_DIR, TRIAGE_HEADS, load_seeds
@@ -77,8 +78,9 @@ def shipped_custom_seeds(head: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_training_file(path: str | Path, head: str, labels: Iterable[str] | None = None,
-                       source: str = "file") -> list[Example]:
+def load_training_file(
+    path: str | Path, head: str, labels: Iterable[str] | None = None, source: str = "file"
+) -> list[Example]:
     """Examples from a JSONL file of {"text": ..., "label": ...} lines; TrainingDataError names a bad line."""
     path = Path(path)
     allowed = set(labels) if labels else None
@@ -96,7 +98,7 @@ def load_training_file(path: str | Path, head: str, labels: Iterable[str] | None
         except UnicodeDecodeError:
             raise TrainingDataError(f"{path}: not UTF-8 text") from None
     if not examples:
-        raise TrainingDataError(f"{path}: no examples (expected lines like {{\"text\": \"...\", \"label\": \"...\"}})")
+        raise TrainingDataError(f'{path}: no examples (expected lines like {{"text": "...", "label": "..."}})')
     return examples
 
 
@@ -107,7 +109,7 @@ def _parse_line(path: Path, number: int, line: str, head: str, allowed: set[str]
     except json.JSONDecodeError as exc:
         raise TrainingDataError(f"{where}: not valid JSON ({exc.msg})") from None
     if not isinstance(row, dict):
-        raise TrainingDataError(f"{where}: expected an object like {{\"text\": \"...\", \"label\": \"...\"}}")
+        raise TrainingDataError(f'{where}: expected an object like {{"text": "...", "label": "..."}}')
     text, label = row.get("text"), row.get("label")
     if not isinstance(text, str) or not text.strip():
         raise TrainingDataError(f"{where}: 'text' must be a non-empty string")
@@ -115,7 +117,9 @@ def _parse_line(path: Path, number: int, line: str, head: str, allowed: set[str]
         raise TrainingDataError(f"{where}: 'label' is missing or empty")
     label = normalise_label(head, label)
     if allowed is not None and label not in allowed:
-        raise TrainingDataError(f"{where}: label {label!r} is not one of head {head!r}'s labels: {', '.join(sorted(allowed))}")
+        raise TrainingDataError(
+            f"{where}: label {label!r} is not one of head {head!r}'s labels: {', '.join(sorted(allowed))}"
+        )
     language = row.get("language") or row.get("lang")
     return Example(head, text, label, language if isinstance(language, str) else None, source)
 
@@ -123,7 +127,6 @@ def _parse_line(path: Path, number: int, line: str, head: str, allowed: set[str]
 def recorded_examples(session) -> list[Example]:
     """Every labelled example people produced (approve, edit, reject, correction), oldest first."""
     from sqlalchemy import select
-
 
     rows = session.scalars(select(LabelledExample).order_by(LabelledExample.id)).all()
     return [Example(row.head, row.text, normalise_label(row.head, row.label), row.language, row.source) for row in rows]

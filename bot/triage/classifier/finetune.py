@@ -6,12 +6,13 @@ result is the small delta that `e5_onnx.build_int8` adds to the package's weight
 470 MB of a full checkpoint). LoRA is a dozen lines here, rather than the peft package, because the export
 needs only the two matrices per layer.
 """
+
 from __future__ import annotations
 
 import math
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,8 +22,14 @@ from bot.triage.classifier.e5_weights import E5Weights
 from bot.triage.classifier.examples import Example, merge
 
 # Hugging Face BERT module names of the linear layers the delta changes.
-_MODULES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-            "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
+_MODULES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+}
 RANK = 16
 EPOCHS = 2.0
 LEARNING_RATE = 3e-4
@@ -40,8 +47,10 @@ def _require_torch():
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise FineTuneError("fine-tuning needs the optional extra: pip install 'mention-desk[transformers]' "
-                            "(torch and transformers); without it, train fits the heads alone") from exc
+        raise FineTuneError(
+            "fine-tuning needs the optional extra: pip install 'mention-desk[transformers]' "
+            "(torch and transformers); without it, train fits the heads alone"
+        ) from exc
     return torch
 
 
@@ -50,15 +59,25 @@ def bert_model(weights: E5Weights):
     torch = _require_torch()
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(vocab_size=weights.vocab_size, hidden_size=weights.hidden, num_hidden_layers=weights.layers,
-                        num_attention_heads=weights.heads, intermediate_size=weights.intermediate,
-                        max_position_embeddings=weights.max_positions, type_vocab_size=2, layer_norm_eps=weights.eps)
+    config = BertConfig(
+        vocab_size=weights.vocab_size,
+        hidden_size=weights.hidden,
+        num_hidden_layers=weights.layers,
+        num_attention_heads=weights.heads,
+        intermediate_size=weights.intermediate,
+        max_position_embeddings=weights.max_positions,
+        type_vocab_size=2,
+        layer_norm_eps=weights.eps,
+    )
     model = BertModel(config, add_pooling_layer=False)
     t = weights.tensors
-    state = {"embeddings.word_embeddings.weight": weights.matrix("emb.word"),
-             "embeddings.position_embeddings.weight": t["emb.pos"],
-             "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(2, weights.hidden),
-             "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"]}
+    state = {
+        "embeddings.word_embeddings.weight": weights.matrix("emb.word"),
+        "embeddings.position_embeddings.weight": t["emb.pos"],
+        "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(2, weights.hidden),
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+    }
     for layer in range(weights.layers):
         prefix = f"encoder.layer.{layer}"
         for short, module in _MODULES.items():
@@ -71,9 +90,17 @@ def bert_model(weights: E5Weights):
     return model
 
 
-def fine_tune(weights: E5Weights, examples: list[Example], prefix: str, epochs: float = EPOCHS,
-              learning_rate: float = LEARNING_RATE, rank: int = RANK, batch: int = BATCH, seed: int = 0,
-              progress: Progress | None = None) -> tuple[dict[str, np.ndarray], dict]:
+def fine_tune(
+    weights: E5Weights,
+    examples: list[Example],
+    prefix: str,
+    epochs: float = EPOCHS,
+    learning_rate: float = LEARNING_RATE,
+    rank: int = RANK,
+    batch: int = BATCH,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[dict[str, np.ndarray], dict]:
     """The LoRA delta (l{n}.{q,k,v,ao,fi,fo}.{A,B}, B already scaled) learnt from the examples, and a summary."""
     torch = _require_torch()
     torch.manual_seed(seed)
@@ -110,7 +137,8 @@ def fine_tune(weights: E5Weights, examples: list[Example], prefix: str, epochs: 
     total = max(1, int(math.ceil(len(texts) / batch) * epochs))
     warmup = max(1, int(0.06 * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total)
+    )
     tokenizer = E5Tokenizer(weights.vocabulary)
     tokens = tokenizer.encode([prefix + text for text in texts])
     model.train()
@@ -127,8 +155,9 @@ def fine_tune(weights: E5Weights, examples: list[Example], prefix: str, epochs: 
             for column, head in enumerate(heads):
                 y = torch.from_numpy(targets[rows, column])
                 if (y >= 0).any():
-                    per_row = torch.nn.functional.cross_entropy(classifiers[head](pooled), y, weight=class_weights[column],
-                                                                ignore_index=-100, reduction="none")
+                    per_row = torch.nn.functional.cross_entropy(
+                        classifiers[head](pooled), y, weight=class_weights[column], ignore_index=-100, reduction="none"
+                    )
                     w = torch.from_numpy(sample_weight[rows, column]) * (y >= 0)
                     loss = loss + (per_row * w).sum() / w.sum().clamp(min=1.0)
             optimiser.zero_grad()
@@ -142,8 +171,15 @@ def fine_tune(weights: E5Weights, examples: list[Example], prefix: str, epochs: 
     for name, adapter in adapters.items():
         delta[f"{name}.A"] = adapter.A.detach().numpy().astype(np.float16)
         delta[f"{name}.B"] = (adapter.B.detach() * adapter.scale).numpy().astype(np.float16)
-    summary = {"texts": len(texts), "heads": heads, "steps": total, "epochs": epochs, "rank": rank,
-               "learning_rate": learning_rate, "seconds": round(time.perf_counter() - started, 1)}
+    summary = {
+        "texts": len(texts),
+        "heads": heads,
+        "steps": total,
+        "epochs": epochs,
+        "rank": rank,
+        "learning_rate": learning_rate,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     return delta, summary
 
 
@@ -181,8 +217,8 @@ def _length_buckets(tokens: list[list[int]], batch: int, rng: random.Random) -> 
     rng.shuffle(order)
     batches = []
     for start in range(0, len(order), 64 * batch):
-        chunk = sorted(order[start:start + 64 * batch], key=lambda i: len(tokens[i]))
-        batches.extend(chunk[i:i + batch] for i in range(0, len(chunk), batch))
+        chunk = sorted(order[start : start + 64 * batch], key=lambda i: len(tokens[i]))
+        batches.extend(chunk[i : i + batch] for i in range(0, len(chunk), batch))
     rng.shuffle(batches)
     return batches
 
@@ -192,6 +228,6 @@ def _padded(torch, rows: list[list[int]], pad: int):
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
-        ids[i, :len(row)] = torch.tensor(row)
-        mask[i, :len(row)] = 1
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
     return ids, mask

@@ -1,8 +1,9 @@
 """Classification heads: a linear layer over the sentence vector, with a softmax temperature fitted on held-out folds."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -40,15 +41,17 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted
 
 
-def _fit_linear(vectors: np.ndarray, targets: np.ndarray, n_labels: int, sample_weight: np.ndarray,
-                l2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _fit_linear(
+    vectors: np.ndarray, targets: np.ndarray, n_labels: int, sample_weight: np.ndarray, l2: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted ridge regression onto one-hot labels, in closed form (milliseconds even for 10,000 rows)."""
     gram, cross = _moments(vectors, targets, n_labels, sample_weight)
     return _solve(gram, cross, L2 if l2 is None else l2)
 
 
-def _moments(vectors: np.ndarray, targets: np.ndarray, n_labels: int,
-             sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _moments(
+    vectors: np.ndarray, targets: np.ndarray, n_labels: int, sample_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The weighted Gram matrix and label cross-products, with a constant column for the bias."""
     design = np.hstack([vectors, np.ones((len(vectors), 1), dtype=vectors.dtype)]).astype(np.float64)
     onehot = np.zeros((len(targets), n_labels), dtype=np.float64)
@@ -108,9 +111,15 @@ def _best_temperature(logits: np.ndarray, targets: np.ndarray, smoothing: float 
     return best
 
 
-def train_head(name: str, vectors: np.ndarray, labels: Sequence[str], label_set: Sequence[str] | None = None,
-               sample_weight: np.ndarray | None = None, calibrate: bool = True,
-               groups: Sequence[str] | None = None) -> Head:
+def train_head(
+    name: str,
+    vectors: np.ndarray,
+    labels: Sequence[str],
+    label_set: Sequence[str] | None = None,
+    sample_weight: np.ndarray | None = None,
+    calibrate: bool = True,
+    groups: Sequence[str] | None = None,
+) -> Head:
     """Fit a head on labelled vectors; its temperature comes from out-of-fold predictions (groups never split)."""
     classes = list(label_set) if label_set else sorted(set(labels))
     index = {label: i for i, label in enumerate(classes)}

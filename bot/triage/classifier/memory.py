@@ -4,6 +4,7 @@ A head fitted on thousands of seeds moves little for a handful of corrections; t
 correction count at once for the mentions that resemble it (the same complaint sent again, a paraphrase).
 "Close" is relative to the encoder: closer than all but one in ten thousand random pairs of seeds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """A trained model: calibrated heads over one encoder's vector space, and its files (model.json, heads.npz)."""
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,10 @@ def load_model(directory: str | Path) -> Model:
         document = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         arrays = np.load(directory / "heads.npz", allow_pickle=False)
     except FileNotFoundError:
-        raise ModelError(f"{directory} is not a trained model (no model.json and heads.npz; "
-                         "create one with: python -m bot train --model-dir DIR)") from None
+        raise ModelError(
+            f"{directory} is not a trained model (no model.json and heads.npz; "
+            "create one with: python -m bot train --model-dir DIR)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ModelError(f"{directory}: cannot read the model ({exc})") from None
     if document.get("format") != FORMAT:
@@ -88,10 +91,15 @@ def load_model(directory: str | Path) -> Model:
     memory: dict[str, Memory] = {}
     with arrays:
         for name, spec in document["heads"].items():
-            heads[name] = Head(name=name, labels=list(spec["labels"]), weights=arrays[f"{name}.weights"],
-                               bias=arrays[f"{name}.bias"], temperature=float(spec["temperature"]))
+            heads[name] = Head(
+                name=name,
+                labels=list(spec["labels"]),
+                weights=arrays[f"{name}.weights"],
+                bias=arrays[f"{name}.bias"],
+                temperature=float(spec["temperature"]),
+            )
             if "memory_threshold" in spec:
-                memory[name] = Memory(arrays[f"{name}.memory.vectors"], arrays[f"{name}.memory.labels"],
-                                      float(spec["memory_threshold"]))
-    return Model(encoder=document["encoder"], heads=heads, meta=document.get("meta", {}), path=directory,
-                 memory=memory)
+                memory[name] = Memory(
+                    arrays[f"{name}.memory.vectors"], arrays[f"{name}.memory.labels"], float(spec["memory_threshold"])
+                )
+    return Model(encoder=document["encoder"], heads=heads, meta=document.get("meta", {}), path=directory, memory=memory)

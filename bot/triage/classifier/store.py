@@ -1,4 +1,5 @@
 """Trained models on disk (model.json + heads.npz) and the default model every fresh install starts with."""
+
 from __future__ import annotations
 
 import logging
@@ -8,10 +9,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.triage.classifier.encoders import Encoder
-from bot.triage.classifier.examples import (BUILTIN_HEADS, SEEDS_DIR, Example, TrainingDataError, fingerprint,
-                                     load_training_file, seed_examples, shipped_custom_seeds)
 from bot.triage.classifier.cache import cache_dir, kept_vectors
+from bot.triage.classifier.encoders import Encoder
+from bot.triage.classifier.examples import (
+    BUILTIN_HEADS,
+    SEEDS_DIR,
+    Example,
+    TrainingDataError,
+    fingerprint,
+    load_training_file,
+    seed_examples,
+    shipped_custom_seeds,
+)
 from bot.triage.classifier.model import Model, ModelError, load_model, save_model
 from bot.triage.classifier.training import encode_texts, train_model
 
@@ -62,8 +71,9 @@ def _cached(key: str, build) -> Model:
         return model
 
 
-def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encoder, what: str,
-                       known: dict[str, np.ndarray] | None = None) -> Model:
+def _trained_or_cached(
+    directory: Path, examples: list[Example], encoder: Encoder, what: str, known: dict[str, np.ndarray] | None = None
+) -> Model:
     """A model trained from examples, reused from directory when it was trained before."""
 
     if (directory / "model.json").is_file():
@@ -78,7 +88,7 @@ def _trained_or_cached(directory: Path, examples: list[Example], encoder: Encode
     return model
 
 
-def default_model(config: "Config", encoder: Encoder) -> Model:
+def default_model(config: Config, encoder: Encoder) -> Model:
     """The shipped heads (or, for another encoder, heads trained from the seeds at first use) plus config's custom heads."""
     seeds_id = seeds_fingerprint(encoder.name)
     models_dir = Path(config.data_dir) / "models"
@@ -89,11 +99,18 @@ def default_model(config: "Config", encoder: Encoder) -> Model:
         if shipped is not None:
             if shipped.meta.get("fingerprint") == seeds_id:
                 return shipped
-            log.warning("the shipped model is older than the seeds; training from the seeds instead "
-                        "(rebuild it with: python -m bot.triage.classifier.build_default)")
+            log.warning(
+                "the shipped model is older than the seeds; training from the seeds instead "
+                "(rebuild it with: python -m bot.triage.classifier.build_default)"
+            )
         safe = encoder.name.replace("/", "_").replace(":", "_")
-        return _trained_or_cached(models_dir / f"seeds-{safe}-{seeds_id}", shipped_examples(), encoder, "the seed model",
-                                  seed_vectors(encoder, config.triage.encoder_cache_dir))
+        return _trained_or_cached(
+            models_dir / f"seeds-{safe}-{seeds_id}",
+            shipped_examples(),
+            encoder,
+            "the seed model",
+            seed_vectors(encoder, config.triage.encoder_cache_dir),
+        )
 
     base = _cached(f"seeds|{encoder.name}|{seeds_id}|{models_dir}", builtin)
     heads = {name: base.heads[name] for name in BUILTIN_HEADS}
@@ -107,8 +124,10 @@ def default_model(config: "Config", encoder: Encoder) -> Model:
         elif custom.name in base.heads:
             heads[custom.name] = base.heads[custom.name]
         else:
-            raise ModelError(f"triage.custom_heads: {custom.name!r} has no 'data' files and no shipped seeds "
-                             f"(shipped: {', '.join(SHIPPED_CUSTOM_HEADS)})")
+            raise ModelError(
+                f"triage.custom_heads: {custom.name!r} has no 'data' files and no shipped seeds "
+                f"(shipped: {', '.join(SHIPPED_CUSTOM_HEADS)})"
+            )
     return Model(encoder=encoder.name, heads=heads, meta=dict(base.meta), path=base.path, memory=memory)
 
 
@@ -123,13 +142,14 @@ def _custom_head(custom, encoder: Encoder, models_dir: Path) -> Model:
     def build() -> Model:
         examples = [e for path in paths for e in load_training_file(path, custom.name, custom.labels or None)]
         safe = encoder.name.replace("/", "_").replace(":", "_")
-        return _trained_or_cached(models_dir / f"head-{custom.name}-{safe}-{head_id}", examples, encoder,
-                                  f"custom head {custom.name}")
+        return _trained_or_cached(
+            models_dir / f"head-{custom.name}-{safe}-{head_id}", examples, encoder, f"custom head {custom.name}"
+        )
 
     return _cached(f"head|{custom.name}|{head_id}|{models_dir}", build)
 
 
-def model_for(config: "Config", encoder: Encoder, model_dir: str | None = None) -> Model:
+def model_for(config: Config, encoder: Encoder, model_dir: str | None = None) -> Model:
     """The model triage uses: a trained directory when given (checked against the encoder), else the default."""
     if not model_dir:
         return default_model(config, encoder)
@@ -139,8 +159,10 @@ def model_for(config: "Config", encoder: Encoder, model_dir: str | None = None) 
     if missing:
         raise ModelError(f"{directory} lacks the built-in head(s) {', '.join(missing)}; retrain it with the seeds")
     if model.encoder != encoder.name:
-        raise ModelError(f"{directory} was trained for encoder {model.encoder!r} but triage.encoder gives "
-                         f"{encoder.name!r}; retrain it or change triage.encoder")
+        raise ModelError(
+            f"{directory} was trained for encoder {model.encoder!r} but triage.encoder gives "
+            f"{encoder.name!r}; retrain it or change triage.encoder"
+        )
     return model
 
 

@@ -1,10 +1,11 @@
 """Training heads from labelled examples: encode each distinct text once, then fit every head on its rows."""
+
 from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -26,8 +27,9 @@ class TrainingError(Exception):
     """The examples cannot train a head (e.g. a head with a single label)."""
 
 
-def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None = None,
-                 known: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def encode_texts(
+    encoder: Encoder, texts: list[str], progress: Progress | None = None, known: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
     """Vectors of texts in batches, reporting progress; texts whose vectors are known are not encoded again."""
     vectors = np.empty((len(texts), encoder.dim), dtype=np.float32)
     known = known or {}
@@ -36,7 +38,7 @@ def encode_texts(encoder: Encoder, texts: list[str], progress: Progress | None =
         if text in known:
             vectors[i] = known[text]
     for start in range(0, len(todo), ENCODE_BATCH):
-        rows = todo[start:start + ENCODE_BATCH]
+        rows = todo[start : start + ENCODE_BATCH]
         vectors[rows] = encoder.encode([texts[i] for i in rows])
         if progress:
             progress("encode", min(start + ENCODE_BATCH, len(todo)), len(todo))
@@ -55,8 +57,13 @@ def balanced_source_weights(rows: list[Example]) -> np.ndarray:
     return weights
 
 
-def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[str, list[str]] | None = None,
-                progress: Progress | None = None, known: dict[str, np.ndarray] | None = None) -> Model:
+def train_model(
+    encoder: Encoder,
+    examples: Iterable[Example],
+    label_sets: dict[str, list[str]] | None = None,
+    progress: Progress | None = None,
+    known: dict[str, np.ndarray] | None = None,
+) -> Model:
     """A model with one calibrated head per head named in the examples (known: vectors computed before)."""
     started = time.perf_counter()
     by_head = merge(examples)
@@ -72,20 +79,35 @@ def train_model(encoder: Encoder, examples: Iterable[Example], label_sets: dict[
         label_set = list((label_sets or {}).get(name) or BUILTIN_HEADS.get(name) or sorted(set(labels)))
         unknown = sorted(set(labels) - set(label_set))
         if unknown:
-            raise TrainingError(f"head {name!r}: unknown label(s) {', '.join(unknown)}; expected {', '.join(label_set)}")
+            raise TrainingError(
+                f"head {name!r}: unknown label(s) {', '.join(unknown)}; expected {', '.join(label_set)}"
+            )
         if len(set(labels)) < 2:
             raise TrainingError(f"head {name!r} needs examples of at least two labels, got only {labels[0]!r}")
         groups = [without_leading_handles(e.text).strip().lower() for e in rows]
-        heads[name] = train_head(name, vectors[[row_of[e.text] for e in rows]], labels, label_set,
-                                 balanced_source_weights(rows), groups=groups)
+        heads[name] = train_head(
+            name,
+            vectors[[row_of[e.text] for e in rows]],
+            labels,
+            label_set,
+            balanced_source_weights(rows),
+            groups=groups,
+        )
         counts[name] = dict(Counter(labels))
         labelled = [e for e in rows if e.source != "seed"]  # what people labelled is remembered as well
         if labelled:
-            memory[name] = Memory(vectors[[row_of[e.text] for e in labelled]].astype(np.float16),
-                                  np.array([label_set.index(e.label) for e in labelled], dtype=np.int32), threshold)
+            memory[name] = Memory(
+                vectors[[row_of[e.text] for e in labelled]].astype(np.float16),
+                np.array([label_set.index(e.label) for e in labelled], dtype=np.int32),
+                threshold,
+            )
         if progress:
             progress(f"head:{name}", 1, 1)
-    meta = {"trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "examples": counts,
-            "texts": len(texts), "train_seconds": round(time.perf_counter() - started, 2),
-            "sources": dict(Counter(e.source for rows in by_head.values() for e in rows))}
+    meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "examples": counts,
+        "texts": len(texts),
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "sources": dict(Counter(e.source for rows in by_head.values() for e in rows)),
+    }
     return Model(encoder=encoder.name, heads=heads, meta=meta, memory=memory)

