@@ -22,6 +22,7 @@ FIXED = {
     "monitor": "#94a3b8",
     "x": "#111827",
     "facebook": "#1877f2",
+    "instagram": "#c13584",
     "replay": "#64748b",
     "pending": "#cbd5e1",
 }
