@@ -3,25 +3,15 @@ Page webhook events, and the reads a poll costs."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
-from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import (
-    IncomingMention,
-    MalformedItem,
-    PlatformListener,
-    epoch_time,
-    fetch_streams,
-    listed,
-    parse_time,
-)
+from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_time
+from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -32,8 +22,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 5
 # Comments are read on the Page's most recent posts; older threads arrive through webhooks.
 WATCHED_POSTS = 10
-# The first poll looks back this far instead of reading the Page's whole history.
-FIRST_POLL_LOOKBACK = timedelta(days=1)
 POST_FIELDS = "id,message,from,created_time,permalink_url"
 COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url"
 MESSAGE_FIELDS = "id,message,from,to,created_time"
@@ -43,39 +31,11 @@ STREAMS = ("comments", "visitor_posts", "tagged", "messenger")
 STREAM_CALLS = {"comments": 1 + WATCHED_POSTS, "visitor_posts": 1, "tagged": 1, "messenger": 2}
 
 
-def _epoch(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=UTC).timestamp())
-
-
 # -- webhooks (Meta Page subscriptions) ---------------------------------------------------------------------------
-def signature(app_secret: str, body: bytes) -> str:
-    """The X-Hub-Signature-256 value Meta sends with a payload."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class MetaWebhook:
+class MetaWebhook(MetaSignedWebhook):
     """Page events at /webhooks/meta: the subscription handshake, the signature, comments, posts and Messenger."""
 
     path = "meta"
-
-    def challenge(self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader) -> str:
-        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
-        token = query.get("hub.verify_token") or ""
-        expected = [secret(a, "webhook_verify_token_env") for a in accounts]
-        if query.get("hub.mode") != "subscribe" or not any(e and hmac.compare_digest(e, token) for e in expected):
-            raise WebhookRefused(403, "verify token mismatch")
-        return query.get("hub.challenge") or ""
-
-    def trusted(
-        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
-    ) -> list[AccountConfig]:
-        """The Pages whose app secret signed this body."""
-        header = headers.get("x-hub-signature-256", "")
-        return [
-            a
-            for a in accounts
-            if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)
-        ]
 
     def mentions(
         self, payload: dict[str, Any], trusted: list[AccountConfig]
@@ -168,7 +128,7 @@ def _message(event: dict[str, Any], page_id: str) -> IncomingMention | None:
     )
 
 
-class FacebookListener(PlatformListener):
+class FacebookListener(GraphListener):
     """Polls one Facebook Page: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "facebook"
@@ -217,10 +177,6 @@ class FacebookListener(PlatformListener):
         return self.client.rate_limits.suggested_interval(self.clock.now())
 
     # -- streams ---------------------------------------------------------
-    def _since(self, state: dict[str, Any]) -> int:
-        since = state.get("since")
-        return int(since) if isinstance(since, (int, float)) else _epoch(self.clock.now() - FIRST_POLL_LOOKBACK)
-
     def _fetch_comments(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Comments and replies on recent Page posts, oldest first, since the last one seen."""
         since, seen = self._since(state), set(state.get("ids") or [])
@@ -297,56 +253,15 @@ class FacebookListener(PlatformListener):
 
     def _fetch_messenger(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Messages in Messenger conversations updated since the last message seen."""
-        since, seen = self._since(state), set(state.get("ids") or [])
-        found: list[tuple[int, IncomingMention]] = []
-        params = {"platform": "messenger", "fields": "id,updated_time,participants", "limit": 25}
-        for page in self.client.iter_pages(
-            f"{self.page_id}/conversations", params, max_pages=MAX_PAGES, bucket="conversations"
-        ):
-            fresh = True
-            for conversation in page.items:
-                try:
-                    conversation_id = conversation["id"]
-                    updated = _epoch(parse_time(conversation.get("updated_time")))
-                except (KeyError, TypeError, MalformedItem):
-                    log.warning("account %s: skipping malformed conversation", self.account.name)
-                    continue
-                if updated < since:
-                    fresh = False  # conversations come most recently updated first
-                    break
-                message_params = {"fields": MESSAGE_FIELDS, "limit": 25}
-                for message_page in self.client.iter_pages(
-                    f"{conversation_id}/messages", message_params, max_pages=2, bucket="messages"
-                ):
-                    older = False
-                    for stamp, mention in self._convert(
-                        message_page.items,
-                        "messenger",
-                        lambda item, conversation_id=conversation_id: self._message(item, conversation_id),
-                    ):
-                        if stamp < since:
-                            older = True
-                            continue
-                        if mention is not None and not (stamp == since and mention.platform_id in seen):
-                            found.append((stamp, mention))
-                    if older:
-                        break
-            if not fresh:
-                break
-        return [m for _, m in sorted(found, key=lambda pair: pair[0])], self._advance(since, seen, found, None)
-
-    def _advance(
-        self, since: int, seen: set[str], found: list[tuple[int, IncomingMention]], capped_at: int | None
-    ) -> dict[str, Any]:
-        """The next {since, ids}: the newest second returned, with the ids already read in that second."""
-        stamps = [stamp for stamp, _ in found]
-        newest = max(stamps) if stamps else since
-        if capped_at is not None:
-            newest = min(newest, capped_at)
-        ids = {m.platform_id for stamp, m in found if stamp == newest}
-        if newest == since:
-            ids |= seen
-        return {"since": newest, "ids": sorted(ids)}
+        return self._inbox(
+            state,
+            "messenger",
+            "id,updated_time,participants",
+            MESSAGE_FIELDS,
+            lambda items, conversation_id: self._convert(
+                items, "messenger", lambda item: self._message(item, conversation_id)
+            ),
+        )
 
     # -- payloads --------------------------------------------------------
     def _convert(
@@ -358,7 +273,7 @@ class FacebookListener(PlatformListener):
             try:
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     raise MalformedItem("id missing")
-                stamp = _epoch(parse_time(item.get("created_time")))
+                stamp = epoch_seconds(parse_time(item.get("created_time")))
                 if "message" in item and not isinstance(item["message"], str):
                     raise MalformedItem("message is not text")
                 mention = convert(item)

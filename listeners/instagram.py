@@ -3,25 +3,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
-from bot.platform import SecretReader, WebhookRefused
 from bot.platforms.graph import GraphClient
-from listeners.base import (
-    IncomingMention,
-    MalformedItem,
-    PlatformListener,
-    epoch_time,
-    fetch_streams,
-    listed,
-    parse_time,
-)
+from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_time
+from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
@@ -32,8 +22,6 @@ PAGE_SIZE = 50
 MAX_PAGES = 5
 # Comments are read on the account's most recent media; older threads arrive through webhooks.
 WATCHED_MEDIA = 10
-# The first poll looks back this far instead of reading the account's whole history.
-FIRST_POLL_LOOKBACK = timedelta(days=1)
 # Replies are read under top-level comments this recent (the brand can still answer in private for 7 days);
 # replies under older comments arrive through webhooks.
 REPLY_WATCH = timedelta(days=7)
@@ -47,39 +35,11 @@ STREAMS = ("comments", "tags", "direct_messages")
 STREAM_CALLS = {"comments": 1 + WATCHED_MEDIA, "tags": 1, "direct_messages": 2}
 
 
-def _epoch(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=UTC).timestamp())
-
-
 # -- webhooks (the app's `instagram` object) ----------------------------------------------------------------------
-def signature(app_secret: str, body: bytes) -> str:
-    """The X-Hub-Signature-256 value Meta sends with a payload."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class InstagramWebhook:
+class InstagramWebhook(MetaSignedWebhook):
     """Events at /webhooks/instagram: Meta's handshake and signature, `comments`, `mentions` and `messages`."""
 
     path = "instagram"
-
-    def challenge(self, query: Mapping[str, str], accounts: list[AccountConfig], secret: SecretReader) -> str:
-        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
-        token = query.get("hub.verify_token") or ""
-        expected = [secret(a, "webhook_verify_token_env") for a in accounts]
-        if query.get("hub.mode") != "subscribe" or not any(e and hmac.compare_digest(e, token) for e in expected):
-            raise WebhookRefused(403, "verify token mismatch")
-        return query.get("hub.challenge") or ""
-
-    def trusted(
-        self, headers: Mapping[str, str], body: bytes, accounts: list[AccountConfig], secret: SecretReader
-    ) -> list[AccountConfig]:
-        """The accounts whose app secret signed this body."""
-        header = headers.get("x-hub-signature-256", "")
-        return [
-            a
-            for a in accounts
-            if (s := secret(a, "app_secret_env")) and hmac.compare_digest(signature(s, body), header)
-        ]
 
     def mentions(
         self, payload: dict[str, Any], trusted: list[AccountConfig]
@@ -175,7 +135,7 @@ def _message_event(event: dict[str, Any], account: AccountConfig) -> IncomingMen
     )
 
 
-class InstagramListener(PlatformListener):
+class InstagramListener(GraphListener):
     """Polls one Instagram professional account: fetch(cursor) -> (mentions, next_cursor)."""
 
     platform = "instagram"
@@ -225,10 +185,6 @@ class InstagramListener(PlatformListener):
         return self.client.rate_limits.suggested_interval(self.clock.now())
 
     # -- streams ---------------------------------------------------------
-    def _since(self, state: dict[str, Any]) -> int:
-        since = state.get("since")
-        return int(since) if isinstance(since, (int, float)) else _epoch(self.clock.now() - FIRST_POLL_LOOKBACK)
-
     def _fetch_comments(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Comments and their replies on the account's recent media, since the last one seen."""
         since, seen = self._since(state), set(state.get("ids") or [])
@@ -241,7 +197,7 @@ class InstagramListener(PlatformListener):
             if not isinstance(media_id, str):
                 log.warning("account %s: skipping a media item without id", self.account.name)
                 continue
-            watch_from = _epoch(self.clock.now() - REPLY_WATCH)
+            watch_from = epoch_seconds(self.clock.now() - REPLY_WATCH)
             params = {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE, "since": min(since, watch_from)}
             for page in self.client.iter_pages(f"{media_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"):
                 for stamp, mention, raw in self._convert(
@@ -285,50 +241,15 @@ class InstagramListener(PlatformListener):
 
     def _fetch_messages(self, state: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """Direct messages in conversations updated since the last message seen."""
-        since, seen = self._since(state), set(state.get("ids") or [])
-        found: list[tuple[int, IncomingMention]] = []
-        params = {"platform": "instagram", "fields": "id,updated_time", "limit": 25}
-        for page in self.client.iter_pages(
-            f"{self.page_id}/conversations", params, max_pages=MAX_PAGES, bucket="conversations"
-        ):
-            fresh = True
-            for conversation in page.items:
-                try:
-                    conversation_id = conversation["id"]
-                    updated = _epoch(parse_time(conversation.get("updated_time")))
-                except (KeyError, TypeError, MalformedItem):
-                    log.warning("account %s: skipping malformed conversation", self.account.name)
-                    continue
-                if updated < since:
-                    fresh = False  # conversations come most recently updated first
-                    break
-                for message_page in self.client.iter_pages(
-                    f"{conversation_id}/messages",
-                    {"fields": MESSAGE_FIELDS, "limit": 25},
-                    max_pages=2,
-                    bucket="messages",
-                ):
-                    older = False
-                    for stamp, mention, _ in self._convert(message_page.items, "direct_messages", self._message):
-                        if stamp < since:
-                            older = True
-                            continue
-                        if mention is not None and not (stamp == since and mention.platform_id in seen):
-                            found.append((stamp, mention))
-                    if older:
-                        break
-            if not fresh:
-                break
-        return [m for _, m in sorted(found, key=lambda pair: pair[0])], self._advance(since, seen, found)
-
-    @staticmethod
-    def _advance(since: int, seen: set[str], found: list[tuple[int, IncomingMention]]) -> dict[str, Any]:
-        """The next {since, ids}: the newest second returned, with the ids already read in that second."""
-        newest = max([stamp for stamp, _ in found], default=since)
-        ids = {m.platform_id for stamp, m in found if stamp == newest}
-        if newest == since:
-            ids |= seen
-        return {"since": newest, "ids": sorted(ids)}
+        return self._inbox(
+            state,
+            "instagram",
+            "id,updated_time",
+            MESSAGE_FIELDS,
+            lambda items, _conversation_id: [
+                (stamp, mention) for stamp, mention, _ in self._convert(items, "direct_messages", self._message)
+            ],
+        )
 
     # -- payloads --------------------------------------------------------
     def _convert(
@@ -340,7 +261,7 @@ class InstagramListener(PlatformListener):
             try:
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     raise MalformedItem("id missing")
-                stamp = _epoch(parse_time(item.get("timestamp") or item.get("created_time")))
+                stamp = epoch_seconds(parse_time(item.get("timestamp") or item.get("created_time")))
                 for key in ("text", "caption", "message"):
                     if key in item and not isinstance(item[key], str):
                         raise MalformedItem(f"{key} is not text")

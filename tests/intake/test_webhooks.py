@@ -17,7 +17,7 @@ from bot.intake.ingest import store_mentions
 from bot.intake.webhooks import build_webhook_router
 from bot.simulators import facebook_account, x_account
 from bot.storage.models import Mention
-from listeners.facebook import signature as meta_signature
+from listeners.meta import signature as meta_signature
 from listeners.x import crc_response as x_crc_response
 from listeners.x import signature as x_signature
 from tests.harness import Desk

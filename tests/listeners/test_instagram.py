@@ -14,7 +14,8 @@ from bot.config import parse_config
 from bot.errors import AuthError, TransientError
 from bot.intake.webhooks import build_webhook_router
 from bot.simulators import FACEBOOK_ENV, instagram_account
-from listeners.instagram import InstagramListener, signature
+from listeners.instagram import InstagramListener
+from listeners.meta import signature
 
 
 def now() -> datetime:
