@@ -4,17 +4,17 @@ what Instagram lets a brand send, through the Graph API with the linked Page's t
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.errors import PermanentError, UnknownOutcome
+from bot.errors import PermanentError
 from bot.platforms.graph import GraphClient
 from bot.storage.models import Case, Draft, Mention
-from responders.base import OutgoingMessage, PolicyVerdict, other_attempts, public_target
+from responders.base import OutgoingMessage, PolicyVerdict, public_target
+from responders.meta import answer_field, check_text, find_in_inbox, messaging_window, own_item, private_reply
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig
@@ -23,8 +23,6 @@ log = logging.getLogger(__name__)
 
 # Meta's rules for Instagram: one private reply per comment within 7 days of it; direct messages within 24 hours
 # of the person's last message; public replies only under top-level comments (threads are one level deep).
-PRIVATE_REPLY_WINDOW = timedelta(days=7)
-MESSAGING_WINDOW = timedelta(hours=24)
 COMMENT_MAX_CHARS = 2200
 MESSAGE_MAX_CHARS = 1000
 
@@ -44,22 +42,7 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
     if mention is not None and mention.channel == "private":
         if draft.channel != "private":
             return PolicyVerdict(False, "a direct message has no public thread to answer in")
-        last = session.scalar(
-            select(Mention.created_at)
-            .where(Mention.case_id == case.id, Mention.channel == "private")
-            .order_by(Mention.created_at.desc())
-            .limit(1)
-        )
-        if last is None or now - last > MESSAGING_WINDOW:
-            hours = (now - last).total_seconds() / 3600 if last else None
-            since = f" (their last message was {hours:.0f} hours ago)" if hours is not None else ""
-            return PolicyVerdict(
-                False,
-                "Instagram allows direct messages only within 24 hours of the person's last "
-                f"message{since}; wait for them to write again",
-                None,
-            )
-        return PolicyVerdict(True)
+        return messaging_window(session, case, now, "Instagram allows direct messages")
     comment = public_target(session, case, mention)
     if comment is None:
         return PolicyVerdict(False, "no comment in this thread to answer")
@@ -79,22 +62,7 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
         return PolicyVerdict(False, "the comment is hidden: unhide it before answering it", comment.url)
     if draft.channel != "private":
         return PolicyVerdict(True)
-    age = now - comment.created_at
-    if age > PRIVATE_REPLY_WINDOW:
-        return PolicyVerdict(
-            False,
-            f"Instagram allows a private reply to a comment only within 7 days; this comment "
-            f"is {age.days} days old: answer in public or ask them to write a direct message",
-            comment.url,
-        )
-    if other_attempts(session, draft, case, comment.platform_id, ("send_private",)):
-        return PolicyVerdict(
-            False,
-            "Instagram allows one private reply per comment and this comment already has one; "
-            "continue in direct messages once they answer",
-            comment.url,
-        )
-    return PolicyVerdict(True)
+    return private_reply(session, draft, case, comment, now, "Instagram", "in direct messages")
 
 
 class InstagramResponder:
@@ -129,9 +97,9 @@ class InstagramResponder:
         target = message.thread_key or message.in_reply_to_id
         if not target or is_direct_thread(message):
             raise PermanentError("Instagram reply: no comment to answer in public")
-        _check(message.text, COMMENT_MAX_CHARS)
+        check_text(message.text, COMMENT_MAX_CHARS, "Instagram")
         body = self.client.post(f"{target}/replies", data={"message": message.text}, bucket="comment_post")
-        return _field(body, "id", "Instagram reply")
+        return answer_field(body, "id", "Instagram reply")
 
     def close_public(self, message: OutgoingMessage) -> str:
         """The positive public close: a reply in the same thread."""
@@ -139,7 +107,7 @@ class InstagramResponder:
 
     def send_private(self, message: OutgoingMessage) -> str:
         """A direct message to the person, or a private reply to their comment (extra["comment_id"])."""
-        _check(message.text, MESSAGE_MAX_CHARS)
+        check_text(message.text, MESSAGE_MAX_CHARS, "Instagram")
         if is_direct_thread(message):
             if not message.recipient_id:
                 raise PermanentError("Instagram direct message: no recipient")
@@ -154,7 +122,7 @@ class InstagramResponder:
             json={"recipient": recipient, "message": {"text": message.text}},
             bucket="messages_post",
         )
-        return _field(body, "message_id", "Instagram private message")
+        return answer_field(body, "message_id", "Instagram private message")
 
     def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
         """Hide (or unhide) a comment on the account's media: spam, abuse, personal data posted in public."""
@@ -169,46 +137,14 @@ class InstagramResponder:
             body = self.client.get(
                 f"{target}/replies", {"fields": "id,text,username,from", "limit": 100}, bucket="comments"
             )
-            return _match(body, message.text, self.ig_user_id, "text")
+            return own_item(body, message.text, self.ig_user_id, "text")
         if is_direct_thread(message):
-            conversations = self.client.get(
-                f"{self.page_id}/conversations",
-                {"platform": "instagram", "user_id": message.recipient_id, "fields": "id"},
-                bucket="conversations",
+            return find_in_inbox(
+                self.client, self.page_id, "instagram", message.recipient_id, message.text, self.ig_user_id
             )
-            for conversation in conversations.get("data") or []:
-                body = self.client.get(
-                    f"{conversation['id']}/messages", {"fields": "id,message,from", "limit": 25}, bucket="messages"
-                )
-                found = _match(body, message.text, self.ig_user_id, "message")
-                if found:
-                    return found
-            return None
         comment_id = message.extra.get("comment_id") or message.in_reply_to_id or message.thread_key
         node = self.client.get(str(comment_id), {"fields": "id,can_reply_privately,timestamp"}, bucket="comments")
         # A comment still inside its 7 days that can no longer be answered in private was answered: by us.
         if node.get("can_reply_privately") is False:
             return f"private_reply:{comment_id}"
         return None
-
-
-def _check(text: str, limit: int) -> None:
-    if not text or not text.strip():
-        raise PermanentError("Instagram: empty text")
-    if len(text) > limit:
-        raise PermanentError(f"Instagram: {len(text)} characters (at most {limit})")
-
-
-def _field(body: dict[str, Any], key: str, what: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str):
-        raise UnknownOutcome(f"{what}: the answer has no {key}")
-    return value
-
-
-def _match(body: dict[str, Any], text: str, ig_user_id: str, key: str) -> str | None:
-    for item in body.get("data") or []:
-        author = item.get("from") if isinstance(item, dict) and isinstance(item.get("from"), dict) else {}
-        if author.get("id") == ig_user_id and item.get(key) == text:
-            return str(item["id"])
-    return None
