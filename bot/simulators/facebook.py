@@ -36,7 +36,53 @@ def _graph_error(
     return Reply(status, {"error": error}, headers or {})
 
 
-class GraphSimulator(Simulator):
+INVALID_SESSION = (
+    "Error validating access token: The session has been invalidated because the user changed their "
+    "password or Facebook has changed the session for security reasons."
+)
+
+
+def unsupported(node: str, method: str = "GET") -> Reply:
+    """Graph's answer for a node or edge that does not exist or does not take this method."""
+    return _graph_error(
+        f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be loaded due "
+        "to missing permissions, or does not support this operation.",
+        100,
+        kind="GraphMethodException",
+        subcode=33,
+    )
+
+
+class GraphApiSimulator(Simulator):
+    """What the Graph API simulators share: /vNN.N/node[/edge] routing to _<method>_<edge> handlers, the Page token
+    check, parameters from the query and the body, and usage headers on every answer."""
+
+    page_tokens: set[str]
+
+    def route(self, request: Request) -> Reply:
+        match = re.fullmatch(r"/v\d+\.\d+/([^/]+)(?:/([a-z_]+))?/?", request.path)
+        if not match:
+            return _graph_error("Unknown path components", 2500)
+        token = request.query.get("access_token") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.page_tokens:
+            return _graph_error(INVALID_SESSION, 190, subcode=460)
+        node, edge = match.group(1), match.group(2)
+        handler = getattr(self, f"_{request.method.lower()}_{edge or 'node'}", None)
+        reply = handler(request, node) if handler else unsupported(node, request.method)
+        reply.headers.update(self._usage_headers())
+        return reply
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        params = dict(request.query)
+        if isinstance(request.body, dict):
+            params.update(request.body)
+        return params
+
+    def _usage_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class GraphSimulator(GraphApiSimulator):
     """Serves /vNN.N/... like graph.facebook.com for one Page; page_tokens are the Page access tokens it accepts."""
 
     name = "graph-simulator"
@@ -226,12 +272,7 @@ class GraphSimulator(Simulator):
                 headers={"X-Business-Use-Case-Usage": json.dumps(business)},
             )
         if fault.kind == "auth":
-            return _graph_error(
-                "Error validating access token: The session has been invalidated because the user "
-                "changed their password or Facebook has changed the session for security reasons.",
-                190,
-                subcode=460,
-            )
+            return _graph_error(INVALID_SESSION, 190, subcode=460)
         return _graph_error(
             "An unexpected error has occurred. Please retry your request later.",
             2,
@@ -243,40 +284,6 @@ class GraphSimulator(Simulator):
         broken = {"id": item.get("id")} if isinstance(item, dict) else {}
         broken["message"] = {"unexpected": "shape"}
         return broken
-
-    def route(self, request: Request) -> Reply:
-        match = re.fullmatch(r"/v\d+\.\d+/([^/]+)(?:/([a-z_]+))?/?", request.path)
-        if not match:
-            return _graph_error("Unknown path components", 2500)
-        token = request.query.get("access_token") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.page_tokens:
-            return _graph_error(
-                "Error validating access token: The session has been invalidated because the user "
-                "changed their password or Facebook has changed the session for security reasons.",
-                190,
-                subcode=460,
-            )
-        node, edge = match.group(1), match.group(2)
-        handler = getattr(self, f"_{request.method.lower()}_{edge or 'node'}", None)
-        reply = (
-            handler(request, node)
-            if handler
-            else _graph_error(
-                f"Unsupported {request.method} request. Object with ID '{node}' does not exist, cannot be loaded due to "
-                "missing permissions, or does not support this operation.",
-                100,
-                kind="GraphMethodException",
-                subcode=33,
-            )
-        )
-        reply.headers.update(self._usage_headers())
-        return reply
-
-    def _params(self, request: Request) -> dict[str, Any]:
-        params = dict(request.query)
-        if isinstance(request.body, dict):
-            params.update(request.body)
-        return params
 
     def _edge(self, request: Request, items: list[dict[str, Any]], newest_first: bool = True) -> Reply:
         """since/until, limit and after-cursors the way Graph pages edges."""

@@ -6,24 +6,27 @@ import base64
 import hashlib
 import itertools
 import json
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.simulators.base import Fault, Reply, Request, Simulator
-from bot.simulators.facebook import _as_epoch, _fb_time, _graph_error, _parse
+from bot.simulators.base import Fault, Reply, Request
+from bot.simulators.facebook import (
+    INVALID_SESSION,
+    GraphApiSimulator,
+    _as_epoch,
+    _fb_time,
+    _graph_error,
+    _parse,
+    unsupported,
+)
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 MESSAGING_WINDOW = timedelta(hours=24)
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-INVALID_SESSION = (
-    "Error validating access token: The session has been invalidated because the user changed their "
-    "password or Facebook has changed the session for security reasons."
-)
 BROKEN = {"unexpected": "shape"}
 
 
@@ -82,17 +85,7 @@ def _age(now: datetime, stamp: str) -> timedelta:
     return now - datetime.strptime(stamp, GRAPH_TIME)
 
 
-def _missing(node: str, method: str = "GET") -> Reply:
-    return _graph_error(
-        f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be loaded due "
-        "to missing permissions, or does not support this operation.",
-        100,
-        kind="GraphMethodException",
-        subcode=33,
-    )
-
-
-class InstagramSimulator(Simulator):
+class InstagramSimulator(GraphApiSimulator):
     """Serves /vNN.N/... like graph.facebook.com for one Instagram account; page_tokens are the Page tokens."""
 
     name = "instagram-simulator"
@@ -317,25 +310,6 @@ class InstagramSimulator(Simulator):
             broken[key] = dict(BROKEN)
         return broken
 
-    def route(self, request: Request) -> Reply:
-        match = re.fullmatch(r"/v\d+\.\d+/([^/]+)(?:/([a-z_]+))?/?", request.path)
-        if not match:
-            return _graph_error("Unknown path components", 2500)
-        token = request.query.get("access_token") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.page_tokens:
-            return _graph_error(INVALID_SESSION, 190, subcode=460)
-        node, edge = match.group(1), match.group(2)
-        handler = getattr(self, f"_{request.method.lower()}_{edge or 'node'}", None)
-        reply = handler(request, node) if handler else _missing(node, request.method)
-        reply.headers.update(self._usage_headers())
-        return reply
-
-    def _params(self, request: Request) -> dict[str, Any]:
-        params = dict(request.query)
-        if isinstance(request.body, dict):
-            params.update(request.body)
-        return params
-
     def _page(
         self,
         request: Request,
@@ -348,28 +322,28 @@ class InstagramSimulator(Simulator):
 
     def _get_media(self, request: Request, node: str) -> Reply:
         if node != self.ig_user_id:
-            return _missing(node)
+            return unsupported(node)
         with self.lock:
             found = [m for m in self.media_items.values() if m["kind"] == "own"]
         return self._page(request, found, True, self._media_view)
 
     def _get_tags(self, request: Request, node: str) -> Reply:
         if node != self.ig_user_id:
-            return _missing(node)
+            return unsupported(node)
         with self.lock:
             found = [m for m in self.media_items.values() if m["kind"] == "tagged"]
         return self._page(request, found, True, self._media_view)
 
     def _get_comments(self, request: Request, node: str) -> Reply:
         if node not in self.media_items:
-            return _missing(node)
+            return unsupported(node)
         with self.lock:
             found = [c for c in self.comments.values() if c["media_id"] == node and "parent_id" not in c]
         return self._page(request, found, request.query.get("order") == "reverse_chronological", self._comment_view)
 
     def _get_replies(self, request: Request, node: str) -> Reply:
         if node not in self.comments:
-            return _missing(node)
+            return unsupported(node)
         with self.lock:
             found = [c for c in self.comments.values() if c.get("parent_id") == node]
         return self._page(request, found, False, self._comment_view)
@@ -390,11 +364,11 @@ class InstagramSimulator(Simulator):
                 return Reply(200, self._account())
             if node == self.page_id:
                 return Reply(200, {"id": self.page_id, "instagram_business_account": {"id": self.ig_user_id}})
-        return _missing(node)
+        return unsupported(node)
 
     def _get_conversations(self, request: Request, node: str) -> Reply:
         if node not in (self.page_id, self.ig_user_id, "me"):
-            return _missing(node)
+            return unsupported(node)
         if request.query.get("platform") != "instagram":
             return Reply(200, {"data": []})
         with self.lock:
@@ -403,7 +377,7 @@ class InstagramSimulator(Simulator):
 
     def _get_messages(self, request: Request, node: str) -> Reply:
         if node not in self.conversations:
-            return _missing(node)
+            return unsupported(node)
         with self.lock:
             found = [m for m in self.messages.values() if m["conversation_id"] == node]
         return self._page(request, found, True, self._message_view, stamp="created_time")
@@ -415,7 +389,7 @@ class InstagramSimulator(Simulator):
         with self.lock:
             comment = self.comments.get(node)
             if comment is None:
-                return _missing(node, "POST")
+                return unsupported(node, "POST")
             if "parent_id" in comment:
                 return _graph_error("(#100) Replies can only be added to top-level comments", 100)
             if comment["hidden"]:
@@ -429,7 +403,7 @@ class InstagramSimulator(Simulator):
     def _post_node(self, request: Request, node: str) -> Reply:
         params = self._params(request)
         if node not in self.comments:
-            return _missing(node, "POST")
+            return unsupported(node, "POST")
         if "hide" not in params:
             return _graph_error("(#100) No fields to update", 100)
         with self.lock:
