@@ -1,4 +1,4 @@
-"""The language of a mention, by py3langid (langid.py's model: 97 languages, offline, thousands of texts a second).
+"""The language of a mention, by py3langid (langid.py's model: 142 languages, offline, thousands of texts a second).
 
 A short or ambiguous mention ("ok", "👎", "gracias!!") is decided between English and Spanish only, the
 languages the classifier's seeds and the bundled templates are written in; a longer one may be any language
@@ -8,7 +8,9 @@ brand's default language unless the brand speaks theirs: `brand.languages`).
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import cache
 from pathlib import Path
 
 import py3langid
@@ -22,9 +24,15 @@ BASE_LANGUAGES = ("en", "es")
 MIN_WORDS_FOR_OTHERS = 4
 MIN_CONFIDENCE_FOR_OTHERS = 0.95
 _MODEL = Path(py3langid.__file__).resolve().parent / MODEL_FILE
-_ANY = LanguageIdentifier.from_modelpath(_MODEL, norm_probs=True)
-_BASE = LanguageIdentifier.from_modelpath(_MODEL, norm_probs=True)
-_BASE.set_languages(list(BASE_LANGUAGES))
+
+
+@cache
+def _identifiers() -> tuple[LanguageIdentifier, LanguageIdentifier]:
+    """The model over every language and the same model narrowed to English and Spanish: read once, at first use."""
+    every = LanguageIdentifier.from_modelpath(_MODEL, norm_probs=True)
+    base = copy.copy(every)  # set_languages replaces the copy's arrays; the model itself is shared
+    base.set_languages(list(BASE_LANGUAGES))
+    return every, base
 
 
 def detect_language(text: str, hint: str | None = None, fallback: str = "en") -> str:
@@ -36,8 +44,8 @@ def detect_language(text: str, hint: str | None = None, fallback: str = "en") ->
     if not words:
         return fallback
     if len(words) >= MIN_WORDS_FOR_OTHERS:
-        language, confidence = _ANY.classify(body)
+        language, confidence = _identifiers()[0].classify(body)
         if confidence >= MIN_CONFIDENCE_FOR_OTHERS:
             return language
-    language, confidence = _BASE.classify(body)
+    language, confidence = _identifiers()[1].classify(body)
     return language if confidence >= 0.6 else fallback
