@@ -132,3 +132,19 @@ def epoch_time(value: Any, millis: bool = False) -> datetime:
 def listed(value: Any) -> list[Any]:
     """A payload field that should be a list: itself if it is one, else empty (a malformed field holds nothing)."""
     return value if isinstance(value, list) else []
+
+
+def parse_events(
+    items: Any, parse: Callable[[Any], IncomingMention | None], logger: logging.Logger, source: str, kind: str
+) -> list[IncomingMention]:
+    """The mentions in a webhook payload's list of events; a malformed event is skipped with a warning."""
+    mentions: list[IncomingMention] = []
+    for item in listed(items):
+        try:
+            mention = parse(item)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            logger.warning("%s: skipping a malformed %s (%s)", source, kind, type(exc).__name__)
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    return mentions

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_time
+from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_events, parse_time
 from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
@@ -51,24 +51,11 @@ class MetaWebhook(MetaSignedWebhook):
 
 def entry_mentions(entry: dict[str, Any], page_id: str) -> list[IncomingMention]:
     """The mentions in one webhook entry: feed comments and visitor posts, Page mentions, Messenger messages."""
-    mentions: list[IncomingMention] = []
-    for change in listed(entry.get("changes")):
-        try:
-            mention = _change(change, page_id)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("meta webhook: skipping a malformed change (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    for event in listed(entry.get("messaging")):
-        try:
-            mention = _message(event, page_id)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("meta webhook: skipping a malformed messaging event (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    return mentions
+    return parse_events(
+        entry.get("changes"), lambda change: _change(change, page_id), log, "meta webhook", "change"
+    ) + parse_events(
+        entry.get("messaging"), lambda event: _message(event, page_id), log, "meta webhook", "messaging event"
+    )
 
 
 def _change(change: dict[str, Any], page_id: str) -> IncomingMention | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_time
+from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_events, parse_time
 from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
@@ -59,24 +59,15 @@ class InstagramWebhook(MetaSignedWebhook):
 
 def entry_mentions(entry: dict[str, Any], account: AccountConfig) -> list[IncomingMention]:
     """Comments on the account's media and direct messages in one webhook entry; malformed items are skipped."""
-    mentions: list[IncomingMention] = []
-    for change in listed(entry.get("changes")):
-        try:
-            mention = _change(change, account)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("instagram webhook: skipping a malformed change (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    for event in listed(entry.get("messaging")):
-        try:
-            mention = _message_event(event, account)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("instagram webhook: skipping a malformed messaging event (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    return mentions
+    return parse_events(
+        entry.get("changes"), lambda change: _change(change, account), log, "instagram webhook", "change"
+    ) + parse_events(
+        entry.get("messaging"),
+        lambda event: _message_event(event, account),
+        log,
+        "instagram webhook",
+        "messaging event",
+    )
 
 
 def _change(change: dict[str, Any], account: AccountConfig) -> IncomingMention | None:

@@ -23,7 +23,7 @@ from listeners.base import (
     PlatformListener,
     epoch_time,
     fetch_streams,
-    listed,
+    parse_events,
     parse_time,
     require_str,
 )
@@ -103,26 +103,21 @@ class XWebhook:
 
 def activity_mentions(payload: dict[str, Any], account: AccountConfig) -> list[IncomingMention]:
     """Tweets that involve the account and DMs it received, from one Account Activity event."""
-    mentions: list[IncomingMention] = []
     users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
     handle = (account.handle or "").lstrip("@").lower()
-    for tweet in listed(payload.get("tweet_create_events")):
-        try:
-            mention = _event_tweet(tweet, account, handle)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("x webhook: skipping a malformed tweet event (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    for event in listed(payload.get("direct_message_events")):
-        try:
-            mention = _event_dm(event, account, users)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            log.warning("x webhook: skipping a malformed DM event (%s)", type(exc).__name__)
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    return mentions
+    return parse_events(
+        payload.get("tweet_create_events"),
+        lambda tweet: _event_tweet(tweet, account, handle),
+        log,
+        "x webhook",
+        "tweet event",
+    ) + parse_events(
+        payload.get("direct_message_events"),
+        lambda event: _event_dm(event, account, users),
+        log,
+        "x webhook",
+        "DM event",
+    )
 
 
 def _event_tweet(tweet: dict[str, Any], account: AccountConfig, handle: str) -> IncomingMention | None:
