@@ -141,6 +141,13 @@ class Case(Base):
     monitor_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     no_reply_at: Mapped[datetime | None] = mapped_column(DateTime)
     no_reply_reason: Mapped[str | None] = mapped_column(Text)
+    # Raised whenever the thread gets a customer's message or a reply is sent: an approval checks it has not moved.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # "I'm on it": who took the case by hand, until when (others see it; it expires).
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # A case merged into another keeps its row, closed, pointing at the case that carries its thread.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     mentions: Mapped[list[Mention]] = relationship(back_populates="case", order_by="Mention.id")
     drafts: Mapped[list[Draft]] = relationship(back_populates="case", order_by="Draft.id")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
@@ -191,6 +198,9 @@ class Mention(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Hidden on the platform by a rule or a person (where the platform allows it), and by whom.
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hidden_by: Mapped[str | None] = mapped_column(String(100))
     case: Mapped[Case | None] = relationship(back_populates="mentions")
     identity: Mapped[Identity] = relationship()
     triage: Mapped[TriageResult | None] = relationship(back_populates="mention", uselist=False)
@@ -250,6 +260,8 @@ class Draft(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # Raised at every edit of the text: an approval of what a person saw checks nobody changed it since.
+    version: Mapped[int] = mapped_column(Integer, default=0)
     case: Mapped[Case] = relationship(back_populates="drafts")
     mention: Mapped[Mention | None] = relationship()
     outbox: Mapped[OutboxMessage | None] = relationship(back_populates="draft", uselist=False)
@@ -418,3 +430,110 @@ class LabelledExample(Base):
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
     actor: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Presence(Base):
+    """Who has a case or a draft open in the console right now, and whether they are typing in it."""
+
+    __tablename__ = "presence"
+    __table_args__ = (
+        UniqueConstraint("user_id", "object_type", "object_id"),
+        Index("ix_presence_object", "object_type", "object_id", "seen_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[int] = mapped_column(Integer)
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[User] = relationship()
+
+
+class CaseNote(Base):
+    """An internal note on a case: for the team only, never sent to the customer."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    mentioned: Mapped[list[NoteMention]] = relationship(back_populates="note", order_by="NoteMention.id")
+
+
+class NoteMention(Base):
+    """A user @mentioned in a note; shows in their inbox until they read it."""
+
+    __tablename__ = "note_mentions"
+    __table_args__ = (UniqueConstraint("note_id", "user_id"), Index("ix_note_mentions_inbox", "user_id", "read_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("case_notes.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    note: Mapped[CaseNote] = relationship(back_populates="mentioned")
+    user: Mapped[User] = relationship()
+
+
+class CaseTag(Base):
+    """A free tag on a case, added by a person, a macro or a rule."""
+
+    __tablename__ = "case_tags"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Macro(Base):
+    """A saved reply, per language, rendered like the templates; it may also tag, assign or resolve."""
+
+    __tablename__ = "macros"
+    __table_args__ = (UniqueConstraint("name", "language"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Notification(Base):
+    """Something people must hear of where they are (a breach, an incident, an @mention), raised once per key."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(40), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    deliveries: Mapped[list[NotificationDelivery]] = relationship(
+        back_populates="notification", order_by="NotificationDelivery.id"
+    )
+
+
+class NotificationDelivery(Base):
+    """One notification on its way to one channel: claimed before sending, retried, sent once."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel"),
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    notification: Mapped[Notification] = relationship(back_populates="deliveries")
