@@ -18,10 +18,12 @@ from bot.storage.models import User
 
 ROLES = ("agent", "approver", "admin")
 # What each role may do; a higher role can do everything a lower one can.
+_AGENT = {"view", "edit", "triage", "case", "link", "note", "tag", "use_macros"}
+_APPROVER = _AGENT | {"approve", "reject", "moderate"}
 PERMISSIONS = {
-    "agent": {"view", "edit", "triage", "case", "link"},
-    "approver": {"view", "edit", "triage", "case", "link", "approve", "reject"},
-    "admin": {"view", "edit", "triage", "case", "link", "approve", "reject", "manage_users", "settings"},
+    "agent": _AGENT,
+    "approver": _APPROVER,
+    "admin": _APPROVER | {"manage_users", "settings", "manage_macros"},
 }
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "mdk_"
