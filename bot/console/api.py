@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from bot.casework import approval
 from bot.casework import cases as case_rules
@@ -20,6 +20,20 @@ from bot.service_levels import kpis
 from bot.storage.db import transaction
 from bot.storage.models import Case, Draft, Mention
 from bot.storage.users import PERMISSIONS
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored (naive UTC) time marked as UTC, so the API writes it with its offset as RFC 3339 asks."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# Ids a client sends are bounded by what a PostgreSQL integer holds: a larger one is refused (422), not sent to the database.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+MAX_PAGE = 100_000
+
+# Every time the API returns: the database keeps naive UTC, the schema's date-time format needs the offset.
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 bearer = HTTPBearer(auto_error=False, description="An API token from the console's 'My account' page.")
 
@@ -54,7 +68,7 @@ class MentionOut(BaseModel):
     channel: str
     author: str | None
     text: str
-    created_at: datetime
+    created_at: Timestamp
     url: str | None
     triage: TriageOut | None
 
@@ -76,7 +90,7 @@ class DraftOut(BaseModel):
     low_confidence: bool
     eta_minutes: int | None
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     reject_reason: str | None
     mention: MentionOut | None
 
@@ -92,7 +106,7 @@ class DraftList(BaseModel):
 class EventOut(BaseModel):
     """A change in a case's history."""
 
-    at: datetime
+    at: Timestamp
     actor: str
     from_state: str | None
     to_state: str
@@ -111,12 +125,12 @@ class CaseOut(BaseModel):
     priority: float
     customer_id: int
     owner: str | None
-    opened_at: datetime
-    first_response_due_at: datetime | None
-    first_response_at: datetime | None
-    resolution_due_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
+    opened_at: Timestamp
+    first_response_due_at: Timestamp | None
+    first_response_at: Timestamp | None
+    resolution_due_at: Timestamp | None
+    resolved_at: Timestamp | None
+    closed_at: Timestamp | None
 
 
 class CaseDetail(CaseOut):
@@ -206,7 +220,7 @@ class AssignIn(BaseModel):
 class LinkIn(BaseModel):
     """The identity to link to the customer."""
 
-    identity_id: int
+    identity_id: int = Field(ge=1, le=MAX_ID)
 
 
 class CorrectionIn(BaseModel):
@@ -377,7 +391,7 @@ def build_api(service) -> APIRouter:
         language: str = "",
         owner: str = "",
         limit: int = Query(50, ge=1, le=500),
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=MAX_PAGE),
         who: Viewer = Depends(caller("view")),
     ) -> DraftList:
         with transaction(service.factory) as session:
@@ -385,7 +399,7 @@ def build_api(service) -> APIRouter:
             return DraftList(total=rows.total, total_capped=rows.capped, drafts=[draft_out(d) for d in rows.rows])
 
     @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=FAILS, summary="One draft")
-    def get_draft(draft_id: int, who: Viewer = Depends(caller("view"))) -> DraftOut:
+    def get_draft(draft_id: RowId, who: Viewer = Depends(caller("view"))) -> DraftOut:
         return act(lambda s: draft_out(approval.get_draft(s, draft_id)))
 
     @router.post(
@@ -394,7 +408,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Approve (and edit) a draft and send it",
     )
-    def approve(draft_id: int, body: ApproveIn, who: Viewer = Depends(caller("approve"))) -> SentOut:
+    def approve(draft_id: RowId, body: ApproveIn, who: Viewer = Depends(caller("approve"))) -> SentOut:
         try:
             sent = actions.approve_and_send(service, draft_id, who.username, body.text, body.override_reason)
         except UserError as exc:
@@ -407,11 +421,11 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Change a pending draft's text without approving it",
     )
-    def edit(draft_id: int, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
+    def edit(draft_id: RowId, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
         return act(lambda s: draft_out(actions.save_edit(s, service.config, draft_id, body.text, who.username, now())))
 
     @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=FAILS, summary="Reject a draft")
-    def reject(draft_id: int, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
+    def reject(draft_id: RowId, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
         return act(lambda s: draft_out(approval.reject(s, draft_id, who.username, body.reason, now())))
 
     @router.post(
@@ -420,7 +434,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Correct a triage field (the classifier learns from it)",
     )
-    def correct(mention_id: int, body: CorrectionIn, who: Viewer = Depends(caller("triage"))) -> MentionOut:
+    def correct(mention_id: RowId, body: CorrectionIn, who: Viewer = Depends(caller("triage"))) -> MentionOut:
         def work(session):
             actions.correct_triage(session, mention_id, body.head, body.label, who.username, now())
             return mention_out(session.get(Mention, mention_id))
@@ -433,7 +447,7 @@ def build_api(service) -> APIRouter:
         level: str = "",
         owner: str = "",
         limit: int = Query(50, ge=1, le=500),
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=MAX_PAGE),
         who: Viewer = Depends(caller("view")),
     ) -> CaseList:
         with transaction(service.factory) as session:
@@ -457,7 +471,7 @@ def build_api(service) -> APIRouter:
         )
 
     @router.get("/cases/{case_id}", response_model=CaseDetail, responses=FAILS, summary="A case with its thread")
-    def get_case(case_id: int, who: Viewer = Depends(caller("view"))) -> CaseDetail:
+    def get_case(case_id: RowId, who: Viewer = Depends(caller("view"))) -> CaseDetail:
         return act(lambda s: case_detail(s, case_id))
 
     @router.post(
@@ -466,7 +480,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Resolve a case; returns the drafted public close",
     )
-    def resolve(case_id: int, body: ResolveIn, who: Viewer = Depends(caller("case"))) -> DraftOut:
+    def resolve(case_id: RowId, body: ResolveIn, who: Viewer = Depends(caller("case"))) -> DraftOut:
         return act(
             lambda s: draft_out(
                 case_rules.resolve(
@@ -481,11 +495,11 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Draft the invitation and private opener that move a case to private messages",
     )
-    def private(case_id: int, who: Viewer = Depends(caller("case"))) -> list[DraftOut]:
+    def private(case_id: RowId, who: Viewer = Depends(caller("case"))) -> list[DraftOut]:
         return act(lambda s: [draft_out(d) for d in actions.move_private(s, service, case_id, who.username, now())])
 
     @router.post("/cases/{case_id}/reopen", response_model=CaseDetail, responses=FAILS, summary="Reopen a case")
-    def reopen(case_id: int, body: ReopenIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+    def reopen(case_id: RowId, body: ReopenIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
         def work(session):
             actions.reopen(session, service, case_id, who.username, now(), body.note)
             session.flush()
@@ -494,7 +508,7 @@ def build_api(service) -> APIRouter:
         return act(work)
 
     @router.post("/cases/{case_id}/assign", response_model=CaseDetail, responses=FAILS, summary="Assign a case")
-    def assign(case_id: int, body: AssignIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+    def assign(case_id: RowId, body: AssignIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
         def work(session):
             actions.assign(session, case_id, body.owner, who.username, now())
             session.flush()
@@ -526,7 +540,7 @@ def build_api(service) -> APIRouter:
         )
 
     @router.get("/customers/{customer_id}", response_model=CustomerOut, responses=FAILS, summary="A customer")
-    def get_customer(customer_id: int, who: Viewer = Depends(caller("view"))) -> CustomerOut:
+    def get_customer(customer_id: RowId, who: Viewer = Depends(caller("view"))) -> CustomerOut:
         return act(lambda s: customer_out(s, customer_id))
 
     @router.post(
@@ -535,7 +549,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Link another platform identity to a customer",
     )
-    def link(customer_id: int, body: LinkIn, who: Viewer = Depends(caller("link"))) -> CustomerOut:
+    def link(customer_id: RowId, body: LinkIn, who: Viewer = Depends(caller("link"))) -> CustomerOut:
         def work(session):
             actions.link_identity(session, customer_id, body.identity_id, who.username, now())
             session.flush()
@@ -587,7 +601,7 @@ def build_api(service) -> APIRouter:
         actor: str = "",
         action: str = "",
         limit: int = Query(50, ge=1, le=500),
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=MAX_PAGE),
         who: Viewer = Depends(caller("view")),
     ) -> list[dict[str, Any]]:
         with transaction(service.factory) as session:
