@@ -19,8 +19,10 @@ from bot.storage.db import dialect_insert
 from bot.storage.models import Case, KpiVolume, KpiWatermark, Mention, TriageResult
 from bot.storage.statuses import MentionStatus
 
-DIMENSIONS = ("platform", "category", "sentiment", "level")
+DIMENSIONS = ("platform", "category", "sentiment", "level", "language")
 VOLUME = "volume"
+# The triage columns the volume rollup counts by, in the order of DIMENSIONS after the platform.
+TRIAGED = (TriageResult.category, TriageResult.sentiment, TriageResult.level, TriageResult.language)
 # Triage results younger than this stay out of the rollup and are counted live: a transaction still open in
 # another daemon may hold a lower id that commits later, and it must not be skipped.
 SETTLE = timedelta(minutes=10)
@@ -153,13 +155,13 @@ def _aligned(period: Period) -> bool:
     return period.start.time() == datetime.min.time() and period.end.time() == datetime.min.time()
 
 
-def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, str, str, int]]:
-    """Mentions per (day, platform, category, sentiment, level) in the period; untriaged ones count as 'pending'."""
+def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, str, str, str, int]]:
+    """Mentions per (day, platform, category, sentiment, level, language); untriaged ones count as 'pending'."""
     if not _aligned(period):
         return _volume_direct(session, period)
     # Whole days: the rollup, plus the triage results it does not hold yet, plus mentions not triaged yet.
     first_day, last_day = period.start.date().isoformat(), (period.end - timedelta(days=1)).date().isoformat()
-    counts: Counter[tuple[str, str, str, str, str]] = Counter()
+    counts: Counter[tuple[str, str, str, str, str, str]] = Counter()
     for row in session.execute(
         select(
             KpiVolume.day,
@@ -167,22 +169,23 @@ def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, s
             KpiVolume.category,
             KpiVolume.sentiment,
             KpiVolume.level,
+            KpiVolume.language,
             KpiVolume.mentions,
         ).where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)
     ):
-        counts[tuple(row[:5])] += int(row[5])
+        counts[tuple(row[:6])] += int(row[6])
     for row in _volume_live(session, period):
-        counts[tuple(row[:5])] += row[5]
+        counts[tuple(row[:6])] += row[6]
     return [(*key, n) for key, n in counts.items() if n]
 
 
-def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, str, str, int]]:
+def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, str, str, str, int]]:
     """What the rollup does not hold yet: triage results past its watermark, and mentions not triaged yet."""
     last = _watermark(session)
-    counts: Counter[tuple[str, str, str, str, str]] = Counter()
+    counts: Counter[tuple[str, str, str, str, str, str]] = Counter()
     day = _day(session, Mention.created_at)
     tail = (
-        select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
+        select(day, Mention.platform, *TRIAGED, func.count())
         .select_from(TriageResult)
         .join(Mention, Mention.id == TriageResult.mention_id)
         .where(
@@ -192,7 +195,7 @@ def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, 
             # Steers the planner to the few new triage rows rather than every mention of the period.
             Mention.id.in_(select(TriageResult.mention_id).where(TriageResult.id > last)),
         )
-        .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level)
+        .group_by(day, Mention.platform, *TRIAGED)
     )
     # Untriaged mentions are few: find them by status and apply the period below. SQLite's statistics only know
     # that most mentions share a status, so tell its planner this term is selective or it scans every mention.
@@ -206,27 +209,28 @@ def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, 
         .where(untriaged, TriageResult.id.is_(None))
     )
     if (session.scalar(select(func.max(TriageResult.id))) or 0) > last:
-        for d, platform, category, sentiment, level, n in session.execute(tail):
-            counts[(str(d), platform, category, sentiment, level)] += int(n)
+        for d, platform, category, sentiment, level, language, n in session.execute(tail):
+            counts[(str(d), platform, category, sentiment, level, language)] += int(n)
     for created_at, platform in session.execute(pending):
         if period.start <= created_at < period.end:
-            counts[(f"{created_at:%Y-%m-%d}", platform, "pending", "pending", "pending")] += 1
+            counts[(f"{created_at:%Y-%m-%d}", platform, "pending", "pending", "pending", "pending")] += 1
     return [(*key, n) for key, n in counts.items() if n]
 
 
-def _volume_direct(session: Session, period: Period) -> list[tuple[str, str, str, str, str, int]]:
+def _volume_direct(session: Session, period: Period) -> list[tuple[str, str, str, str, str, str, int]]:
     day = _day(session, Mention.created_at)
     category = func.coalesce(TriageResult.category, "pending")
     sentiment = func.coalesce(TriageResult.sentiment, "pending")
     level = func.coalesce(TriageResult.level, "pending")
+    language = func.coalesce(TriageResult.language, "pending")
     query = (
-        select(day, Mention.platform, category, sentiment, level, func.count())
+        select(day, Mention.platform, category, sentiment, level, language, func.count())
         .select_from(Mention)
         .outerjoin(TriageResult, TriageResult.mention_id == Mention.id)
         .where(Mention.created_at >= period.start, Mention.created_at < period.end)
-        .group_by(day, Mention.platform, category, sentiment, level)
+        .group_by(day, Mention.platform, category, sentiment, level, language)
     )
-    return [(str(d), p, c, s, lvl, int(n)) for d, p, c, s, lvl, n in session.execute(query)]
+    return [(str(d), p, c, s, lvl, lang, int(n)) for d, p, c, s, lvl, lang, n in session.execute(query)]
 
 
 def _watermark(session: Session) -> int:
@@ -261,15 +265,23 @@ def refresh_volume(session: Session, now: datetime) -> int:
         return 0
     day = _day(session, Mention.created_at)
     rows = session.execute(
-        select(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level, func.count())
+        select(day, Mention.platform, *TRIAGED, func.count())
         .select_from(TriageResult)
         .join(Mention, Mention.id == TriageResult.mention_id)
         .where(TriageResult.id > last, TriageResult.id <= top)
-        .group_by(day, Mention.platform, TriageResult.category, TriageResult.sentiment, TriageResult.level)
+        .group_by(day, Mention.platform, *TRIAGED)
     ).all()
     values = [
-        {"day": str(d), "platform": p, "category": c, "sentiment": se, "level": lv, "mentions": int(n)}
-        for d, p, c, se, lv, n in rows
+        {
+            "day": str(d),
+            "platform": p,
+            "category": c,
+            "sentiment": se,
+            "level": lv,
+            "language": lang,
+            "mentions": int(n),
+        }
+        for d, p, c, se, lv, lang, n in rows
     ]
     for start in range(0, len(values), 500):
         _upsert_volume(session, values[start : start + 500])
@@ -280,14 +292,14 @@ def _upsert_volume(session: Session, values: list[dict[str, Any]]) -> None:
     statement = dialect_insert(session, KpiVolume).values(values)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["day", "platform", "category", "sentiment", "level"],
+            index_elements=["day", "platform", "category", "sentiment", "level", "language"],
             set_={"mentions": KpiVolume.mentions + statement.excluded.mentions},
         )
     )
 
 
 def _add_volume(
-    session: Session, day: str, platform: str, category: str, sentiment: str, level: str, count: int
+    session: Session, day: str, platform: str, category: str, sentiment: str, level: str, language: str, count: int
 ) -> None:
     _upsert_volume(
         session,
@@ -298,6 +310,7 @@ def _add_volume(
                 "category": category,
                 "sentiment": sentiment,
                 "level": level,
+                "language": language,
                 "mentions": count,
             }
         ],
@@ -312,8 +325,9 @@ def triage_changed(session: Session, mention: Mention, triage: TriageResult, bef
     if after == before:
         return
     day = f"{mention.created_at:%Y-%m-%d}"
-    _add_volume(session, day, mention.platform, *before, -1)
-    _add_volume(session, day, mention.platform, *after, 1)
+    # A correction never changes the language (people correct category, sentiment, level): it keeps its row.
+    _add_volume(session, day, mention.platform, *before, triage.language, -1)
+    _add_volume(session, day, mention.platform, *after, triage.language, 1)
 
 
 def rebuild_volume(session: Session, now: datetime) -> int:
@@ -324,9 +338,9 @@ def rebuild_volume(session: Session, now: datetime) -> int:
 
 
 def volume_per_day(
-    session: Session, period: Period, rows: list[tuple[str, str, str, str, str, int]] | None = None
+    session: Session, period: Period, rows: list[tuple[str, str, str, str, str, str, int]] | None = None
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """For each dimension (platform, category, sentiment, level): {value: {day: mentions}}."""
+    """For each dimension (platform, category, sentiment, level, language): {value: {day: mentions}}."""
     result: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int)) for d in DIMENSIONS}
     if rows is None and _aligned(period):
         # Each dimension summed by the database from the rollup (a few hundred rows), then the live part on top.
@@ -514,7 +528,7 @@ def summary(session: Session, period: Period, now: datetime) -> Summary:
 
 
 def volume_csv(session: Session, period: Period) -> str:
-    """Mentions per day and platform, category, sentiment and level, as CSV."""
+    """Mentions per day and platform, category, sentiment, level and language, as CSV."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["day", *DIMENSIONS, "mentions"])

@@ -75,8 +75,8 @@ def build(session: Session, config: Config, since: datetime, now: datetime, topi
     )
     dimensions: dict[str, Counter[str]] = defaultdict(Counter)
     for row in kpis.volume_rows(session, period):
-        _day, platform, category, sentiment, level, count = row
-        for name, value in (("platform", platform), ("category", category), ("sentiment", sentiment), ("level", level)):
+        _day, *values, count = row
+        for name, value in zip(kpis.DIMENSIONS, values, strict=True):
             dimensions[name][value] += count
     modes = dict(
         session.execute(
@@ -136,6 +136,7 @@ def build(session: Session, config: Config, since: datetime, now: datetime, topi
         "categories": dict(dimensions["category"].most_common()),
         "levels": dict(dimensions["level"].most_common()),
         "sentiments": dict(dimensions["sentiment"].most_common()),
+        "languages": dict(dimensions["language"].most_common()),
         "public_cases": {
             "resolved": summary.public_resolved,
             "closed_in_public_share": _share(summary.public_closed_share),
@@ -225,6 +226,9 @@ def render_text(report: dict[str, Any], console: Console) -> None:
         level = levels[index] if index < len(levels) else ("", "")
         mix.add_row(category[0], str(category[1]), level[0], str(level[1]))
     console.print(mix)
+    console.print(
+        "Languages: " + (", ".join(f"{escape(lang)} {n}" for lang, n in report["languages"].items()) or "none")
+    )
     topics = Table(title="Top topics (for continuous improvement)")
     topics.add_column("topic")
     topics.add_column("mentions", justify="right")

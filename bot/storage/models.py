@@ -398,7 +398,7 @@ class ConsoleSession(Base):
 
 
 class KpiVolume(Base):
-    """Triaged mentions per day, platform, category, sentiment and level: a rollup that keeps the KPI page fast."""
+    """Triaged mentions per day, platform, category, sentiment, level and language: a rollup for a fast KPI page."""
 
     __tablename__ = "kpi_volume"
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -406,6 +406,7 @@ class KpiVolume(Base):
     category: Mapped[str] = mapped_column(String(20), primary_key=True)
     sentiment: Mapped[str] = mapped_column(String(10), primary_key=True)
     level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    language: Mapped[str] = mapped_column(String(10), primary_key=True)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -14,7 +14,7 @@ def period(desk, days: int = 7) -> kpis.Period:
     return kpis.Period.last_days(desk.clock.now(), days)
 
 
-def test_volume_per_day_by_platform_category_sentiment_and_level(desk):
+def test_volume_per_day_by_platform_category_sentiment_level_and_language(desk):
     desk.mention("@acme my internet is down, not working", id="a", platform="x")
     desk.mention("@acme la fibra no funciona", id="b", platform="facebook", lang="es", author="@lu")
     desk.clock.advance(days=1)
@@ -24,7 +24,8 @@ def test_volume_per_day_by_platform_category_sentiment_and_level(desk):
         volume = kpis.volume_per_day(session, period(desk))
     assert volume["platform"] == {"facebook": {"2026-01-05": 1}, "x": {"2026-01-05": 1, "2026-01-06": 1}}
     assert sum(sum(days.values()) for days in volume["category"].values()) == 3
-    assert set(volume) == {"platform", "category", "sentiment", "level"}
+    assert set(volume) == {"platform", "category", "sentiment", "level", "language"}
+    assert volume["language"] == {"en": {"2026-01-05": 1, "2026-01-06": 1}, "es": {"2026-01-05": 1}}
 
 
 def test_first_response_median_and_p90_and_sla_attainment(desk):
@@ -88,7 +89,8 @@ def test_csv_exports(desk):
     with desk.session() as session:
         volume = list(csv.reader(io.StringIO(kpis.volume_csv(session, period(desk)))))
         summary = dict(csv.reader(io.StringIO(kpis.summary_csv(session, period(desk), desk.clock.now()))))
-    assert volume[0] == ["day", "platform", "category", "sentiment", "level", "mentions"]
+    assert volume[0] == ["day", "platform", "category", "sentiment", "level", "language", "mentions"]
+    assert volume[1][5] == "en"
     assert volume[1][0] == "2026-01-05" and volume[1][-1] == "1"
     assert summary["mentions"] == "1" and summary["period_end"] == "2026-01-05"
 
@@ -105,7 +107,8 @@ def test_the_kpi_page_draws_charts_and_exports_csv(browser, console):
     console.poll()
     browser.login("alex")
     page = browser.get("/kpis").text
-    assert page.count('<svg class="chart"') == 4 and "<rect" in page
+    assert page.count('<svg class="chart"') == 5 and "<rect" in page
+    assert "Mentions per day by language" in page
     exported = browser.get("/kpis.csv?table=summary")
     assert exported.headers["content-type"].startswith("text/csv")
     assert "attachment" in exported.headers["content-disposition"]

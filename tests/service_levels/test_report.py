@@ -74,6 +74,7 @@ def test_the_report_matches_a_morning_worked_out_by_hand(desk):
     assert figures["sla"]["alerts"] == {"warning": 1, "breach": 2, "maximum": 0}
     assert figures["levels"] == {"investigate": 3, "private": 1, "monitor": 1}
     assert figures["categories"] == {"complaint": 4, "other": 1}
+    assert figures["languages"] == {"en": 5}
     assert figures["public_cases"] == {"resolved": 1, "closed_in_public_share": 1.0}
     # ana's promise (30 min from 09:10) was kept by the close at 09:30; eve's (30 min from 09:20) ran out.
     assert figures["promises"] == {"made": 2, "kept": 1, "broken": 1, "open": 0, "kept_share": 0.5}
@@ -100,6 +101,7 @@ def test_the_report_command_prints_json_and_tables(desk, tmp_path):
     assert as_text.exit_code == 0, as_text.output
     assert "Service-level report" in as_text.output and "first response" in as_text.output
     assert "2 made, 1 kept, 1 broken" in as_text.output
+    assert "Languages: en 5" in as_text.output
 
 
 def test_since_accepts_spans_and_dates_and_names_what_is_wrong():

@@ -1,4 +1,5 @@
-"""team desk: versions, claims, merges, hidden comments, presence, notes, tags, macros, notifications
+"""team desk: versions, claims, merges, hidden comments, presence, notes, tags, macros, notifications;
+the volume rollup by language
 
 Revision ID: 0003
 Revises: 0002
@@ -130,6 +131,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('hidden_by', sa.String(length=100), nullable=True))
 
 
+    _volume_table(with_language=True)
 
 def downgrade() -> None:
     with op.batch_alter_table('mentions', schema=None) as batch_op:
@@ -174,3 +176,21 @@ def downgrade() -> None:
 
     op.drop_table('notifications')
     op.drop_table('macros')
+    _volume_table(with_language=False)
+
+
+def _volume_table(with_language: bool) -> None:
+    """(Re)create the volume rollup; it is refilled from the triage results at the next refresh."""
+    op.drop_table('kpi_volume')
+    key = ['day', 'platform', 'category', 'sentiment', 'level'] + (['language'] if with_language else [])
+    op.create_table('kpi_volume',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('category', sa.String(length=20), nullable=False),
+    sa.Column('sentiment', sa.String(length=10), nullable=False),
+    sa.Column('level', sa.String(length=20), nullable=False),
+    *([sa.Column('language', sa.String(length=10), nullable=False)] if with_language else []),
+    sa.Column('mentions', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint(*key, name=op.f('pk_kpi_volume'))
+    )
+    op.execute("DELETE FROM kpi_watermarks WHERE name = 'volume'")
