@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.casework import approval, cases, followups
+from bot.casework import approval, cases, followups, merging
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.console.server import serve_with
 from bot.demo import run_demo
@@ -423,7 +423,10 @@ def show(obj: Context, case_id: int) -> None:
         out.print("\n[bold]Thread[/bold]")
         for mention in case.mentions:
             who = mention.identity.handle or mention.identity.name or mention.identity.platform_user_id
-            out.print(f"  {mention.created_at:%H:%M} [{mention.channel}] {_escape(who)}: {_escape(mention.text)}")
+            out.print(
+                f"  {mention.created_at:%H:%M} [{mention.channel}] {_escape(who)}: {_escape(mention.text)}"
+                f"  (message {mention.id})"
+            )
             if mention.triage:
                 t = mention.triage
                 out.print(
@@ -512,6 +515,37 @@ def resolve(obj: Context, case_id: int, summary: str, actor: str | None) -> None
             session, service.config, service.renderer, case_id, actor_name(actor), service.clock.now(), summary
         )
         out.print(f"case {case_id} resolved; close draft {draft.id} waits for approval:\n  {_escape(draft.text)}")
+
+
+@main.command()
+@click.argument("into_id", metavar="CASE", type=int)
+@click.argument("other_id", metavar="OTHER_CASE", type=int)
+@actor_option
+@click.pass_obj
+@handle_errors
+def merge(obj: Context, into_id: int, other_id: int, actor: str | None) -> None:
+    """Merge OTHER_CASE into CASE (one customer, one problem): its thread, clocks, drafts and history follow."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        case = merging.merge_cases(session, service.config, into_id, other_id, actor_name(actor), service.clock.now())
+        pending = sum(1 for d in case.drafts if d.status == DraftStatus.PENDING)
+        out.print(
+            f"case {other_id} merged into case {case.id}: {len(case.mentions)} messages, state {case.state}, "
+            f"{pending} draft(s) waiting for approval"
+        )
+
+
+@main.command()
+@click.argument("mention_id", metavar="MENTION", type=int)
+@actor_option
+@click.pass_obj
+@handle_errors
+def split(obj: Context, mention_id: int, actor: str | None) -> None:
+    """Split a message (its id, as `show CASE` lists it) and its drafts out into a new case of the same customer."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        case = merging.split_message(session, service.config, mention_id, actor_name(actor), service.clock.now())
+        out.print(f"mention {mention_id} split into new case {case.id} (state {case.state})")
 
 
 @main.command()

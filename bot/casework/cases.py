@@ -22,6 +22,7 @@ MOVED_PRIVATE = "moved_private"
 WAITING_ON_CUSTOMER = "waiting_on_customer"
 RESOLVED = "resolved"
 CLOSED_PUBLIC = "closed_public"
+MERGED = "merged"  # absorbed into another case of the same customer (merged_into_id); bot/casework/merging.py
 STATES = (
     NEW,
     MONITORING,
@@ -31,8 +32,9 @@ STATES = (
     WAITING_ON_CUSTOMER,
     RESOLVED,
     CLOSED_PUBLIC,
+    MERGED,
 )
-FINISHED = (RESOLVED, CLOSED_PUBLIC)
+FINISHED = (RESOLVED, CLOSED_PUBLIC, MERGED)
 LEVEL_RANK = {"monitor": 0, "self_service": 1, "investigate": 2, "private": 3}
 
 # The state a case moves to once a draft of each kind has been posted.
@@ -78,6 +80,24 @@ def _unpause(case: Case, now: datetime, sla: SlaConfig | None = None) -> None:
     case.waiting_since = None
 
 
+def settle_pause(case: Case, now: datetime, sla: SlaConfig | None = None) -> None:
+    """Count a running wait on the customer into the clocks up to now; a case still waiting pauses again from now."""
+    if case.waiting_since is None:
+        return
+    _unpause(case, now, sla)
+    if case.state == WAITING_ON_CUSTOMER:
+        case.waiting_since = now
+
+
+def surviving(session: Session, case: Case | None) -> Case | None:
+    """The case that now holds this one's thread: itself, or the case it was merged into (followed to the end)."""
+    seen: set[int] = set()
+    while case is not None and case.merged_into_id is not None and case.id not in seen:
+        seen.add(case.id)
+        case = session.get(Case, case.merged_into_id)
+    return case
+
+
 def find_open_thread(session: Session, mention: Mention) -> Case | None:
     """The case this mention belongs to: its thread's latest case, or for a private message the customer's open case."""
     case = session.scalar(
@@ -86,6 +106,7 @@ def find_open_thread(session: Session, mention: Mention) -> Case | None:
         .order_by(Case.id.desc())
         .limit(1)
     )
+    case = surviving(session, case)
     if case is None and mention.channel == "private":
         customer_id = mention.identity.customer_id
         case = session.scalar(
@@ -106,7 +127,7 @@ def latest_cases(session: Session, threads: set[tuple[str, str]]) -> dict[tuple[
             select(Case).where(Case.platform == platform, Case.thread_key.in_(keys)).order_by(Case.id)
         ):
             found[(platform, case.thread_key)] = case  # ordered by id: the latest one stays
-    return found
+    return {thread: surviving(session, case) for thread, case in found.items()}
 
 
 def attach(

@@ -124,6 +124,8 @@ def move_private(session: Session, service, case_id: int, actor: str, now: datet
 def reopen(session: Session, service, case_id: int, actor: str, now: datetime, note: str = "") -> Case:
     """Reopen a resolved or closed case; its resolution clock starts again."""
     case = cases.get_case(session, case_id)
+    if case.merged_into_id is not None:
+        raise UserError(f"case {case_id} is merged into case {case.merged_into_id}; reopen that one")
     if case.state not in cases.FINISHED:
         raise UserError(f"case {case_id} is {case.state}, not resolved or closed")
     case.reopen_count = (case.reopen_count or 0) + 1

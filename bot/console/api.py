@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.casework import approval
+from bot.casework import approval, merging
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
@@ -131,6 +131,7 @@ class CaseOut(BaseModel):
     resolution_due_at: Timestamp | None
     resolved_at: Timestamp | None
     closed_at: Timestamp | None
+    merged_into_id: int | None = Field(None, description="the case this one was merged into (its thread is there)")
 
 
 class CaseDetail(CaseOut):
@@ -215,6 +216,12 @@ class AssignIn(BaseModel):
     """Who owns the case now; null to unassign."""
 
     owner: str | None = None
+
+
+class MergeIn(BaseModel):
+    """The case to merge into the one named in the path (it is kept, closed as merged)."""
+
+    other_case_id: int = Field(ge=1, le=MAX_ID)
 
 
 class LinkIn(BaseModel):
@@ -341,6 +348,7 @@ def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
         resolution_due_at=case.resolution_due_at,
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
+        merged_into_id=case.merged_into_id,
     )
 
 
@@ -513,6 +521,32 @@ def build_api(service) -> APIRouter:
             actions.assign(session, case_id, body.owner, who.username, now())
             session.flush()
             return case_detail(session, case_id)
+
+        return act(work)
+
+    @router.post(
+        "/cases/{case_id}/merge",
+        response_model=CaseDetail,
+        responses=FAILS,
+        summary="Merge another case of the same customer into this one",
+    )
+    def merge(case_id: RowId, body: MergeIn, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            merging.merge_cases(session, service.config, case_id, body.other_case_id, who.username, now())
+            return case_detail(session, case_id)
+
+        return act(work)
+
+    @router.post(
+        "/mentions/{mention_id}/split",
+        response_model=CaseDetail,
+        responses=FAILS,
+        summary="Split a message (and its drafts) out into a new case of the same customer",
+    )
+    def split(mention_id: RowId, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            case = merging.split_message(session, service.config, mention_id, who.username, now())
+            return case_detail(session, case.id)
 
         return act(work)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.storage.models import AuditEntry, Case, Customer, Draft, Identity, Mention, OutboxMessage, SlaAlert, User
 
-OPEN_STATES_EXCLUDED = ("resolved", "closed_public", "monitoring")
+OPEN_STATES_EXCLUDED = ("resolved", "closed_public", "monitoring", "merged")
 
 
 @dataclass
@@ -166,10 +166,32 @@ def customer_history(
     session: Session, customer_id: int, exclude_case: int | None = None, limit: int = 10
 ) -> list[Case]:
     """The customer's most recent other cases."""
-    query = select(Case).where(Case.customer_id == customer_id)
+    query = select(Case).where(Case.customer_id == customer_id, Case.merged_into_id.is_(None))
     if exclude_case is not None:
         query = query.where(Case.id != exclude_case)
     return list(session.scalars(query.order_by(Case.opened_at.desc()).limit(limit)))
+
+
+def merged_into(session: Session, case: Case) -> list[Case]:
+    """The cases merged into this one (each shown once, as a link in its history)."""
+    return list(session.scalars(select(Case).where(Case.merged_into_id == case.id).order_by(Case.id)))
+
+
+def open_siblings(session: Session, case: Case) -> list[Case]:
+    """The customer's other open cases on the same account: what this one can be merged into."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.customer_id == case.customer_id,
+                Case.account_id == case.account_id,
+                Case.id != case.id,
+                Case.merged_into_id.is_(None),
+                Case.state.not_in(("resolved", "closed_public", "merged")),
+            )
+            .order_by(Case.opened_at.desc())
+        )
+    )
 
 
 def owners(session: Session, ids: set[int | None]) -> dict[int, str]:
@@ -185,6 +207,9 @@ def cases(
 ) -> Page:
     """Cases, most recently updated first; state 'open' means every unfinished state."""
     where: list[Any] = []
+    by_id = search.strip().lstrip("#").isdigit()
+    if state != "merged" and not by_id:  # a merged case is listed once, as the case it went into
+        where.append(Case.merged_into_id.is_(None))
     if state == "open":
         where.append(Case.state.not_in(OPEN_STATES_EXCLUDED))
     elif state:
@@ -195,7 +220,7 @@ def cases(
         where.append(Case.owner_id.is_(None))
     elif owner:
         where.append(Case.owner_id == select(User.id).where(User.username == owner).scalar_subquery())
-    if search.strip().lstrip("#").isdigit():
+    if by_id:
         where.append(Case.id == int(search.strip().lstrip("#")))
     total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
     query = (
@@ -268,7 +293,11 @@ def customer_view(session: Session, customer_id: int, messages: int = 50) -> Cus
         session.scalars(select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id))
     )
     case_rows = list(
-        session.scalars(select(Case).where(Case.customer_id == customer.id).order_by(Case.opened_at.desc()))
+        session.scalars(
+            select(Case)
+            .where(Case.customer_id == customer.id, Case.merged_into_id.is_(None))
+            .order_by(Case.opened_at.desc())
+        )
     )
     identity_ids = [i.id for i in identities]
     recent = (

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot.casework import approval
+from bot.casework import approval, merging
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
@@ -359,6 +359,8 @@ def build_router(console) -> APIRouter:
                 users=list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))),
                 finished=case.state in case_rules.FINISHED,
                 here=f"/cases/{case.id}",
+                merged_from=queries.merged_into(session, case),
+                merge_targets=[] if case.state in case_rules.FINISHED else queries.open_siblings(session, case),
             )
 
     def _case_action(request: Request, case_id: int, message: str, work: Callable[[Any], Any]) -> Response:
@@ -412,6 +414,29 @@ def build_router(console) -> APIRouter:
             f"Case assigned to {owner}." if owner else "Case unassigned.",
             lambda s: actions.assign(s, case_id, owner or None, who.username, service.clock.now()),
         )
+
+    @router.post("/cases/{case_id}/merge")
+    def case_merge(
+        request: Request, case_id: int, into_case_id: int = Form(...), who: Viewer = Depends(allowed("case"))
+    ) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                merging.merge_cases(session, service.config, into_case_id, case_id, who.username, service.clock.now())
+        except UserError as exc:
+            return done(request, f"/cases/{case_id}", "error", str(exc))
+        return done(request, f"/cases/{into_case_id}", "ok", f"Case {case_id} merged into this case.")
+
+    @router.post("/mentions/{mention_id}/split")
+    def mention_split(
+        request: Request, mention_id: int, back: str = Form("/cases"), who: Viewer = Depends(allowed("case"))
+    ) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                case = merging.split_message(session, service.config, mention_id, who.username, service.clock.now())
+                new_id = case.id
+        except UserError as exc:
+            return done(request, back, "error", str(exc))
+        return done(request, f"/cases/{new_id}", "ok", f"The message was split into this new case {new_id}.")
 
     # ---- customers ---------------------------------------------------------------------------------------------
 

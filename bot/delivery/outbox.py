@@ -76,6 +76,16 @@ def enqueue(session: Session, draft: Draft, now: datetime) -> OutboxMessage:
     return message
 
 
+def reply_thread(message: OutboxMessage) -> str:
+    """The thread a message answers: its mention's (a merged case spans threads), else its target's, else the case's."""
+    draft = message.draft
+    mention = draft.mention
+    if mention is not None and (mention.channel == "public" or message.action == "send_private"):
+        return mention.thread_key
+    target = next((m for m in draft.case.mentions if m.platform_id == message.target_id), None)
+    return target.thread_key if target is not None else draft.case.thread_key
+
+
 def outgoing(message: OutboxMessage) -> OutgoingMessage:
     """The responder's view of an outbox row."""
     draft = message.draft
@@ -90,7 +100,7 @@ def outgoing(message: OutboxMessage) -> OutgoingMessage:
         idempotency_key=message.idempotency_key,
         action=message.action,
         text=message.text,
-        thread_key=draft.case.thread_key,
+        thread_key=reply_thread(message),
         in_reply_to_id=message.target_id,
         recipient_id=message.recipient_id,
         recipient_handle=mention.identity.handle if mention else None,

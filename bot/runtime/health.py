@@ -239,7 +239,11 @@ def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str]
         session.execute(
             select(SlaAlert.kind, func.count(SlaAlert.id))
             .join(Case, SlaAlert.case_id == Case.id)
-            .where(Case.state.not_in(("resolved", "closed_public")), SlaAlert.cycle == Case.reopen_count, still_running)
+            .where(
+                Case.state.not_in(("resolved", "closed_public", "merged")),
+                SlaAlert.cycle == Case.reopen_count,
+                still_running,
+            )
             .group_by(SlaAlert.kind)
         ).all()
     )

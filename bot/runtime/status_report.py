@@ -46,7 +46,9 @@ def collect(service) -> dict[str, Any]:
             "mentions": count(select(func.count(Mention.id))),
             "mentions_failed": count(select(func.count(Mention.id)).where(Mention.status == MentionStatus.FAILED)),
             "open_cases": count(
-                select(func.count(Case.id)).where(Case.state.not_in(("resolved", "closed_public", "monitoring")))
+                select(func.count(Case.id)).where(
+                    Case.state.not_in(("resolved", "closed_public", "monitoring", "merged"))
+                )
             ),
             "drafts_pending": count(select(func.count(Draft.id)).where(Draft.status == DraftStatus.PENDING)),
             "drafts_blocked": count(select(func.count(Draft.id)).where(Draft.status == DraftStatus.BLOCKED)),
@@ -65,7 +67,7 @@ def collect(service) -> dict[str, Any]:
             select(func.count(Case.id)).where(
                 Case.first_response_at.is_(None),
                 Case.first_response_due_at < now,
-                Case.state.not_in(("resolved", "closed_public", "monitoring", "waiting_on_customer")),
+                Case.state.not_in(("resolved", "closed_public", "monitoring", "waiting_on_customer", "merged")),
             )
         )
         if overdue:

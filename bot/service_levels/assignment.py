@@ -18,7 +18,7 @@ from bot.storage.models import Case, CaseEvent, Customer, User
 log = logging.getLogger(__name__)
 
 # Cases that are not an agent's work: finished ones and threads that are only monitored.
-NOT_WORK = ("resolved", "closed_public", "monitoring")
+NOT_WORK = ("resolved", "closed_public", "monitoring", "merged")
 
 
 @dataclass

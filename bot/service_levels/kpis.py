@@ -26,7 +26,7 @@ TRIAGED = (TriageResult.category, TriageResult.sentiment, TriageResult.level, Tr
 # Triage results younger than this stay out of the rollup and are counted live: a transaction still open in
 # another daemon may hold a lower id that commits later, and it must not be skipped.
 SETTLE = timedelta(minutes=10)
-FINISHED = ("resolved", "closed_public")
+FINISHED = ("resolved", "closed_public", "merged")
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 HANDLE_OR_URL = re.compile(r"(@\w+|#\w+|https?://\S+)")
 STOPWORDS = frozenset(
@@ -132,6 +132,11 @@ class Summary:
             ("public_closed_share", _round(self.public_closed_share, 4)),
             ("public_cases_resolved", self.public_resolved),
         ]
+
+
+def counted_once() -> ColumnElement[bool]:
+    """A merged case counts once: the case it went into stands for it (an id subquery keeps the covering index)."""
+    return Case.id.not_in(select(Case.id).where(Case.merged_into_id.is_not(None)))
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -401,6 +406,7 @@ def first_response_times(session: Session, period: Period) -> Durations:
         Case.opened_at >= period.start,
         Case.opened_at < period.end,
         Case.first_response_at.is_not(None),
+        counted_once(),
     )
 
 
@@ -408,7 +414,12 @@ def resolution_times(session: Session, period: Period) -> Durations:
     """Time from a case's first message to its resolution, less the time spent waiting on the customer."""
     expression = seconds_between(session, Case.resolved_at, Case.opened_at) - func.coalesce(Case.paused_seconds, 0.0)
     return _percentiles(
-        session, expression, Case.opened_at >= period.start, Case.opened_at < period.end, Case.resolved_at.is_not(None)
+        session,
+        expression,
+        Case.opened_at >= period.start,
+        Case.opened_at < period.end,
+        Case.resolved_at.is_not(None),
+        counted_once(),
     )
 
 
@@ -439,7 +450,7 @@ def _case_figures(session: Session, period: Period, now: datetime) -> tuple[int,
             func.sum(_as_int(r_met)),
         )
         .select_from(Case)
-        .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+        .where(Case.opened_at >= period.start, Case.opened_at < period.end, counted_once())
     ).one()
     total, r_total = int(total or 0), int(r_total or 0)
     first = (int(good or 0) / total) if total else None
@@ -457,7 +468,7 @@ def public_closed_share(session: Session, period: Period) -> tuple[float | None,
     total, closed = session.execute(
         select(func.count(), func.sum(_as_int(Case.closed_at.is_not(None))))
         .select_from(Case)
-        .where(Case.resolved_at >= period.start, Case.resolved_at < period.end, public)
+        .where(Case.resolved_at >= period.start, Case.resolved_at < period.end, public, counted_once())
     ).one()
     return ((int(closed or 0) / total) if total else None), int(total or 0)
 
