@@ -10,6 +10,10 @@ import yaml
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.config import load_config
+from bot.runtime.service import Service
+from bot.storage.db import transaction
+from bot.storage.models import Mention
 from tests.harness import base_config
 
 
@@ -176,3 +180,33 @@ def test_triage_of_a_missing_file_is_a_clear_error(cli, tmp_path):
     result = cli("triage", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o.jsonl"))
     assert result.exit_code != 0
     assert "nope.jsonl" in result.output
+
+
+def test_merge_and_split_cases_from_the_command_line(cli):
+    assert cli("db", "upgrade").exit_code == 0
+    ana = {"id": "u1", "handle": "@ana"}
+    add(cli, id="dm-1", platform="x", text="my order never arrived", author=ana, channel="private", thread="dm-ana")
+    add(cli, id="c-1", platform="x", text="@acme my internet is down, not working", author=ana, addressed_to_brand=True)
+    service = Service(load_config(cli.tmp_path / "config.yaml"))
+    service.sync_accounts()
+    service.cycle()
+    with transaction(service.factory) as session:
+        cases = {m.platform_id: m.case_id for m in session.query(Mention)}
+    dm_case, comment_case = cases["dm-1"], cases["c-1"]
+    assert dm_case != comment_case
+
+    merged = cli("merge", str(comment_case), str(dm_case), "--as", "maria")
+    assert merged.exit_code == 0, merged.output
+    assert f"case {dm_case} merged into case {comment_case}: 2 messages" in merged.output
+    again = cli("merge", str(comment_case), str(dm_case))
+    assert again.exit_code == 1 and f"case {dm_case} is already merged" in again.output
+
+    shown = cli("show", str(comment_case))
+    with transaction(service.factory) as session:
+        dm_id = session.query(Mention).filter_by(platform_id="dm-1").one().id
+    assert f"(message {dm_id})" in shown.output
+    split = cli("split", str(dm_id))
+    assert split.exit_code == 0, split.output
+    assert f"mention {dm_id} split into new case" in split.output
+    only = cli("split", str(dm_id))
+    assert only.exit_code == 1 and "only message" in only.output
