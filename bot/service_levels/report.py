@@ -89,7 +89,7 @@ def build(session: Session, config: Config, since: datetime, now: datetime, topi
     cases_per_platform = dict(
         session.execute(
             select(Case.platform, func.count(Case.id))
-            .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+            .where(Case.opened_at >= period.start, Case.opened_at < period.end, kpis.counted_once())
             .group_by(Case.platform)
         ).all()
     )
