@@ -109,7 +109,7 @@ def _one_answer_per_channel(case: Case, actor: str, now: datetime) -> tuple[list
     newest: dict[str, Draft] = {}
     for draft in pending:
         newest[draft.channel] = draft
-    # A pair drafted together (the public invitation and its private opener) stays a pair.
+    # A public answer and a private one may go together (as an invitation and its private opener do).
     kept = [d for d in pending if d in newest.values()]
     superseded = []
     for draft in pending:
