@@ -490,11 +490,11 @@ class SlaConfig(Section):
         description="Warn when this share of a target's time has been used (0.8 warns 6 min before a 30 min target).",
     )
     check_interval_seconds: float = Field(
-        60.0, ge=1, description="Seconds between the daemon's SLA checks (warnings, breaches, webhook)."
+        60.0, ge=1, description="Seconds between the daemon's SLA checks (warnings and breaches)."
     )
     webhook_url: str | None = Field(
         None,
-        description="Slack-compatible incoming webhook that receives warnings and breaches; use webhook_url_env when the URL holds a secret.",
+        description="Slack-compatible incoming webhook that receives warnings and breaches (the sla-webhook notification channel); use webhook_url_env when the URL holds a secret.",
     )
     webhook_url_env: str | None = Field(
         None, description="Environment variable holding the webhook URL (wins over webhook_url when set)."
@@ -766,6 +766,139 @@ class DaemonConfig(Section):
     )
 
 
+NotificationEvent = Literal[
+    "sla_warning",
+    "sla_breach",
+    "incident_opened",
+    "incident_ended",
+    "case_assigned",
+    "note_mention",
+    "account_reauth",
+    "account_silent",
+]
+NOTIFICATION_EVENTS: tuple[str, ...] = NotificationEvent.__args__  # type: ignore[attr-defined]
+# The channel that sla.webhook_url (the setting from before notifications had channels) becomes.
+SLA_WEBHOOK_CHANNEL = "sla-webhook"
+_ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def env_placeholders(template: str) -> list[str]:
+    """The environment variables a URL template names as ${NAME}, in order."""
+    return _ENV_PLACEHOLDER.findall(template)
+
+
+def fill_from_environment(template: str) -> str:
+    """The template with each ${NAME} replaced by that environment variable; ValueError names one that is not set."""
+    missing = [name for name in env_placeholders(template) if not os.environ.get(name)]
+    if missing:
+        raise ValueError(f"environment variable {missing[0]} is not set")
+    return _ENV_PLACEHOLDER.sub(lambda match: os.environ[match.group(1)], template)
+
+
+def _check_channel_url(template: str) -> str:
+    # A missing secret is a startup error, not a silent failure later; the whole URL may come from one variable.
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", fill_from_environment(template)):
+        raise ValueError("must be an apprise URL such as slack://…, mailto://… or json://… (see docs/notifications.md)")
+    return template
+
+
+class NotificationChannelConfig(Section):
+    """One place notifications go: a chat, a mailbox, a webhook (any URL apprise knows)."""
+
+    name: str = Field(
+        description="Unique name of the channel (letters, digits, '-', '_'); deliveries and the audit log name it."
+    )
+    url: str | None = Field(
+        None,
+        description="Apprise URL of the channel (slack://, msteams://, mailto://, tgram://, json://); write secrets as ${ENV_VAR}, filled from the environment.",
+    )
+    users: dict[str, str] = Field(
+        default_factory=dict,
+        description="Username → apprise URL (e.g. mailto://…): a notification for one person (case_assigned, note_mention) goes to theirs.",
+    )
+    events: list[NotificationEvent] = Field(
+        default_factory=list,
+        description="Events sent here: sla_warning, sla_breach, incident_opened, incident_ended, case_assigned, note_mention, account_reauth, account_silent; empty for all.",
+    )
+    max_per_minute: int = Field(
+        30,
+        ge=1,
+        le=10000,
+        description="Most notifications sent here per minute; more wait their turn, none is dropped.",
+    )
+    max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts to send one notification before it is marked failed."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, name: str) -> str:
+        if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise ValueError("use letters, digits, '-' and '_' only")
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_apprise(cls, url: str | None) -> str | None:
+        return _check_channel_url(url) if url else None
+
+    @field_validator("users")
+    @classmethod
+    def _user_urls_are_apprise(cls, users: dict[str, str]) -> dict[str, str]:
+        for username, url in users.items():
+            try:
+                _check_channel_url(url)
+            except ValueError as exc:
+                raise ValueError(f"{username}: {exc}") from None
+        return users
+
+    @model_validator(mode="after")
+    def _goes_somewhere(self) -> NotificationChannelConfig:
+        if not self.url and not self.users:
+            raise ValueError(f"channel {self.name!r} needs a url, users, or both")
+        return self
+
+    def accepts(self, event: str) -> bool:
+        """True when this channel takes notifications of the event."""
+        return not self.events or event in self.events
+
+    def target(self, recipient: str | None) -> str | None:
+        """The URL template a notification goes to here: the recipient's own when listed, else the channel's."""
+        return self.users.get(recipient, self.url) if recipient is not None else self.url
+
+
+class NotificationsConfig(Section):
+    """Telling people where they are: SLA alerts, incidents, assignments, @mentions, accounts in trouble."""
+
+    channels: list[NotificationChannelConfig] = Field(
+        default_factory=list,
+        description="Where notifications go; sla.webhook_url, when set, is one more (sla-webhook).",
+    )
+    interval_seconds: float = Field(
+        10.0, ge=0.5, le=3600, description="Seconds between the daemon's rounds that send new notifications."
+    )
+    retry_base_seconds: float = Field(
+        30.0, ge=0.1, description="Wait before the first retry of a failed send; it grows 1.75x per failure."
+    )
+    retry_max_seconds: float = Field(1800.0, ge=1, description="Longest wait between two attempts of one send.")
+    silent_account_hours: float = Field(
+        12.0,
+        ge=0,
+        description="Notify (account_silent) when an enabled account has received no mention for this many hours; 0 turns it off.",
+    )
+
+    @model_validator(mode="after")
+    def _channel_names_unique(self) -> NotificationsConfig:
+        seen: set[str] = set()
+        for channel in self.channels:
+            if channel.name == SLA_WEBHOOK_CHANNEL:
+                raise ValueError(f"{SLA_WEBHOOK_CHANNEL!r} is the channel of sla.webhook_url; choose another name")
+            if channel.name in seen:
+                raise ValueError(f"channel name {channel.name!r} is used twice")
+            seen.add(channel.name)
+        return self
+
+
 class SimulatorsConfig(Section):
     """Local fake X and Graph APIs run inside the service: the demo, and trying it without credentials."""
 
@@ -857,6 +990,9 @@ class Config(Section):
         default_factory=SimulatorsConfig, description="Local fake X and Graph APIs for the demo."
     )
     console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="The community managers' web console.")
+    notifications: NotificationsConfig = Field(
+        default_factory=NotificationsConfig, description="Notifications to chat, e-mail and webhooks."
+    )
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Config:

@@ -12,6 +12,7 @@ from bot.casework import approval, cases
 from bot.casework.drafting import make_draft, supersede_pending
 from bot.casework.quality_checks import check_draft
 from bot.errors import UserError
+from bot.notifications import events
 from bot.service_levels import kpis
 from bot.storage import audit
 from bot.storage.db import transaction
@@ -156,6 +157,8 @@ def assign(session: Session, case_id: int, username: str | None, actor: str, now
     # An owner change is history too, though the state stays the same.
     session.add(CaseEvent(case=case, at=now, actor=actor, from_state=case.state, to_state=case.state, note=note))
     audit.record(session, now, actor, "assign", "case", case.id, owner=owner.username if owner else None)
+    if owner is not None:
+        events.case_assigned(session, now, case.id, owner.username, actor)
     return case
 
 

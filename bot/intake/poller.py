@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,7 @@ from bot.config import AccountConfig, Config
 from bot.errors import AuthError, PermanentError, TransientError
 from bot.intake import accounts
 from bot.intake.ingest import store_mentions
+from bot.notifications import events
 from bot.storage.db import transaction
 from bot.storage.models import Account
 from listeners.base import Listener
@@ -143,6 +144,8 @@ class Poller:
             row.last_poll_at = now
             row.last_error = str(exc)
             if row.consecutive_auth_failures >= self.config.daemon.auth_failures_before_reauth:
+                if row.health != accounts.HEALTH_NEEDS_REAUTH:
+                    self._notify_reauth(session, row, exc, now)
                 row.health = accounts.HEALTH_NEEDS_REAUTH
                 row.health_detail = "the platform refused the credentials; update the token in the environment"
                 row.credentials_fingerprint = self.fingerprint(self.account)
@@ -153,6 +156,22 @@ class Poller:
                 )
         result.error = str(exc)
         return result
+
+    def _notify_reauth(self, session: Session, row: Account, exc: AuthError, now: datetime) -> None:
+        """Tell people the account stopped listening until its credentials are renewed (once per episode)."""
+        name = self.account.name
+        events.notify(
+            session,
+            now,
+            events.ACCOUNT_REAUTH,
+            f"account_reauth:{name}:{now.isoformat()}",
+            f"Account {name} needs re-authorisation",
+            f"The {row.platform} account {name} stopped listening: the platform refused its credentials "
+            f"{row.consecutive_auth_failures} time(s) in a row ({exc}). Update the token in the environment; "
+            f"polling resumes when it changes.",
+            account=name,
+            platform=row.platform,
+        )
 
     def _failed(self, result: PollResult, exc: PermanentError) -> PollResult:
         now = self.clock.now()

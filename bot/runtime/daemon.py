@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.casework import followups
 from bot.coordination.leases import Leases, job_lease, poll_lease
+from bot.notifications import delivery, silence
 from bot.runtime import health
 from bot.runtime.reload import Reloader, apply_to_service
 from bot.runtime.service import Service
@@ -133,6 +134,7 @@ class Daemon:
                 id="config-reload",
             )
         self._schedule_service_levels()
+        self._schedule_notifications()
 
     def _schedule_service_levels(self) -> None:
         """SLA checks and alerts, case assignment, follow-ups and kept promises, each on its own interval."""
@@ -146,6 +148,13 @@ class Daemon:
         self.add_job("eta_promises", lambda: eta.run(self.service), config.sla.check_interval_seconds)
         if config.followups.enabled:
             self.add_job("followups", lambda: followups.run(self.service), config.followups.interval_seconds)
+
+    def _schedule_notifications(self) -> None:
+        """Sending notifications to their channels, and the check for accounts gone silent."""
+        config = self.service.config
+        self.add_job("notifications", lambda: delivery.run(self.service), config.notifications.interval_seconds)
+        if config.notifications.silent_account_hours:
+            self.add_job("silent_accounts", lambda: silence.run(self.service), silence.CHECK_INTERVAL_SECONDS)
 
     def _renew_seconds(self) -> float:
         # three renewals per lease period: one or two may fail (a database blip) before the lease is lost

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from bot.casework import followups
 from bot.intake import read_budget as budget
+from bot.notifications import delivery as notification_delivery
 from bot.service_levels import sla
 from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Mention, OutboxMessage
@@ -74,6 +75,7 @@ def collect(service) -> dict[str, Any]:
             report["alerts"].append(f"{overdue} case(s) past their first-response target")
         report["sla"] = sla.status_summary(session, config, now)
         report["alerts"].extend(report["sla"].pop("lines"))
+        report["alerts"].extend(notification_delivery.status_lines(session, config, now))
         waiting = followups.unanswered(session, now)
         report["counts"]["unanswered_messages"] = len(waiting)
         if waiting:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import WEEKDAYS, Config, ShiftConfig
 from bot.errors import UserError
+from bot.notifications import events
 from bot.storage.db import transaction
 from bot.storage.models import Case, CaseEvent, Customer, User
 
@@ -194,6 +195,8 @@ def _set_owner(session: Session, case: Case, user: User | None, reason: str, act
     case.owner_id = user.id if user else None
     note = f"owner {previous.username if previous else 'none'} → {user.username if user else 'none'}: {reason}"
     session.add(CaseEvent(case_id=case.id, at=now, actor=actor, from_state=case.state, to_state=case.state, note=note))
+    if user is not None:
+        events.case_assigned(session, now, case.id, user.username, actor, reason)
     log.info("case %s: %s", case.id, note)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import WEEKDAYS, BusinessHoursConfig, Config, SlaConfig
-from bot.service_levels import alerts as alert_posting
+from bot.notifications import events
 from bot.storage.db import transaction
 from bot.storage.models import Case, SlaAlert, User
 from bot.storage.statuses import AlertDelivery
@@ -312,7 +312,6 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
     platforms = {a.platform for a in config.accounts}
     horizons = warning_horizons(sla, platforms, now)
     owners = {u.id: u.username for u in session.scalars(select(User))}
-    webhook = sla.resolved_webhook_url()
     new: list[SlaAlert] = []
     due = sorted(session.scalars(select(Case.id).where(_may_fire(horizons, now))))
     for start in range(0, len(due), CHECK_CHUNK):
@@ -332,7 +331,6 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
                     continue
                 if kind == WARNING and (case.id, clock, BREACH, cycle) in raised:
                     continue
-                posts = bool(webhook) and (kind != WARNING or sla.webhook_warnings)
                 alert = SlaAlert(
                     case_id=case.id,
                     clock=clock,
@@ -341,10 +339,13 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
                     due_at=due,
                     fired_at=now,
                     message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
-                    webhook_status=AlertDelivery.PENDING if posts else AlertDelivery.NONE,
+                    # Posting goes through the notifications now (sla.webhook_url is their sla-webhook channel).
+                    webhook_status=AlertDelivery.NONE,
                     webhook_attempts=0,
                 )
                 session.add(alert)
+                session.flush()  # another daemon's same alert fails here, before its notification is raised
+                _notify(session, alert, owners.get(case.owner_id), now)
                 raised.add((case.id, clock, kind, cycle))
                 new.append(alert)
         session.flush()
@@ -356,8 +357,26 @@ def check(session: Session, config: Config, now: datetime) -> list[SlaAlert]:
     return new
 
 
+def _notify(session: Session, alert: SlaAlert, owner: str | None, now: datetime) -> None:
+    """Raise the alert's notification (sla_warning, or sla_breach for a breach and the 24-hour maximum)."""
+    event = events.SLA_WARNING if alert.kind == WARNING else events.SLA_BREACH
+    events.notify(
+        session,
+        now,
+        event,
+        f"sla:{alert.case_id}:{alert.clock}:{alert.kind}:{alert.cycle}",
+        alert.message.split(";", 1)[0],
+        alert.message,
+        recipient=owner,
+        case_id=alert.case_id,
+        clock=alert.clock,
+        kind=alert.kind,
+        due_at=alert.due_at.isoformat(),
+    )
+
+
 def run(service) -> list[int]:
-    """The daemon's SLA step: raise due alerts, then post pending ones to the webhook; returns new alert ids."""
+    """The daemon's SLA step: raise due alerts (and their notifications); returns the new alerts' ids."""
     now = service.clock.now()
     try:
         with transaction(service.factory) as session:
@@ -366,7 +385,6 @@ def run(service) -> list[int]:
         # Another daemon raised the same alert a moment earlier; its row stands and ours is dropped.
         log.info("SLA alerts were raised by another worker; skipping this round")
         ids = []
-    alert_posting.deliver(service.factory, service.config, service.clock)
     return ids
 
 
@@ -397,7 +415,6 @@ def open_alerts(session: Session, now: datetime | None = None) -> list[dict[str,
                 "level": case.level,
                 "platform": case.platform,
                 "owner_id": case.owner_id,
-                "webhook_status": alert.webhook_status,
             }
         )
     return result
@@ -445,22 +462,6 @@ def status_summary(session: Session, config: Config, now: datetime) -> dict[str,
     hidden = len(breaches) + len(warnings) - len(lines)
     if hidden > 0:
         lines.append(f"… and {hidden} more SLA alert(s)")
-    undelivered = dict(
-        session.execute(
-            select(SlaAlert.webhook_status, func.count(SlaAlert.id))
-            .where(SlaAlert.webhook_status.in_((AlertDelivery.FAILED, AlertDelivery.SENDING)))
-            .group_by(SlaAlert.webhook_status)
-        ).all()
-    )
-    if undelivered.get("failed"):
-        lines.append(
-            f"{undelivered['failed']} SLA alert(s) could not be posted to the webhook (see sla_alerts.webhook_error)"
-        )
-    if undelivered.get("sending"):
-        lines.append(
-            f"{undelivered['sending']} SLA alert(s) were being posted when a daemon stopped; not retried, "
-            f"to avoid posting twice"
-        )
     return {
         "breaches": len(breaches),
         "warnings": len(warnings),

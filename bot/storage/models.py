@@ -514,6 +514,8 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # When its deliveries were made, one per channel that takes it; null while it waits for the next round.
+    routed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     deliveries: Mapped[list[NotificationDelivery]] = relationship(
         back_populates="notification", order_by="NotificationDelivery.id"
     )

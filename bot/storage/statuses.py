@@ -1,4 +1,4 @@
-"""The statuses stored on mentions, drafts, outbox messages and SLA alerts, each named once."""
+"""The statuses stored on mentions, drafts, outbox messages, SLA alerts and notifications, each named once."""
 
 from __future__ import annotations
 
@@ -48,3 +48,12 @@ class AlertDelivery(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class NotificationStatus(StrEnum):
+    """Where a notification is on its way to one channel."""
+
+    PENDING = "pending"  # waiting for its turn (new, retried after a failure, or over the channel's rate)
+    SENDING = "sending"  # claimed by a daemon, maybe delivered already: never sent again
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the channel's max_attempts

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.config import BusinessHoursConfig, parse_config
+from bot.notifications import delivery
 from bot.runtime.status_report import collect
 from bot.service_levels import sla
-from bot.storage.models import SlaAlert
+from bot.storage.models import Notification, NotificationDelivery, SlaAlert
 from tests.harness import Desk
 
 MONDAY_9 = datetime(2026, 1, 5, 9, 0)
@@ -212,6 +213,30 @@ def webhook():
     server.server_close()
 
 
+def webhook_deliveries(desk) -> list[tuple[str, str, int]]:
+    with desk.session() as session:
+        rows = session.scalars(select(NotificationDelivery).order_by(NotificationDelivery.id))
+        return [(d.channel, d.status, d.attempts) for d in rows]
+
+
+def test_a_breach_raises_one_notification_however_often_the_check_runs(desk):
+    desk.mention("@acme my internet has been down since this morning and it's still not working", id="t-1")
+    desk.poll()
+    desk.clock.set(datetime(2026, 1, 5, 9, 31))
+    sla.run(desk.service)
+    sla.run(desk.service)
+    case = desk.case_of("t-1")
+    with desk.session() as session:
+        raised = [(n.event, n.key, n.subject) for n in session.scalars(select(Notification).order_by(Notification.id))]
+    assert raised == [
+        (
+            "sla_breach",
+            f"sla:{case.id}:first_response:breach:0",
+            f"SLA breach: case #{case.id} missed its first response 30 min (due 2026-01-05 09:30 UTC)",
+        )
+    ]
+
+
 def test_a_breach_is_posted_to_the_webhook_exactly_once(tmp_path, database_url, webhook):
     handler, url = webhook
     desk = Desk(
@@ -222,16 +247,18 @@ def test_a_breach_is_posted_to_the_webhook_exactly_once(tmp_path, database_url, 
         desk.poll()
         desk.clock.set(datetime(2026, 1, 5, 9, 25))
         sla.run(desk.service)  # a warning: recorded, but this webhook takes breaches only
+        delivery.run(desk.service)
         desk.clock.set(datetime(2026, 1, 5, 9, 31))
         for _ in range(3):
             sla.run(desk.service)
+            delivery.run(desk.service)
             desk.restart()
 
         assert len(handler.received) == 1
-        assert handler.received[0]["text"].startswith(":rotating_light: SLA breach: case #")
-        with desk.session() as session:
-            statuses = {a.kind: a.webhook_status for a in session.scalars(select(SlaAlert))}
-        assert statuses == {"warning": "none", "breach": "sent"}
+        # the Slack-compatible body the webhook always had: {"text": "…"}
+        assert list(handler.received[0]) == ["text"]
+        assert handler.received[0]["text"].startswith("SLA breach: case #")
+        assert webhook_deliveries(desk) == [("sla-webhook", "sent", 1)]
     finally:
         desk.service.engine.dispose()
 
@@ -245,16 +272,17 @@ def test_a_webhook_that_fails_is_retried_and_still_posted_once(tmp_path, databas
         desk.poll()
         desk.clock.set(datetime(2026, 1, 5, 9, 31))
         sla.run(desk.service)
+        delivery.run(desk.service)
         with desk.session() as session:
-            [alert] = session.scalars(select(SlaAlert))
-            assert (alert.webhook_status, alert.webhook_attempts) == ("pending", 1)
-            assert "HTTP 500" in alert.webhook_error
-        sla.run(desk.service)
-        sla.run(desk.service)
+            [sent] = session.scalars(select(NotificationDelivery))
+            assert (sent.status, sent.attempts) == ("pending", 1)
+            assert "500" in sent.last_error
+        for _ in range(2):
+            desk.clock.advance(minutes=1)  # past the retry's backoff
+            sla.run(desk.service)
+            delivery.run(desk.service)
         assert len(handler.received) == 2  # the failed attempt and the one that got through
-        with desk.session() as session:
-            [alert] = session.scalars(select(SlaAlert))
-            assert (alert.webhook_status, alert.webhook_attempts) == ("sent", 2)
+        assert webhook_deliveries(desk) == [("sla-webhook", "sent", 2)]
     finally:
         desk.service.engine.dispose()
 
@@ -296,8 +324,10 @@ def test_a_webhook_that_keeps_failing_gives_up_and_says_so_in_status(tmp_path, d
         desk.clock.set(datetime(2026, 1, 5, 9, 31))
         for _ in range(4):
             sla.run(desk.service)
+            delivery.run(desk.service)
+            desk.clock.advance(minutes=2)
         assert len(handler.received) == 2
-        assert "1 SLA alert(s) could not be posted to the webhook" in " ".join(collect(desk.service)["alerts"])
+        assert "1 notification(s) could not be delivered to sla-webhook" in " ".join(collect(desk.service)["alerts"])
     finally:
         desk.service.engine.dispose()
 

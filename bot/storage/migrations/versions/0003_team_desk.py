@@ -37,12 +37,14 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('routed_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('key', name=op.f('uq_notifications_key'))
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_event'), ['event'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_routed_at'), ['routed_at'], unique=False)
 
     op.create_table('notification_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -171,6 +173,7 @@ def downgrade() -> None:
 
     op.drop_table('notification_deliveries')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_routed_at'))
         batch_op.drop_index(batch_op.f('ix_notifications_event'))
         batch_op.drop_index(batch_op.f('ix_notifications_created_at'))
 
