@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.errors import AuthError, TransientError
 from bot.intake.accounts import get_account
 from bot.intake.poller import Poller
+from bot.storage.models import Notification
 
 
 class Flaky:
@@ -76,6 +79,18 @@ def test_repeated_auth_failures_stop_polling_until_the_token_changes(desk):
     token["value"] = "token-v2"
     assert poller.poll().error is None
     assert account(desk).health == "ok"
+
+
+def test_an_account_needing_re_authorisation_raises_one_notification(desk):
+    listener = Flaky(*[AuthError("401 Unauthorized")] * 5)
+    poller = poller_for(desk, listener)
+    for _ in range(5):
+        poller.poll()
+        desk.clock.advance(minutes=1)
+    with desk.session() as session:
+        [notification] = session.scalars(select(Notification))
+    assert (notification.event, notification.subject) == ("account_reauth", "Account brand needs re-authorisation")
+    assert "refused its credentials 3 time(s) in a row (401 Unauthorized)" in notification.body
 
 
 class NearTheLimit(Flaky):
