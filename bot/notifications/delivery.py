@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import apprise
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import backoff
@@ -177,6 +177,8 @@ def claim(
 
 def send(url: str, title: str, body: str) -> str | None:
     """Send one notification through apprise; returns None when it went out, else the reason it did not."""
+    import apprise  # here, not at the top: apprise and its plugins take a second to load; only a sender pays it
+
     sender = apprise.Apprise()
     if not sender.add(url):
         return "apprise cannot use the channel's URL (check its scheme and fields in docs/notifications.md)"
@@ -269,8 +271,12 @@ def deliver(
 ) -> RoundResult:
     """One round: route new notifications, then send each channel's due ones, as many as its rate allows now."""
     result = RoundResult()
-    with transaction(factory) as session:
-        result.routed = route(session, config, clock.now())
+    try:
+        with transaction(factory) as session:
+            result.routed = route(session, config, clock.now())
+    except IntegrityError:
+        # Another daemon routed the same notifications a moment earlier (SQLite does not lock what it reads).
+        log.info("notifications were routed by another worker; sending what is due")
     settings = config.notifications
     for channel in configured_channels(config):
         with transaction(factory) as session:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import select
 
 from bot.notifications import delivery, events
 from bot.runtime.daemon import Daemon
+from bot.runtime.service import Service
 from bot.runtime.status_report import collect
 from bot.storage.models import AuditEntry, NotificationDelivery
 from tests.harness import Desk
@@ -190,3 +193,44 @@ def test_the_daemon_sends_notifications_and_looks_for_silent_accounts(desk):
     daemon = Daemon(desk.service)
     daemon.schedule()
     assert {"notifications", "silent_accounts"} <= {job.id for job in daemon.scheduler.get_jobs()}
+
+
+def test_a_send_cut_off_by_a_dying_daemon_is_not_sent_again_and_status_says_so(
+    tmp_path, database_url, webhook_receiver
+):
+    hook, hook_address = webhook_receiver
+    desk = desk_with(tmp_path, database_url, {"name": "ops-hook", "url": f"json://{hook_address}/hook"})
+    try:
+        raise_one(desk)
+        [channel] = desk.config.notifications.channels
+        with desk.session() as session:
+            delivery.route(session, desk.config, desk.clock.now())
+            [claimed] = delivery.claim(session, channel, "daemon@dead:1", desk.clock.now(), 60, 10)
+        desk.clock.advance(minutes=5)  # its claim has expired: it may have sent it, or not
+        desk.restart()
+        assert delivery.run(desk.service).sent == 0
+        assert hook.received == []
+        assert deliveries(desk) == [("ops-hook", "sending", 1)]
+        assert "1 notification(s) to ops-hook were being sent when a daemon stopped" in " ".join(
+            collect(desk.service)["alerts"]
+        )
+        assert claimed.subject == "Spike of mentions"
+    finally:
+        desk.service.engine.dispose()
+
+
+def test_two_daemons_on_one_database_send_each_notification_once(tmp_path, database_url, webhook_receiver):
+    hook, hook_address = webhook_receiver
+    desk = desk_with(tmp_path, database_url, {"name": "ops-hook", "url": f"json://{hook_address}/hook"})
+    other = Service(desk.config, clock=desk.clock, worker="second")
+    try:
+        for n in range(4):
+            raise_one(desk, key=f"incident-{n}", subject=f"incident {n}")
+        with ThreadPoolExecutor(2) as pool:
+            rounds = [f.result() for f in [pool.submit(delivery.run, s) for s in (desk.service, other)]]
+        assert sum(r.sent for r in rounds) == 4
+        assert sorted(h["title"] for h in hook.received) == [f"incident {n}" for n in range(4)]
+        assert deliveries(desk) == [("ops-hook", "sent", 1)] * 4
+    finally:
+        other.engine.dispose()
+        desk.service.engine.dispose()
