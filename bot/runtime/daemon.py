@@ -93,6 +93,11 @@ class Daemon:
     def _outbox(self) -> None:
         health.METRICS.inc("messages_sent_total", self.service.outbox.run())
 
+    def _notifications(self) -> None:
+        result = delivery.run(self.service)
+        health.METRICS.inc("notifications_sent_total", result.sent)
+        health.METRICS.inc("notifications_failed_total", result.failed)
+
     def _probe(self) -> None:
         with self.service.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
@@ -152,7 +157,7 @@ class Daemon:
     def _schedule_notifications(self) -> None:
         """Sending notifications to their channels, and the check for accounts gone silent."""
         config = self.service.config
-        self.add_job("notifications", lambda: delivery.run(self.service), config.notifications.interval_seconds)
+        self.add_job("notifications", self._notifications, config.notifications.interval_seconds)
         if config.notifications.silent_account_hours:
             self.add_job("silent_accounts", lambda: silence.run(self.service), silence.CHECK_INTERVAL_SECONDS)
 

@@ -55,6 +55,8 @@ COUNTERS = {
     "job_errors_total": "Scheduled steps that failed with an unexpected error, by job.",
     "database_errors_total": "Steps that failed because the database was unreachable, full or locked.",
     "config_reloads_total": "Config reloads, by result (ok, error).",
+    "notifications_sent_total": "Notifications this daemon delivered to a channel.",
+    "notifications_failed_total": "Attempts to deliver a notification that failed (retried, or given up).",
 }
 
 

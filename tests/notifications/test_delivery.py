@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
 from bot.notifications import delivery, events
+from bot.runtime import health
 from bot.runtime.daemon import Daemon
 from bot.runtime.service import Service
 from bot.runtime.status_report import collect
@@ -189,10 +191,24 @@ def test_an_error_never_shows_the_secret_from_the_environment(tmp_path, database
         desk.service.engine.dispose()
 
 
-def test_the_daemon_sends_notifications_and_looks_for_silent_accounts(desk):
+def test_the_running_daemon_sends_notifications_on_its_own(tmp_path, database_url, webhook_receiver):
+    hook, hook_address = webhook_receiver
+    desk = desk_with(
+        tmp_path, database_url, {"name": "ops-hook", "url": f"json://{hook_address}/hook"}, interval_seconds=0.5
+    )
     daemon = Daemon(desk.service)
-    daemon.schedule()
-    assert {"notifications", "silent_accounts"} <= {job.id for job in daemon.scheduler.get_jobs()}
+    try:
+        daemon.start()
+        assert {"notifications", "silent_accounts"} <= {job.id for job in daemon.scheduler.get_jobs()}
+        raise_one(desk)
+        deadline = time.monotonic() + 30
+        while health.METRICS.value("notifications_sent_total") < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [h["title"] for h in hook.received] == ["Spike of mentions"]
+        assert health.METRICS.value("notifications_sent_total") >= 1
+    finally:
+        daemon.stop()
+        desk.service.engine.dispose()
 
 
 def test_a_send_cut_off_by_a_dying_daemon_is_not_sent_again_and_status_says_so(
