@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.casework import approval, cases, followups, merging
+from bot.casework import approval, cases, followups, merging, notes
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.console.server import serve_with
 from bot.demo import run_demo
@@ -447,6 +447,11 @@ def show(obj: Context, case_id: int) -> None:
                 out.print(f"      [red]policy: {_escape(str(draft.policy.get('reason')))}[/red]")
             if draft.outbox and draft.outbox.platform_post_id:
                 out.print(f"      posted as {draft.outbox.platform_post_id}")
+        case_notes = notes.notes_of(session, case.id)
+        if case_notes:
+            out.print("\n[bold]Internal notes[/bold] (never sent)")
+        for written in case_notes:
+            out.print(f"  {written.created_at:%Y-%m-%d %H:%M} {_escape(written.author)}: {_escape(written.text)}")
         out.print("\n[bold]History[/bold]")
         for event in case.events:
             out.print(
@@ -759,6 +764,27 @@ def report(obj: Context, since: str, fmt: str, topics: int) -> None:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
         reports.render_text(figures, out)
+
+
+@main.command()
+@click.argument("case_id", type=int)
+@click.argument("text")
+@click.option("--as", "actor", required=True, help="The console user who writes the note.")
+@click.pass_obj
+@handle_errors
+def note(obj: Context, case_id: int, text: str, actor: str) -> None:
+    """Leave an internal note on a case (never sent); @name puts it in that user's inbox in the console."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        author = users.get_user(session, actor)
+        if author is None or not author.active:
+            raise UserError(f"there is no active console user named {actor!r}")
+        written = notes.add_note(session, cases.get_case(session, case_id), author, text, service.clock.now())
+        mentioned = [m.user.username for m in written.mentioned]
+    out.print(
+        f"note {written.id} added to case {case_id}"
+        + (f"; in the inbox of {', '.join(mentioned)}" if mentioned else "")
+    )
 
 
 @main.command("no-reply")

@@ -9,11 +9,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from bot.casework import notes
 from bot.cli import main
 from bot.config import load_config
 from bot.runtime.service import Service
+from bot.storage import users
 from bot.storage.db import transaction
-from bot.storage.models import Mention
+from bot.storage.models import Mention, OutboxMessage
 from tests.harness import base_config
 
 
@@ -104,6 +106,31 @@ def test_a_community_manager_works_the_queue_from_the_command_line(cli):
     report = json.loads(status.output)
     assert report["accounts"][0]["health"] == "ok"
     assert report["counts"]["sent"] == 1
+
+
+def test_a_note_from_the_command_line_stays_internal_and_reaches_the_mentioned_users_inbox(cli, monkeypatch):
+    assert cli("db", "upgrade").exit_code == 0
+    monkeypatch.setenv("NEW_PASSWORD", "correct horse battery")
+    for name, role in (("root", "admin"), ("alex", "agent")):
+        assert cli("user", "add", name, "--role", role, "--password-env", "NEW_PASSWORD").exit_code == 0
+    add(cli, id="n-1", platform="x", text="@acme my parcel never arrived", author={"id": "u1", "handle": "@lena"})
+    service = Service(load_config(cli.tmp_path / "config.yaml"))
+    service.sync_accounts()
+    service.cycle()
+
+    written = cli("note", "1", "@alex the courier lost it, call @lena back", "--as", "root")
+    assert written.exit_code == 0, written.output
+    assert "note 1 added to case 1; in the inbox of alex" in written.output
+    assert "Internal notes" in cli("show", "1").output and "the courier lost it" in cli("show", "1").output
+    with transaction(service.factory) as session:
+        [item] = notes.inbox(session, users.get_user(session, "alex"))
+        assert item.note.author == "root" and item.case.id == 1
+        assert session.query(OutboxMessage).count() == 0
+
+    unknown = cli("note", "1", "hello", "--as", "nobody")
+    assert unknown.exit_code == 1 and "there is no active console user named 'nobody'" in unknown.output
+    empty = cli("note", "1", " ", "--as", "root")
+    assert empty.exit_code == 1 and "a note cannot be empty" in empty.output
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.casework import approval, merging
+from bot.casework import approval, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.runtime.status_report import collect
 from bot.service_levels import kpis
 from bot.storage.db import transaction
-from bot.storage.models import Case, Draft, Mention
+from bot.storage.models import Case, CaseNote, Draft, Mention, User
 from bot.storage.users import PERMISSIONS
 
 
@@ -134,12 +134,48 @@ class CaseOut(BaseModel):
     merged_into_id: int | None = Field(None, description="the case this one was merged into (its thread is there)")
 
 
+class NoteOut(BaseModel):
+    """An internal note on a case: for the team only, never sent."""
+
+    id: int
+    case_id: int
+    author: str
+    text: str
+    created_at: datetime
+    mentioned: list[str] = Field(description="the users it @mentions (their inbox shows it)")
+
+
+class NoteIn(BaseModel):
+    """An internal note's text; @name puts it in that user's inbox."""
+
+    text: str = Field(description=f"1 to {notes.MAX_NOTE_LENGTH:,} characters")
+
+
+class InboxItemOut(BaseModel):
+    """A note that @mentions the caller."""
+
+    id: int
+    case_id: int
+    case_state: str
+    unread: bool
+    read_at: datetime | None
+    note: NoteOut
+
+
+class InboxOut(BaseModel):
+    """The caller's @mentions, unread first."""
+
+    unread: int
+    items: list[InboxItemOut]
+
+
 class CaseDetail(CaseOut):
-    """A case with its thread, drafts and history."""
+    """A case with its thread, drafts, internal notes and history."""
 
     mentions: list[MentionOut]
     drafts: list[DraftOut]
     events: list[EventOut]
+    notes: list[NoteOut] = []
 
 
 class CaseList(BaseModel):
@@ -330,6 +366,30 @@ def draft_out(draft: Draft) -> DraftOut:
     )
 
 
+def note_out(note: CaseNote) -> NoteOut:
+    """The API's view of an internal note."""
+    return NoteOut(
+        id=note.id,
+        case_id=note.case_id,
+        author=note.author,
+        text=note.text,
+        created_at=note.created_at,
+        mentioned=[m.user.username for m in note.mentioned],
+    )
+
+
+def inbox_item_out(item: notes.InboxItem) -> InboxItemOut:
+    """The API's view of one @mention in a user's inbox."""
+    return InboxItemOut(
+        id=item.mention.id,
+        case_id=item.case.id,
+        case_state=item.case.state,
+        unread=item.unread,
+        read_at=item.mention.read_at,
+        note=note_out(item.note),
+    )
+
+
 def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
     """The API's view of a case."""
     return CaseOut(
@@ -476,6 +536,7 @@ def build_api(service) -> APIRouter:
                 EventOut(at=e.at, actor=e.actor, from_state=e.from_state, to_state=e.to_state, note=e.note)
                 for e in case.events
             ],
+            notes=[note_out(n) for n in notes.notes_of(session, case.id)],
         )
 
     @router.get("/cases/{case_id}", response_model=CaseDetail, responses=FAILS, summary="A case with its thread")
@@ -549,6 +610,31 @@ def build_api(service) -> APIRouter:
             return case_detail(session, case.id)
 
         return act(work)
+        "/cases/{case_id}/notes",
+        response_model=NoteOut,
+        responses=FAILS,
+        summary="Leave an internal note on a case (never sent); @name puts it in that user's inbox",
+    )
+    def add_note(case_id: int, body: NoteIn, who: Viewer = Depends(caller("note"))) -> NoteOut:
+        def work(session):
+            note = notes.add_note(
+                session, case_rules.get_case(session, case_id), session.get(User, who.id), body.text, now()
+            )
+            return note_out(note)
+
+        return act(work)
+
+    @router.get("/inbox", response_model=InboxOut, responses=REFUSALS, summary="Notes that @mention the caller")
+    def get_inbox(limit: int = Query(100, ge=1, le=500), who: Viewer = Depends(caller("view"))) -> InboxOut:
+        with transaction(service.factory) as session:
+            items = notes.inbox(session, session.get(User, who.id), limit)
+            return InboxOut(unread=notes.unread_count(session, who.id), items=[inbox_item_out(item) for item in items])
+
+    @router.post(
+        "/inbox/{mention_id}/read", response_model=InboxItemOut, responses=FAILS, summary="Mark an @mention read"
+    )
+    def read_inbox_item(mention_id: int, who: Viewer = Depends(caller("view"))) -> InboxItemOut:
+        return act(lambda s: inbox_item_out(notes.mark_read(s, s.get(User, who.id), mention_id, now())))
 
     def customer_out(session, customer_id: int) -> CustomerOut:
         view = queries.customer_view(session, customer_id, messages=0)

@@ -9,7 +9,18 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from bot.storage.models import AuditEntry, Case, Customer, Draft, Identity, Mention, OutboxMessage, SlaAlert, User
+from bot.storage.models import (
+    AuditEntry,
+    Case,
+    CaseNote,
+    Customer,
+    Draft,
+    Identity,
+    Mention,
+    OutboxMessage,
+    SlaAlert,
+    User,
+)
 
 OPEN_STATES_EXCLUDED = ("resolved", "closed_public", "monitoring", "merged")
 
@@ -108,7 +119,7 @@ def queue_facets(session: Session) -> dict[str, list[str]]:
 
 @dataclass
 class ThreadItem:
-    """One message of a case's thread: the customer's mention or the brand's reply."""
+    """One message of a case's thread: the customer's mention, the brand's reply, or the team's internal note."""
 
     at: datetime
     who: str
@@ -118,6 +129,7 @@ class ThreadItem:
     status: str = ""
     mention: Mention | None = None
     draft: Draft | None = None
+    note: CaseNote | None = None
 
 
 def thread(case: Case) -> list[ThreadItem]:
@@ -140,6 +152,12 @@ def thread(case: Case) -> list[ThreadItem]:
                 )
             )
     return sorted(items, key=lambda item: (item.at, item.brand))
+
+
+def thread_with_notes(case: Case, notes: list[CaseNote]) -> list[ThreadItem]:
+    """The thread with the team's internal notes (never sent) between its messages, in time order."""
+    items = thread(case) + [ThreadItem(n.created_at, n.author, "note", n.text, False, note=n) for n in notes]
+    return sorted(items, key=lambda item: (item.at, item.brand, item.note is not None))
 
 
 def _author(identity: Identity | None) -> str:

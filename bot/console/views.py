@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot.casework import approval, merging
+from bot.casework import approval, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
@@ -64,6 +64,7 @@ def build_router(console) -> APIRouter:
         flash = sessions.take_flash(request)
         context.setdefault("nav", "")
         context.setdefault("status", status_code)
+        context.setdefault("inbox_unread", _unread(viewer_))
         response = console.templates.TemplateResponse(
             request,
             template,
@@ -80,6 +81,13 @@ def build_router(console) -> APIRouter:
         if flash:
             response.delete_cookie("md_flash", path="/")
         return response
+
+    def _unread(viewer_: Viewer | None) -> int:
+        """The count of @mentions the logged-in person has not read, for the Inbox link."""
+        if viewer_ is None:
+            return 0
+        with transaction(service.factory) as session:
+            return notes.unread_count(session, viewer_.id)
 
     def done(request: Request, back: str, kind: str, message: str) -> RedirectResponse:
         response = RedirectResponse(local_path(back), status_code=303)
@@ -350,7 +358,8 @@ def build_router(console) -> APIRouter:
                 who,
                 nav="cases",
                 case=case,
-                thread=queries.thread(case),
+                thread=queries.thread_with_notes(case, notes.notes_of(session, case.id)),
+                note_max_length=notes.MAX_NOTE_LENGTH,
                 owner=queries.owners(session, {case.owner_id}).get(case.owner_id),
                 customer=queries.case_customers(session, {case.customer_id}).get(case.customer_id),
                 history=queries.customer_history(session, case.customer_id, exclude_case=case.id),
@@ -437,6 +446,36 @@ def build_router(console) -> APIRouter:
         except UserError as exc:
             return done(request, back, "error", str(exc))
         return done(request, f"/cases/{new_id}", "ok", f"The message was split into this new case {new_id}.")
+
+    # ---- internal notes and the inbox of @mentions (bot/casework/notes.py) -----------------------------------------
+
+    @router.post("/cases/{case_id}/notes")
+    def case_note(
+        request: Request, case_id: int, text: str = Form(""), who: Viewer = Depends(allowed("note"))
+    ) -> Response:
+        def work(session):
+            notes.add_note(
+                session, case_rules.get_case(session, case_id), session.get(User, who.id), text, service.clock.now()
+            )
+
+        return _case_action(request, case_id, "Note added; it stays inside the team.", work)
+
+    @router.get("/inbox")
+    def inbox_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
+        with transaction(service.factory) as session:
+            items = notes.inbox(session, session.get(User, who.id))
+            return render(request, "inbox.html", who, nav="inbox", items=items)
+
+    @router.post("/inbox/{mention_id}/read")
+    def inbox_read(
+        request: Request, mention_id: int, back: str = Form("/inbox"), who: Viewer = Depends(allowed("view"))
+    ) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                notes.mark_read(session, session.get(User, who.id), mention_id, service.clock.now())
+        except UserError as exc:
+            return done(request, back, "error", str(exc))
+        return done(request, back, "ok", "Marked read.")
 
     # ---- customers ---------------------------------------------------------------------------------------------
 
