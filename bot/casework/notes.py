@@ -61,6 +61,8 @@ def check_text(text: str) -> str:
     cleaned = (text or "").strip()
     if not cleaned:
         raise UserError("a note cannot be empty")
+    if "\x00" in cleaned:
+        raise UserError("a note cannot contain a NUL character")
     if len(cleaned) > MAX_NOTE_LENGTH:
         raise UserError(f"a note may have at most {MAX_NOTE_LENGTH:,} characters (this one has {len(cleaned):,})")
     return cleaned

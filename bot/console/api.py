@@ -141,7 +141,7 @@ class NoteOut(BaseModel):
     case_id: int
     author: str
     text: str
-    created_at: datetime
+    created_at: Timestamp
     mentioned: list[str] = Field(description="the users it @mentions (their inbox shows it)")
 
 
@@ -158,7 +158,7 @@ class InboxItemOut(BaseModel):
     case_id: int
     case_state: str
     unread: bool
-    read_at: datetime | None
+    read_at: Timestamp | None
     note: NoteOut
 
 
@@ -615,7 +615,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Leave an internal note on a case (never sent); @name puts it in that user's inbox",
     )
-    def add_note(case_id: int, body: NoteIn, who: Viewer = Depends(caller("note"))) -> NoteOut:
+    def add_note(case_id: RowId, body: NoteIn, who: Viewer = Depends(caller("note"))) -> NoteOut:
         def work(session):
             note = notes.add_note(
                 session, case_rules.get_case(session, case_id), session.get(User, who.id), body.text, now()
@@ -633,7 +633,7 @@ def build_api(service) -> APIRouter:
     @router.post(
         "/inbox/{mention_id}/read", response_model=InboxItemOut, responses=FAILS, summary="Mark an @mention read"
     )
-    def read_inbox_item(mention_id: int, who: Viewer = Depends(caller("view"))) -> InboxItemOut:
+    def read_inbox_item(mention_id: RowId, who: Viewer = Depends(caller("view"))) -> InboxItemOut:
         return act(lambda s: inbox_item_out(notes.mark_read(s, s.get(User, who.id), mention_id, now())))
 
     def customer_out(session, customer_id: int) -> CustomerOut:

@@ -105,7 +105,12 @@ def test_mentioning_yourself_puts_nothing_in_your_inbox(desk):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("", "cannot be empty"), ("   \n ", "cannot be empty"), ("x" * 5001, "at most 5,000 characters")],
+    [
+        ("", "cannot be empty"),
+        ("   \n ", "cannot be empty"),
+        ("x" * 5001, "at most 5,000 characters"),
+        ("call\x00back", "NUL character"),
+    ],
 )
 def test_an_empty_or_too_long_note_is_refused_and_nothing_is_written(desk, text, message):
     team(desk)
