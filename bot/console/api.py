@@ -610,6 +610,8 @@ def build_api(service) -> APIRouter:
             return case_detail(session, case.id)
 
         return act(work)
+
+    @router.post(
         "/cases/{case_id}/notes",
         response_model=NoteOut,
         responses=FAILS,
