@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from bot.casework.drafting import draft_close
 from bot.config import SlaConfig
 from bot.errors import UserError
+from bot.notifications import events
 from bot.service_levels import sla as sla_clocks
 from bot.storage import audit
-from bot.storage.models import Case, CaseEvent, Mention, TriageResult
+from bot.storage.models import Case, CaseEvent, Customer, Mention, TriageResult, User
 
 NEW = "new"
 MONITORING = "monitoring"
@@ -226,6 +227,29 @@ def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise UserError(f"there is no case {case_id}")
+    return case
+
+
+def assign(session: Session, case_id: int, username: str | None, actor: str, now: datetime) -> Case:
+    """Give a case (and its customer, one interlocutor) to a user, or to nobody."""
+    case = get_case(session, case_id)
+    owner = None
+    if username:
+        owner = session.scalar(select(User).where(User.username == username))
+        if owner is None or not owner.active:
+            raise UserError(f"there is no active user named {username!r}")
+    if case.owner_id == (owner.id if owner else None):
+        return case
+    case.owner_id = owner.id if owner else None
+    customer = session.get(Customer, case.customer_id)
+    if customer is not None and owner is not None:
+        customer.owner_id = owner.id
+    note = f"assigned to {owner.username}" if owner else "unassigned"
+    # An owner change is history too, though the state stays the same.
+    session.add(CaseEvent(case=case, at=now, actor=actor, from_state=case.state, to_state=case.state, note=note))
+    audit.record(session, now, actor, "assign", "case", case.id, owner=owner.username if owner else None)
+    if owner is not None:
+        events.case_assigned(session, now, case.id, owner.username, actor)
     return case
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 
@@ -60,10 +60,21 @@ class TemplateRenderer:
             raise LookupError(
                 f"no template for {kind} in {language}: tried {', '.join(names)} in {self.folder}"
             ) from None
-        text = template.render(**context)
-        text = re.sub(r"[ \t]+", " ", text)
-        text = re.sub(r" *\n *", "\n", text).strip()
-        return template.name or names[-1], text
+        return template.name or names[-1], tidy(template.render(**context))
+
+    def compile_source(self, source: str) -> Template:
+        """A template compiled from text a person wrote (a saved reply), in this same sandbox; never mention text."""
+        return self.env.from_string(source)
+
+    def render_source(self, source: str, context: dict[str, Any]) -> str:
+        """The rendered, tidied text of a template a person wrote, with the variables the reply templates get."""
+        return tidy(self.compile_source(source).render(**context))
+
+
+def tidy(text: str) -> str:
+    """Rendered text with runs of spaces collapsed and the spaces around line breaks removed."""
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r" *\n *", "\n", text).strip()
 
 
 def reply_language(config: Config, language: str) -> str:
@@ -149,7 +160,7 @@ def make_draft(
 ) -> Draft:
     """Render one draft of a kind for a case and store it pending, with its quality checks."""
     triage = mention.triage if mention else None
-    identity = mention.identity if mention else _latest_identity(case)
+    identity = mention.identity if mention else latest_identity(case)
     language = reply_language(config, (triage.language if triage else case.language) or config.brand.default_language)
     category = (triage.category if triage else case.category) or "other"
     if kind == "acknowledgement" and eta is None:
@@ -182,7 +193,8 @@ def make_draft(
     return draft
 
 
-def _latest_identity(case: Case) -> Identity | None:
+def latest_identity(case: Case) -> Identity | None:
+    """The customer a reply on this case speaks to: the author of its latest public message (or latest message)."""
     for mention in reversed(case.mentions):
         if mention.channel == "public":
             return mention.identity

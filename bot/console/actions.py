@@ -12,11 +12,10 @@ from bot.casework import approval, cases
 from bot.casework.drafting import make_draft, supersede_pending
 from bot.casework.quality_checks import check_draft
 from bot.errors import UserError
-from bot.notifications import events
 from bot.service_levels import kpis
 from bot.storage import audit
 from bot.storage.db import transaction
-from bot.storage.models import Case, CaseEvent, Customer, Draft, Identity, Mention, OutboxMessage, User
+from bot.storage.models import Case, Customer, Draft, Identity, Mention, OutboxMessage
 from bot.storage.statuses import DraftStatus
 from bot.triage import learning
 
@@ -140,26 +139,8 @@ def reopen(session: Session, service, case_id: int, actor: str, now: datetime, n
 
 
 def assign(session: Session, case_id: int, username: str | None, actor: str, now: datetime) -> Case:
-    """Give a case (and its customer, one interlocutor) to a user, or to nobody."""
-    case = cases.get_case(session, case_id)
-    owner = None
-    if username:
-        owner = session.scalar(select(User).where(User.username == username))
-        if owner is None or not owner.active:
-            raise UserError(f"there is no active user named {username!r}")
-    if case.owner_id == (owner.id if owner else None):
-        return case
-    case.owner_id = owner.id if owner else None
-    customer = session.get(Customer, case.customer_id)
-    if customer is not None and owner is not None:
-        customer.owner_id = owner.id
-    note = f"assigned to {owner.username}" if owner else "unassigned"
-    # An owner change is history too, though the state stays the same.
-    session.add(CaseEvent(case=case, at=now, actor=actor, from_state=case.state, to_state=case.state, note=note))
-    audit.record(session, now, actor, "assign", "case", case.id, owner=owner.username if owner else None)
-    if owner is not None:
-        events.case_assigned(session, now, case.id, owner.username, actor)
-    return case
+    """Give a case (and its customer, one interlocutor) to a user, or to nobody (bot.casework.cases.assign)."""
+    return cases.assign(session, case_id, username, actor, now)
 
 
 def link_identity(session: Session, customer_id: int, identity_id: int, actor: str, now: datetime) -> Customer:
