@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.casework import approval, merging, notes
+from bot.casework import approval, macros, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.runtime.status_report import collect
 from bot.service_levels import kpis
 from bot.storage.db import transaction
-from bot.storage.models import Case, CaseNote, Draft, Mention, User
+from bot.storage.models import Case, CaseNote, Draft, Macro, Mention, User
 from bot.storage.users import PERMISSIONS
 
 
@@ -273,6 +273,33 @@ class CorrectionIn(BaseModel):
     label: str
 
 
+class MacroIn(BaseModel):
+    """A saved reply: its name, language, text (Jinja2, the reply templates' variables) and actions."""
+
+    name: str
+    language: str
+    text: str
+    actions: dict[str, Any] = Field(
+        default_factory=dict, description='{"tags": ["billing"], "assign": "maria", "resolve": true}, each optional'
+    )
+
+
+class MacroOut(MacroIn):
+    """A saved reply and who wrote and last changed it."""
+
+    id: int
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+
+
+class MacroUseIn(BaseModel):
+    """The saved reply to put into a draft (in the reply's language, else the brand's default)."""
+
+    name: str
+
+
 class DurationsOut(BaseModel):
     """Median and 90th percentile, in seconds."""
 
@@ -390,6 +417,21 @@ def inbox_item_out(item: notes.InboxItem) -> InboxItemOut:
     )
 
 
+def macro_out(macro: Macro) -> MacroOut:
+    """The API's view of a saved reply."""
+    return MacroOut(
+        id=macro.id,
+        name=macro.name,
+        language=macro.language,
+        text=macro.text,
+        actions=dict(macro.actions or {}),
+        created_by=macro.created_by,
+        created_at=macro.created_at,
+        updated_by=macro.updated_by,
+        updated_at=macro.updated_at,
+    )
+
+
 def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
     """The API's view of a case."""
     return CaseOut(
@@ -495,6 +537,65 @@ def build_api(service) -> APIRouter:
     @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=FAILS, summary="Reject a draft")
     def reject(draft_id: RowId, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
         return act(lambda s: draft_out(approval.reject(s, draft_id, who.username, body.reason, now())))
+
+    @router.post(
+        "/drafts/{draft_id}/macro",
+        response_model=DraftOut,
+        responses=FAILS,
+        summary="Put a saved reply into a pending draft and run its actions; returns the draft holding the text",
+    )
+    def use_macro(draft_id: int, body: MacroUseIn, who: Viewer = Depends(caller("use_macros"))) -> DraftOut:
+        return act(
+            lambda s: draft_out(
+                macros.apply_macro(s, service.config, service.renderer, draft_id, body.name, who.username, now())
+            )
+        )
+
+    @router.get("/macros", response_model=list[MacroOut], responses=REFUSALS, summary="The saved replies")
+    def list_macros(who: Viewer = Depends(caller("use_macros"))) -> list[MacroOut]:
+        with transaction(service.factory) as session:
+            return [macro_out(m) for m in macros.list_macros(session)]
+
+    @router.post("/macros", response_model=MacroOut, status_code=201, responses=FAILS, summary="Save a reply")
+    def create_macro(body: MacroIn, who: Viewer = Depends(caller("manage_macros"))) -> MacroOut:
+        return act(
+            lambda s: macro_out(
+                macros.create(
+                    s,
+                    service.config,
+                    service.renderer,
+                    body.name,
+                    body.language,
+                    body.text,
+                    body.actions,
+                    who.username,
+                    now(),
+                )
+            )
+        )
+
+    @router.put("/macros/{macro_id}", response_model=MacroOut, responses=FAILS, summary="Change a saved reply")
+    def update_macro(macro_id: int, body: MacroIn, who: Viewer = Depends(caller("manage_macros"))) -> MacroOut:
+        return act(
+            lambda s: macro_out(
+                macros.update(
+                    s,
+                    service.config,
+                    service.renderer,
+                    macro_id,
+                    body.name,
+                    body.language,
+                    body.text,
+                    body.actions,
+                    who.username,
+                    now(),
+                )
+            )
+        )
+
+    @router.delete("/macros/{macro_id}", status_code=204, responses=FAILS, summary="Delete a saved reply")
+    def delete_macro(macro_id: int, who: Viewer = Depends(caller("manage_macros"))) -> None:
+        act(lambda s: macros.delete(s, macro_id, who.username, now()))
 
     @router.post(
         "/mentions/{mention_id}/triage",

@@ -12,7 +12,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+<<<<<<< HEAD
 from bot.casework import approval, merging, notes
+=======
+from bot.casework import approval, macros, merging
+>>>>>>> 451f387 (Console and API for saved replies: an admin page to add, edit and delete them (mistakes shown with their line, the typed text kept); 'Insert saved reply' on each pending draft in the queue and the case page; GET/POST/PUT/DELETE /api/v1/macros (manage_macros) and POST /api/v1/drafts/{id}/macro (use_macros))
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
@@ -209,6 +213,7 @@ def build_router(console) -> APIRouter:
             "owner": queries.owners(session, {case.owner_id}).get(case.owner_id),
             "customer": queries.case_customers(session, {case.customer_id}).get(case.customer_id),
             "failing": [c for c in draft.checks if not c.get("ok")],
+            "macros": macros.names(session),
         }
 
     @router.post("/drafts/{draft_id}/approve")
@@ -280,6 +285,28 @@ def build_router(console) -> APIRouter:
         except UserError as exc:
             return done(request, _keep(back, draft_id), "error", str(exc))
         return done(request, _keep(back, draft_id), "ok", f"Draft {draft_id} saved; it waits for an approver.")
+
+    @router.post("/drafts/{draft_id}/macro")
+    def use_macro(
+        request: Request,
+        draft_id: int,
+        name: str = Form(""),
+        back: str = Form("/queue"),
+        who: Viewer = Depends(allowed("use_macros")),
+    ) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                target = macros.apply_macro(
+                    session, service.config, service.renderer, draft_id, name, who.username, service.clock.now()
+                )
+                target_id, kind = target.id, target.kind
+        except UserError as exc:
+            return done(request, _keep(back, draft_id), "error", str(exc))
+        if target_id != draft_id:
+            message = f"Saved reply {name} resolved the case; its public close, draft {target_id}, holds the reply."
+        else:
+            message = f"Saved reply {name} inserted into draft {draft_id} ({kind}); check it and approve."
+        return done(request, _keep(back, target_id), "ok", message)
 
     @router.post("/drafts/{draft_id}/reject")
     def reject(
@@ -370,6 +397,7 @@ def build_router(console) -> APIRouter:
                 here=f"/cases/{case.id}",
                 merged_from=queries.merged_into(session, case),
                 merge_targets=[] if case.state in case_rules.FINISHED else queries.open_siblings(session, case),
+                macro_names=macros.names(session),
             )
 
     def _case_action(request: Request, case_id: int, message: str, work: Callable[[Any], Any]) -> Response:
@@ -597,6 +625,110 @@ def build_router(console) -> APIRouter:
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{name}"'},
         )
+
+    # ---- saved replies (macros) -------------------------------------------------------------------------------
+
+    def _macros_page(
+        request: Request, who: Viewer, status_code: int = 200, form: dict[str, Any] | None = None
+    ) -> Response:
+        with transaction(service.factory) as session:
+            rows = macros.list_macros(session)
+            people = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
+            return render(
+                request,
+                "macros.html",
+                who,
+                status_code=status_code,
+                nav="macros",
+                macros=rows,
+                users=people,
+                languages=service.config.brand.languages,
+                variables=macros.variable_names(
+                    macros.sample_context(service.config, service.config.brand.default_language)
+                ),
+                form=form or {},
+            )
+
+    def _macro_form(name: str, language: str, text: str, tags: str, assign: str, resolve: str) -> dict[str, Any]:
+        """A saved reply's fields as the form sends them: tags separated by commas, resolve a checkbox."""
+        actions: dict[str, Any] = {}
+        if tags.strip():
+            actions["tags"] = [t for t in (part.strip() for part in tags.split(",")) if t]
+        if assign.strip():
+            actions["assign"] = assign.strip()
+        if resolve:
+            actions["resolve"] = True
+        return {"name": name, "language": language, "text": text, "actions": actions}
+
+    def _macro_action(
+        request: Request, who: Viewer, fields: dict[str, Any], message: str, work: Callable[[Any], Any], editing=None
+    ) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                work(session)
+        except UserError as exc:
+            # The page again with what was typed, so a long text survives a mistake.
+            return _macros_page(request, who, 400, {**fields, "error": str(exc), "editing": editing})
+        return done(request, "/macros", "ok", message)
+
+    @router.get("/macros")
+    def macros_page(request: Request, who: Viewer = Depends(allowed("manage_macros"))) -> Response:
+        return _macros_page(request, who)
+
+    @router.post("/macros")
+    def macros_create(
+        request: Request,
+        name: str = Form(""),
+        language: str = Form(""),
+        text: str = Form(""),
+        tags: str = Form(""),
+        assign: str = Form(""),
+        resolve: str = Form(""),
+        who: Viewer = Depends(allowed("manage_macros")),
+    ) -> Response:
+        fields = _macro_form(name, language, text, tags, assign, resolve)
+        return _macro_action(
+            request,
+            who,
+            fields,
+            f"Saved reply {name.strip().lower()} ({language}) created.",
+            lambda s: macros.create(
+                s, service.config, service.renderer, **fields, actor=who.username, now=service.clock.now()
+            ),
+        )
+
+    @router.post("/macros/{macro_id}")
+    def macros_update(
+        request: Request,
+        macro_id: int,
+        name: str = Form(""),
+        language: str = Form(""),
+        text: str = Form(""),
+        tags: str = Form(""),
+        assign: str = Form(""),
+        resolve: str = Form(""),
+        who: Viewer = Depends(allowed("manage_macros")),
+    ) -> Response:
+        fields = _macro_form(name, language, text, tags, assign, resolve)
+        return _macro_action(
+            request,
+            who,
+            fields,
+            f"Saved reply {name.strip().lower()} ({language}) saved.",
+            lambda s: macros.update(
+                s, service.config, service.renderer, macro_id, **fields, actor=who.username, now=service.clock.now()
+            ),
+            editing=macro_id,
+        )
+
+    @router.post("/macros/{macro_id}/delete")
+    def macros_delete(request: Request, macro_id: int, who: Viewer = Depends(allowed("manage_macros"))) -> Response:
+        try:
+            with transaction(service.factory) as session:
+                macros.delete(session, macro_id, who.username, service.clock.now())
+        except UserError as exc:
+            return done(request, "/macros", "error", str(exc))
+        return done(request, "/macros", "ok", f"Saved reply {macro_id} deleted.")
 
     # ---- accounts, users, audit, settings ----------------------------------------------------------------------
 
