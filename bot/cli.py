@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.casework import approval, cases, followups, merging, notes
+from bot.casework import approval, cases, followups, macros, merging, notes
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.console.server import serve_with
 from bot.demo import run_demo
@@ -467,19 +467,41 @@ def show(obj: Context, case_id: int) -> None:
     "--override", "override_reason", default=None, help="Approve despite failing checks, with this reason (audited)."
 )
 @click.option("--no-send", is_flag=True, help="Only queue it; the running daemon sends it.")
+@click.option(
+    "--macro",
+    "macro_name",
+    default=None,
+    metavar="NAME",
+    help="Put this saved reply into the draft first (and run its actions).",
+)
 @actor_option
 @click.pass_obj
 @handle_errors
 def approve(
-    obj: Context, draft_id: int, text: str | None, override_reason: str | None, no_send: bool, actor: str | None
+    obj: Context,
+    draft_id: int,
+    text: str | None,
+    override_reason: str | None,
+    no_send: bool,
+    macro_name: str | None,
+    actor: str | None,
 ) -> None:
-    """Approve a draft (optionally edited) and send it."""
+    """Approve a draft (optionally edited, or with a saved reply) and send it."""
+    if macro_name and text is not None:
+        raise UserError("give --text or --macro, not both")
     service = obj.ready_service()
     with transaction(service.factory) as session:
+        if macro_name:
+            # One transaction: if the approval is refused, the saved reply is not left in the draft either.
+            draft_id = macros.apply_macro(
+                session, service.config, service.renderer, draft_id, macro_name, actor_name(actor), service.clock.now()
+            ).id
         draft = approval.approve(
             session, service.config, draft_id, actor_name(actor), service.clock.now(), text, override_reason
         )
         message_id = draft.outbox.id
+        if macro_name:
+            out.print(f"saved reply {_escape(macro_name)} in draft {draft_id}: {_escape(draft.text)}")
     out.print(f"draft {draft_id} approved")
     if no_send:
         return
@@ -490,6 +512,109 @@ def approve(
             out.print(f"sent as {draft.outbox.platform_post_id}; case {draft.case_id} is now {draft.case.state}")
         else:
             out.print(f"not sent yet ({status}): {draft.outbox.last_error or 'the daemon will retry'}")
+
+
+@main.group("macros")
+def macros_group() -> None:
+    """Saved replies: list them, add one, put one into a draft."""
+
+
+@macros_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@handle_errors
+def macros_list(obj: Context, as_json: bool) -> None:
+    """Saved replies by name and language, with their actions."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        rows = macros.list_macros(session)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [
+                        {"id": m.id, "name": m.name, "language": m.language, "text": m.text, "actions": m.actions}
+                        for m in rows
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+            return
+        table = Table(title=f"{len(rows)} saved repl(y/ies)")
+        for column in ("id", "name", "lang", "actions", "updated"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("text", ratio=1, min_width=30, overflow="fold")
+        for macro in rows:
+            done = macro.actions or {}
+            what = [
+                f"tags {', '.join(done['tags'])}" if done.get("tags") else "",
+                f"assign {done.get('assign')}" if done.get("assign") else "",
+                "resolve" if done.get("resolve") else "",
+            ]
+            table.add_row(
+                str(macro.id),
+                _escape(macro.name),
+                macro.language,
+                _escape("; ".join(w for w in what if w) or "-"),
+                f"{macro.updated_at:%Y-%m-%d} {_escape(macro.updated_by)}",
+                _escape(macro.text),
+            )
+        out.print(table)
+
+
+@macros_group.command("add")
+@click.argument("name")
+@click.option("--language", required=True, help="The language it is written in (one the brand answers in).")
+@click.option("--text", required=True, help="The reply: a Jinja2 template with the reply templates' variables.")
+@click.option("--tag", "tag_names", multiple=True, metavar="TAG", help="Tag the case when it is used (repeatable).")
+@click.option("--assign", default=None, metavar="USER", help="Assign the case to this user when it is used.")
+@click.option("--resolve", is_flag=True, help="Resolve the case when it is used (the reply becomes its public close).")
+@actor_option
+@click.pass_obj
+@handle_errors
+def macros_add(
+    obj: Context,
+    name: str,
+    language: str,
+    text: str,
+    tag_names: tuple[str, ...],
+    assign: str | None,
+    resolve: bool,
+    actor: str | None,
+) -> None:
+    """Save a reply (checked like a template; audited)."""
+    service = obj.ready_service()
+    wanted = {"tags": list(tag_names), "assign": assign, "resolve": resolve}
+    with transaction(service.factory) as session:
+        macro = macros.create(
+            session,
+            service.config,
+            service.renderer,
+            name,
+            language,
+            text,
+            wanted,
+            actor_name(actor),
+            service.clock.now(),
+        )
+        out.print(f"saved reply {_escape(macro.name)} ({macro.language}) saved as #{macro.id}")
+
+
+@macros_group.command("apply")
+@click.argument("draft_id", type=int)
+@click.argument("name")
+@actor_option
+@click.pass_obj
+@handle_errors
+def macros_apply(obj: Context, draft_id: int, name: str, actor: str | None) -> None:
+    """Put a saved reply into a pending draft and run its actions; the draft then waits for approval."""
+    service = obj.ready_service()
+    with transaction(service.factory) as session:
+        draft = macros.apply_macro(
+            session, service.config, service.renderer, draft_id, name, actor_name(actor), service.clock.now()
+        )
+        out.print(f"draft {draft.id} ({draft.kind}, case {draft.case_id} {draft.case.state}) waits for approval:")
+        out.print(f"  {_escape(draft.text)}")
 
 
 @main.command()

@@ -10,13 +10,47 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.casework import macros
 from bot.errors import UserError
 from bot.platforms.registry import platform_named
 from bot.storage.db import transaction
-from bot.storage.models import Account, Case, Draft, Mention
+from bot.storage.models import Account, Case, Draft, Macro, Mention
 from bot.storage.statuses import DraftStatus
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Saved replies the demo offers in the console's draft picker (name, language, text, actions).
+DEMO_MACROS = (
+    (
+        "still-on-it",
+        "en",
+        "{% if customer.handle %}{{ customer.handle }} {% endif %}Sorry for the wait{% if customer.first_name %}, "
+        "{{ customer.first_name }}{% endif %}. We're still on case {{ case.reference }} and will update you within "
+        "{{ eta.text }}.",
+        {"tags": ["follow-up"]},
+    ),
+    (
+        "still-on-it",
+        "es",
+        "{% if customer.handle %}{{ customer.handle }} {% endif %}Sentimos la espera{% if customer.first_name %}, "
+        "{{ customer.first_name }}{% endif %}. Seguimos con tu caso {{ case.reference }} y te escribimos en "
+        "{{ eta.text }}.",
+        {"tags": ["follow-up"]},
+    ),
+    (
+        "all-sorted",
+        "en",
+        "{% if customer.handle %}{{ customer.handle }} {% endif %}Glad it's sorted! To sum up: case "
+        "{{ case.reference }} is solved; write to us here if anything else comes up.",
+        {"resolve": True},
+    ),
+    (
+        "all-sorted",
+        "es",
+        "{% if customer.handle %}{{ customer.handle }} {% endif %}¡Nos alegra que esté resuelto! En resumen: el caso "
+        "{{ case.reference }} queda solucionado; escríbenos aquí si surge algo más.",
+        {"resolve": True},
+    ),
+)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -61,6 +95,7 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
             if not stored:
                 break
         service.pipeline.run()
+    seed_saved_replies(service)
     with transaction(service.factory) as session:
         counts = {
             "mentions": session.scalar(select(func.count(Mention.id))) or 0,
@@ -99,5 +134,20 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
             f'  .venv/bin/python -m bot resolve {top_case} --summary "…"  # resolve: drafts the positive public close'
         )
     console.print('  .venv/bin/python -m bot reject DRAFT --reason "…"')
+    console.print("  .venv/bin/python -m bot macros list          # saved replies: approve DRAFT --macro still-on-it")
     console.print("  .venv/bin/python -m bot status                # accounts and work at a glance")
     return counts
+
+
+def seed_saved_replies(service) -> int:
+    """The demo's saved replies in English and Spanish, those missing added; returns how many were added."""
+    added = 0
+    with transaction(service.factory) as session:
+        for name, language, text, actions in DEMO_MACROS:
+            if language not in service.config.brand.languages:
+                continue
+            if session.scalar(select(Macro.id).where(Macro.name == name, Macro.language == language)) is None:
+                now = service.clock.now()
+                macros.create(session, service.config, service.renderer, name, language, text, actions, "demo", now)
+                added += 1
+    return added

@@ -237,3 +237,45 @@ def test_merge_and_split_cases_from_the_command_line(cli):
     assert f"mention {dm_id} split into new case" in split.output
     only = cli("split", str(dm_id))
     assert only.exit_code == 1 and "only message" in only.output
+
+
+def test_an_agent_answers_with_a_saved_reply_from_the_command_line(cli):
+    assert cli("db", "upgrade").exit_code == 0
+    added = cli(
+        "macros",
+        "add",
+        "sorry-wait",
+        "--language",
+        "en",
+        "--text",
+        "{{ customer.handle }} Sorry for the wait! Case {{ case.reference }}: we'll update you within {{ eta.text }}.",
+        "--tag",
+        "Follow-up",
+    )
+    assert added.exit_code == 0, added.output
+    broken = cli("macros", "add", "broken", "--language", "en", "--text", "Hi\n{{ customer.nmae }}")
+    assert broken.exit_code == 1 and "line 2: unknown variable 'customer.nmae'" in broken.output
+    add(
+        cli,
+        id="c-1",
+        platform="x",
+        text="@acme the app crashes on start, still waiting for a fix",
+        author={"id": "u1", "handle": "@lena"},
+        addressed_to_brand=True,
+    )
+    service = Service(load_config(cli.tmp_path / "config.yaml"))
+    service.sync_accounts()
+    service.cycle()
+    [row] = json.loads(cli("queue", "--json").output)
+
+    listed = cli("macros", "list")
+    assert listed.exit_code == 0 and "sorry-wait" in listed.output and "tags follow-up" in listed.output
+    assert cli("approve", str(row["draft"]), "--macro", "sorry-wait", "--text", "x").exit_code == 1
+
+    approved = cli("approve", str(row["draft"]), "--macro", "sorry-wait")
+
+    assert approved.exit_code == 0, approved.output
+    assert f"@lena Sorry for the wait! Case #{row['case']}: we'll update you within" in approved.output
+    assert "sent as sandbox-" in approved.output
+    missing = cli("macros", "apply", str(row["draft"]), "sorry-wait")
+    assert missing.exit_code == 1 and "not pending" in missing.output

@@ -49,7 +49,30 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
         streams = set(session.scalars(select(Mention.stream)))
     assert platforms == {"x", "facebook", "instagram"}
     assert {"mentions", "search", "direct_messages", "comments", "messenger", "tags"} <= streams
+    _the_demo_saved_replies_fit_its_drafts(service)
     service.engine.dispose()
+
+
+def _the_demo_saved_replies_fit_its_drafts(service):
+    """Both example saved replies exist in English and Spanish, and one fits a waiting acknowledgement."""
+    from bot.casework import macros
+    from bot.storage.db import transaction
+    from bot.storage.models import Draft, Macro
+
+    with transaction(service.factory) as session:
+        assert {tuple(row) for row in session.execute(select(Macro.name, Macro.language))} == {
+            ("still-on-it", "en"),
+            ("still-on-it", "es"),
+            ("all-sorted", "en"),
+            ("all-sorted", "es"),
+        }
+        draft = session.scalar(select(Draft).where(Draft.status == "pending", Draft.kind == "acknowledgement").limit(1))
+        filled = macros.apply_macro(
+            session, service.config, service.renderer, draft.id, "still-on-it", "test", service.clock.now()
+        )
+        assert f"#{filled.case_id}" in filled.text and "{{" not in filled.text
+        assert [c["name"] for c in filled.checks if not c["ok"]] == []
+        session.rollback()
 
 
 def test_an_approved_demo_reply_lands_in_the_simulated_x_thread(tmp_path, database_url):

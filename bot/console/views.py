@@ -12,11 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-<<<<<<< HEAD
-from bot.casework import approval, merging, notes
-=======
-from bot.casework import approval, macros, merging
->>>>>>> 451f387 (Console and API for saved replies: an admin page to add, edit and delete them (mistakes shown with their line, the typed text kept); 'Insert saved reply' on each pending draft in the queue and the case page; GET/POST/PUT/DELETE /api/v1/macros (manage_macros) and POST /api/v1/drafts/{id}/macro (use_macros))
+from bot.casework import approval, macros, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
