@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ MAX_NAME_LENGTH = 60
 MAX_TEXT_LENGTH = 5000
 _NAME = re.compile(rf"^[a-z0-9][a-z0-9_-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 ACTIONS = ("tags", "assign", "resolve")
+# The permission a person needs for what a saved reply does on their behalf (bot/storage/users.py).
+ACTION_PERMISSIONS = {"tags": "tag", "assign": "case", "resolve": "case"}
 ACTIONS_HELP = 'an object such as {"tags": ["billing"], "assign": "maria", "resolve": true}'
 
 
@@ -315,12 +318,14 @@ def apply_macro(
     name: str,
     actor: str,
     now: datetime,
+    can: Callable[[str], bool] | None = None,
 ) -> Draft:
     """Put a saved reply's text into a pending draft (an edit, checked again) and run its actions; audited.
 
     A saved reply that resolves does what resolving does: the case is resolved and its public close drafted
     (the pending draft gives way to it), and the close gets the saved reply's text. Returns the draft that
     now holds the text, waiting for approval. One transaction: a failure leaves nothing half-done.
+    `can` (the person's permission check, from the console and the API) must allow each action it runs.
     """
     draft = approval.get_draft(session, draft_id)
     if draft.status != DraftStatus.PENDING:
@@ -331,6 +336,12 @@ def apply_macro(
     macro = pick(session, config, name, draft.language or case.language or config.brand.default_language)
     # Checked again at use: the assignee may have left since the saved reply was written.
     actions = check_actions(session, macro.actions, _where(macro.name, macro.language))
+    for action in actions:
+        if can is not None and not can(ACTION_PERMISSIONS[action]):
+            raise UserError(
+                f"{_where(macro.name, macro.language)} runs {action!r}, which needs the "
+                f"'{ACTION_PERMISSIONS[action]}' permission"
+            )
     eta = _eta_for(session, config, renderer, macro, draft, now)
     text = render(config, renderer, macro, draft, eta)
     if not text:

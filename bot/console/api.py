@@ -547,7 +547,9 @@ def build_api(service) -> APIRouter:
     def use_macro(draft_id: int, body: MacroUseIn, who: Viewer = Depends(caller("use_macros"))) -> DraftOut:
         return act(
             lambda s: draft_out(
-                macros.apply_macro(s, service.config, service.renderer, draft_id, body.name, who.username, now())
+                macros.apply_macro(
+                    s, service.config, service.renderer, draft_id, body.name, who.username, now(), who.can
+                )
             )
         )
 

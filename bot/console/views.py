@@ -293,7 +293,14 @@ def build_router(console) -> APIRouter:
         try:
             with transaction(service.factory) as session:
                 target = macros.apply_macro(
-                    session, service.config, service.renderer, draft_id, name, who.username, service.clock.now()
+                    session,
+                    service.config,
+                    service.renderer,
+                    draft_id,
+                    name,
+                    who.username,
+                    service.clock.now(),
+                    who.can,
                 )
                 target_id, kind = target.id, target.kind
         except UserError as exc:

@@ -247,3 +247,19 @@ def test_the_variables_are_those_of_the_reply_templates(desk):
     assert "customer.first_name" in macros.variable_names(sample)
     with desk.session() as session:
         assert session.scalars(select(Draft)).first() is None  # checking a text touches nothing
+
+
+def test_a_saved_reply_does_only_what_the_person_using_it_may_do(desk):
+    save(desk, "solved", "en", "Glad it's sorted!", {"resolve": True})
+    draft = pending_draft(desk, "@acme the app crashes on start, still waiting for a fix")
+
+    def only_view(permission: str) -> bool:
+        return permission == "view"
+
+    with desk.session() as session, pytest.raises(UserError, match="runs 'resolve', which needs the 'case' permission"):
+        macros.apply_macro(
+            session, desk.config, desk.service.renderer, draft.id, "solved", "guest", desk.clock.now(), only_view
+        )
+
+    assert desk.case_of("m-1").state != "resolved"
+    assert desk.draft(draft.id).text == draft.text
