@@ -179,3 +179,24 @@ def test_cases_customers_and_a_kpi_chart_in_the_browser(page, served):
     box = chart.bounding_box()
     assert box["width"] > 300 and box["height"] > 100
     assert page.inner_text("#kpi-mentions") == "4"
+
+
+def test_an_admin_saves_a_reply_and_an_agent_inserts_it_into_a_draft(page, served):
+    login(page, served.url, "root")
+    page.click("a[href='/macros']")
+    page.fill("#new-name", "tracing")
+    page.fill("#new-text", "Sorry, {{ customer.handle }}: we are tracing case {{ case.reference }} now.")
+    page.fill("#new-tags", "tracing")
+    page.click("#macro-create button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert "tracing" in page.inner_text("#macros")
+    page.click("form[action='/logout'] button")
+
+    login(page, served.url, "alex")
+    draft = open_draft(page, served, "o-1")
+    page.select_option(f"#macro-name-{draft.id}", "tracing")
+    page.click(f"#insert-macro-{draft.id}")
+    page.wait_for_selector(".flash-ok")
+    expected = f"Sorry, @ana: we are tracing case #{draft.case_id} now."
+    assert page.input_value("#draft-text") == expected
+    assert served.draft(draft.id).text == expected and served.posted() == []
