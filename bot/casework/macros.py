@@ -98,6 +98,8 @@ def check_text(config: Config, renderer: TemplateRenderer, name: str, language: 
     text = (text or "").strip()
     if not text:
         raise UserError(f"{where} has no text")
+    if "\x00" in text:
+        raise UserError(f"{where} holds a NUL character")
     if len(text) > MAX_TEXT_LENGTH:
         raise UserError(f"{where} is longer than {MAX_TEXT_LENGTH} characters")
     try:
@@ -143,7 +145,7 @@ def check_actions(session: Session, actions: Any, where: str) -> dict[str, Any]:
     if assignee not in (None, ""):
         if not isinstance(assignee, str):
             raise UserError(f'{where}: assign names one user, such as "maria"')
-        user = users.get_user(session, assignee)
+        user = None if "\x00" in assignee else users.get_user(session, assignee)
         if user is None or not user.active:
             raise UserError(f"{where}: there is no active user named {assignee!r} to assign cases to")
         clean["assign"] = user.username
@@ -274,7 +276,7 @@ def pick(session: Session, config: Config, name: str, language: str) -> Macro:
     """The saved reply of this name in the reply's language, else in the brand's default language."""
     name = str(name or "").strip().lower()
     tried = list(dict.fromkeys([reply_language(config, language), config.brand.default_language]))
-    for candidate in tried:
+    for candidate in tried if _NAME.match(name) else []:
         macro = session.scalar(select(Macro).where(Macro.name == name, Macro.language == candidate))
         if macro is not None:
             return macro

@@ -289,9 +289,9 @@ class MacroOut(MacroIn):
 
     id: int
     created_by: str
-    created_at: datetime
+    created_at: Timestamp
     updated_by: str
-    updated_at: datetime
+    updated_at: Timestamp
 
 
 class MacroUseIn(BaseModel):
@@ -544,7 +544,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Put a saved reply into a pending draft and run its actions; returns the draft holding the text",
     )
-    def use_macro(draft_id: int, body: MacroUseIn, who: Viewer = Depends(caller("use_macros"))) -> DraftOut:
+    def use_macro(draft_id: RowId, body: MacroUseIn, who: Viewer = Depends(caller("use_macros"))) -> DraftOut:
         return act(
             lambda s: draft_out(
                 macros.apply_macro(
@@ -577,7 +577,7 @@ def build_api(service) -> APIRouter:
         )
 
     @router.put("/macros/{macro_id}", response_model=MacroOut, responses=FAILS, summary="Change a saved reply")
-    def update_macro(macro_id: int, body: MacroIn, who: Viewer = Depends(caller("manage_macros"))) -> MacroOut:
+    def update_macro(macro_id: RowId, body: MacroIn, who: Viewer = Depends(caller("manage_macros"))) -> MacroOut:
         return act(
             lambda s: macro_out(
                 macros.update(
@@ -596,7 +596,7 @@ def build_api(service) -> APIRouter:
         )
 
     @router.delete("/macros/{macro_id}", status_code=204, responses=FAILS, summary="Delete a saved reply")
-    def delete_macro(macro_id: int, who: Viewer = Depends(caller("manage_macros"))) -> None:
+    def delete_macro(macro_id: RowId, who: Viewer = Depends(caller("manage_macros"))) -> None:
         act(lambda s: macros.delete(s, macro_id, who.username, now()))
 
     @router.post(
