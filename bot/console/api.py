@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -454,9 +456,45 @@ def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
     )
 
 
+def _nul_in(value: Any) -> bool:
+    """True when a decoded JSON value holds a NUL character anywhere (a key, a string, nested)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse a NUL character in any parameter or body text (422): no database column can store it."""
+    problems = [
+        {"type": "value_error", "loc": ["query", name], "msg": "a NUL character is not allowed", "input": value}
+        for name, value in request.query_params.multi_items()
+        if "\x00" in value
+    ] + [
+        {"type": "value_error", "loc": ["path", name], "msg": "a NUL character is not allowed", "input": value}
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+    body = await request.body()
+    if b"\\u0000" in body or b"\x00" in body:
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = None  # not JSON: FastAPI's own validation answers
+        if decoded is None or _nul_in(decoded):
+            problems.append({"type": "value_error", "loc": ["body"], "msg": "a NUL character is not allowed"})
+    if problems:
+        raise RequestValidationError(problems)
+
+
 REFUSALS = {
     401: {"model": ErrorOut, "description": "No or an invalid API token"},
     403: {"model": ErrorOut, "description": "The token's role does not allow this"},
+    # The console answers every invalid request with one sentence naming what is wrong, not FastAPI's error list.
+    422: {"model": ErrorOut, "description": "A parameter or the body is invalid (the message names it)"},
 }
 FAILS = {
     **REFUSALS,
@@ -471,12 +509,15 @@ def build_api(service) -> APIRouter:
     now = service.clock.now
 
     def caller(permission: str) -> Callable[..., Viewer]:
-        def check(request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Viewer:
+        async def check(
+            request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+        ) -> Viewer:
             found = bearer_viewer(service, request)
             if found is None:
                 raise HTTPException(401, "missing or invalid API token", headers={"www-authenticate": "Bearer"})
             if not found.can(permission):
                 raise HTTPException(403, f"a {found.role} cannot do this (it needs the '{permission}' permission)")
+            await refuse_nul(request)  # after the token: a request without one is told 401 first
             return found
 
         return check
