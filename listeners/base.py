@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from bot.clock import to_utc_naive
 from bot.errors import AuthError, PermanentError, TransientError
@@ -69,7 +69,7 @@ def require_str(item: dict[str, Any], key: str) -> str:
 class Listener(Protocol):
     """Polls one platform account; raises TransientError or AuthError from bot.errors on failure."""
 
-    platform: str
+    platform: ClassVar[str]
 
     def fetch(self, cursor: dict[str, Any]) -> tuple[list[IncomingMention], dict[str, Any]]:
         """New mentions since cursor, and the cursor to store once they are saved."""
@@ -132,6 +132,11 @@ def epoch_time(value: Any, millis: bool = False) -> datetime:
 def listed(value: Any) -> list[Any]:
     """A payload field that should be a list: itself if it is one, else empty (a malformed field holds nothing)."""
     return value if isinstance(value, list) else []
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """A payload field that should be a JSON object: itself if it is one, else empty (a malformed field holds nothing)."""
+    return value if isinstance(value, dict) else {}
 
 
 def parse_events(

@@ -6,15 +6,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.clock import Clock, SystemClock
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_events, parse_time
+from listeners.base import (
+    IncomingMention,
+    MalformedItem,
+    as_object,
+    epoch_time,
+    fetch_streams,
+    listed,
+    parse_events,
+    parse_time,
+)
 from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
+    from bot.platform import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +81,7 @@ def _change(change: dict[str, Any], page_id: str) -> IncomingMention | None:
         if isinstance(value.get("created_time"), (int, float))
         else datetime.now(UTC).replace(tzinfo=None)
     )
-    common = {
+    common: dict[str, Any] = {
         "platform": "facebook",
         "text": str(value["message"]),
         "author_id": str(author.get("id") or "unknown"),
@@ -118,10 +129,10 @@ def _message(event: dict[str, Any], page_id: str) -> IncomingMention | None:
 class FacebookListener(GraphListener):
     """Polls one Facebook Page: fetch(cursor) -> (mentions, next_cursor)."""
 
-    platform = "facebook"
-    offered_streams = STREAMS
-    required = ("page_id",)
-    webhook = MetaWebhook()
+    platform: ClassVar[str] = "facebook"
+    offered_streams: ClassVar[tuple[str, ...]] = STREAMS
+    required: ClassVar[tuple[str, ...]] = ("page_id",)
+    webhook: ClassVar[Webhook | None] = MetaWebhook()
 
     @classmethod
     def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> FacebookListener:
@@ -187,9 +198,7 @@ class FacebookListener(GraphListener):
             last_stamp = since
             pages = list(self.client.iter_pages(f"{post_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"))
             for page in pages:
-                for stamp, mention in self._convert(
-                    page.items, "comments", lambda item, post_id=post_id: self._comment(item, post_id)
-                ):
+                for stamp, mention in self._convert(page.items, "comments", partial(self._comment, post_id=post_id)):
                     last_stamp = max(last_stamp, stamp)
                     if mention is not None and not (stamp == since and mention.platform_id in seen):
                         found.append((stamp, mention))
@@ -274,15 +283,15 @@ class FacebookListener(GraphListener):
         return out
 
     def _author(self, item: dict[str, Any]) -> tuple[str, str | None]:
-        author = item.get("from") if isinstance(item.get("from"), dict) else {}
-        author_id = author.get("id") if isinstance(author.get("id"), str) else "unknown"
-        return author_id, author.get("name") if isinstance(author.get("name"), str) else None
+        author = as_object(item.get("from"))
+        author_id, name = author.get("id"), author.get("name")
+        return (author_id if isinstance(author_id, str) else "unknown"), (name if isinstance(name, str) else None)
 
     def _comment(self, item: dict[str, Any], post_id: str) -> IncomingMention | None:
         author_id, name = self._author(item)
         if author_id == self.page_id or not item.get("message"):
             return None  # our own reply, or a sticker/photo without text
-        parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
+        parent = as_object(item.get("parent"))
         parent_id = parent.get("id") if isinstance(parent.get("id"), str) else None
         return IncomingMention(
             platform="facebook",

@@ -6,15 +6,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.clock import Clock, SystemClock
 from bot.platforms.graph import GraphClient
-from listeners.base import IncomingMention, MalformedItem, epoch_time, fetch_streams, listed, parse_events, parse_time
+from listeners.base import (
+    IncomingMention,
+    MalformedItem,
+    as_object,
+    epoch_time,
+    fetch_streams,
+    listed,
+    parse_events,
+    parse_time,
+)
 from listeners.meta import GraphListener, MetaSignedWebhook, epoch_seconds
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
+    from bot.platform import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +140,10 @@ def _message_event(event: dict[str, Any], account: AccountConfig) -> IncomingMen
 class InstagramListener(GraphListener):
     """Polls one Instagram professional account: fetch(cursor) -> (mentions, next_cursor)."""
 
-    platform = "instagram"
-    offered_streams = STREAMS
-    required = ("ig_user_id", "page_id")
-    webhook = InstagramWebhook()
+    platform: ClassVar[str] = "instagram"
+    offered_streams: ClassVar[tuple[str, ...]] = STREAMS
+    required: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_id")
+    webhook: ClassVar[Webhook | None] = InstagramWebhook()
 
     @classmethod
     def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> InstagramListener:
@@ -192,7 +203,7 @@ class InstagramListener(GraphListener):
             params = {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE, "since": min(since, watch_from)}
             for page in self.client.iter_pages(f"{media_id}/comments", params, max_pages=MAX_PAGES, bucket="comments"):
                 for stamp, mention, raw in self._convert(
-                    page.items, "comments", lambda c, m=media_id: self._comment(c, m, None)
+                    page.items, "comments", partial(self._comment, media_id=media_id, parent_id=None)
                 ):
                     if mention is not None and stamp >= since and not (stamp == since and mention.platform_id in seen):
                         found.append((stamp, mention))
@@ -270,7 +281,7 @@ class InstagramListener(GraphListener):
         return author_id == self.ig_user_id or (bool(username) and str(username).lower() == self.username)
 
     def _comment(self, item: dict[str, Any], media_id: str, parent_id: str | None) -> IncomingMention | None:
-        author = item.get("from") if isinstance(item.get("from"), dict) else {}
+        author = as_object(item.get("from"))
         username = item.get("username") or author.get("username")
         author_id = str(author.get("id") or username or "unknown")
         if self._ours(author.get("id"), username) or not item.get("text"):
@@ -311,7 +322,7 @@ class InstagramListener(GraphListener):
         )
 
     def _message(self, item: dict[str, Any]) -> IncomingMention | None:
-        sender = item.get("from") if isinstance(item.get("from"), dict) else {}
+        sender = as_object(item.get("from"))
         sender_id = sender.get("id")
         if not isinstance(sender_id, str) or self._ours(sender_id, sender.get("username")) or not item.get("message"):
             return None

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.clock import Clock, SystemClock, to_utc_naive
 from bot.errors import PermanentError
@@ -14,6 +14,7 @@ from listeners.base import IncomingMention
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig, BrandConfig
+    from bot.platform import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,10 @@ def parse_line(data: Any, default_platform: str, now: datetime) -> IncomingMenti
 class ReplayListener:
     """Reads a JSONL file from the line after the cursor; malformed lines are logged and skipped."""
 
-    platform = "replay"
-    offered_streams: tuple[str, ...] = ()
-    required = ("path",)
-    webhook = None
+    platform: ClassVar[str] = "replay"
+    offered_streams: ClassVar[tuple[str, ...]] = ()
+    required: ClassVar[tuple[str, ...]] = ("path",)
+    webhook: ClassVar[Webhook | None] = None
 
     @classmethod
     def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> ReplayListener:

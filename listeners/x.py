@@ -11,16 +11,18 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.clock import Clock
 from bot.errors import TransientError
-from bot.platform import SecretReader, WebhookRefused
+from bot.platform import SecretReader, Webhook, WebhookRefused
 from bot.platforms.x import XClient
 from listeners.base import (
     IncomingMention,
     MalformedItem,
     PlatformListener,
+    as_object,
     epoch_time,
     fetch_streams,
     parse_events,
@@ -103,7 +105,7 @@ class XWebhook:
 
 def activity_mentions(payload: dict[str, Any], account: AccountConfig) -> list[IncomingMention]:
     """Tweets that involve the account and DMs it received, from one Account Activity event."""
-    users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
+    users = as_object(payload.get("users"))
     handle = (account.handle or "").lstrip("@").lower()
     return parse_events(
         payload.get("tweet_create_events"),
@@ -162,7 +164,7 @@ def _event_dm(event: dict[str, Any], account: AccountConfig, users: dict[str, An
     if sender == account.user_id:
         return None
     recipient = str(create["target"]["recipient_id"])
-    user = users.get(sender) if isinstance(users.get(sender), dict) else {}
+    user = as_object(users.get(sender))
     low, high = sorted((sender, recipient), key=lambda v: int(v) if v.isdigit() else 0)
     return IncomingMention(
         platform="x",
@@ -184,10 +186,10 @@ def _event_dm(event: dict[str, Any], account: AccountConfig, users: dict[str, An
 class XListener(PlatformListener):
     """Polls one X account: fetch(cursor) -> (mentions, next_cursor)."""
 
-    platform = "x"
-    offered_streams = STREAMS
-    required = ("user_id",)
-    webhook = XWebhook()
+    platform: ClassVar[str] = "x"
+    offered_streams: ClassVar[tuple[str, ...]] = STREAMS
+    required: ClassVar[tuple[str, ...]] = ("user_id",)
+    webhook: ClassVar[Webhook | None] = XWebhook()
 
     @classmethod
     def from_config(cls, account: AccountConfig, brand: BrandConfig, clock: Clock) -> XListener:
@@ -242,7 +244,7 @@ class XListener(PlatformListener):
             jobs.append(("mentions", self._fetch_mentions))
         if "search" in self.streams:
             for query in self.account.search_queries:
-                jobs.append((f"search:{query}", lambda state, q=query: self._fetch_search(q, state)))
+                jobs.append((f"search:{query}", partial(self._fetch_search, query)))
         if "direct_messages" in self.streams:
             jobs.append(("dm", self._fetch_dms))
         return fetch_streams(self.account.name, jobs, cursor)
@@ -378,7 +380,7 @@ class XListener(PlatformListener):
     def _author(self, author_id: str, users: dict[str, dict[str, Any]]) -> tuple[str | None, str | None, int | None]:
         user = users.get(author_id) or {}
         username = user.get("username")
-        metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}
+        metrics = as_object(user.get("public_metrics"))
         followers = metrics.get("followers_count")
         return (
             f"@{username}" if isinstance(username, str) else None,

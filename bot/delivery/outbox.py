@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -19,7 +20,7 @@ from bot.storage import audit
 from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Mention, OutboxMessage
 from bot.storage.statuses import DraftStatus, OutboxStatus
-from responders.base import OutgoingMessage, Responder, post
+from responders.base import Action, OutgoingMessage, Responder, post
 
 log = logging.getLogger(__name__)
 ACTIONS = {
@@ -98,7 +99,7 @@ def outgoing(message: OutboxMessage) -> OutgoingMessage:
             extra["comment_id"] = mention.platform_id
     return OutgoingMessage(
         idempotency_key=message.idempotency_key,
-        action=message.action,
+        action=_action(message.action),
         text=message.text,
         thread_key=reply_thread(message),
         in_reply_to_id=message.target_id,
@@ -106,6 +107,14 @@ def outgoing(message: OutboxMessage) -> OutgoingMessage:
         recipient_handle=mention.identity.handle if mention else None,
         extra=extra,
     )
+
+
+def _action(name: str) -> Action:
+    """The responder call an outbox row names, checked: the column holds any string."""
+    for action in get_args(Action):
+        if action == name:
+            return action
+    raise ValueError(f"outbox action {name!r} is not one of {', '.join(get_args(Action))}")
 
 
 def retry_delay(attempts: int, base: float, ceiling: float, retry_after: float | None = None) -> float:
@@ -174,8 +183,10 @@ class Outbox:
     def _deliver(self, claim: claims.OutboxClaim) -> str:
         message_id = claim.message_id
         with transaction(self.factory) as session:
-            message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).options(*_WITH_THREAD))
-            account_name = session.get(Account, message.account_id).name
+            message = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id == message_id).options(*_WITH_THREAD)
+            ).one()
+            account_name = session.get_one(Account, message.account_id).name
             out = outgoing(message)
             draft = message.draft
             verdict = policy.check(session, draft, draft.case, draft.mention, self.clock.now())
@@ -218,12 +229,12 @@ class Outbox:
     def _sent(self, message_id: int, post_id: str, reconciled: bool = False) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.scalar(
+            message = session.scalars(
                 select(OutboxMessage)
                 .where(OutboxMessage.id == message_id)
                 .options(_WITH_CASE)
                 .with_for_update(of=OutboxMessage)
-            )
+            ).one()
             if message.status == OutboxStatus.SENT:  # another daemon reconciled it meanwhile: record it once
                 return "sent"
             message.status = OutboxStatus.SENT
@@ -250,7 +261,7 @@ class Outbox:
     def _retry(self, message_id: int, status: str, error: str, retry_after: float | None) -> str:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            message = session.get_one(OutboxMessage, message_id, with_for_update=True)
             if not self._ours(message):
                 return message.status
             if message.attempts >= self.config.outbox.max_attempts and status != "unknown":
@@ -270,7 +281,7 @@ class Outbox:
 
     def _fail(self, message_id: int, error: str) -> str:
         with transaction(self.factory) as session:
-            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            message = session.get_one(OutboxMessage, message_id, with_for_update=True)
             if not self._ours(message):
                 return message.status
             return self._fail_in(session, message, error)

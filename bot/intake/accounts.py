@@ -67,3 +67,11 @@ def _refresh(account: Account, config: AccountConfig) -> None:
 def get_account(session: Session, name: str) -> Account | None:
     """The account row with this name."""
     return session.scalar(select(Account).where(Account.name == name))
+
+
+def configured_account(session: Session, name: str) -> Account:
+    """The row of a configured account, which sync_accounts created at start; a clear error if it is missing."""
+    account = get_account(session, name)
+    if account is None:
+        raise LookupError(f"account {name!r} has no row in the database: sync_accounts creates it at start")
+    return account

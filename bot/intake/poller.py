@@ -58,7 +58,7 @@ class Poller:
         result = PollResult(self.account.name)
         now = self.clock.now()
         with transaction(self.factory) as session:
-            row = accounts.get_account(session, self.account.name)
+            row = accounts.configured_account(session, self.account.name)
             waiting = self._waiting_reason(row)
             if waiting:
                 result.skipped = waiting
@@ -73,7 +73,7 @@ class Poller:
         except PermanentError as exc:
             return self._failed(result, exc)
         with transaction(self.factory) as session:
-            row = accounts.get_account(session, self.account.name)
+            row = accounts.configured_account(session, self.account.name)
             stored = store_mentions(session, row, mentions, now)
             row.cursor = next_cursor
             recovered = (
@@ -117,7 +117,7 @@ class Poller:
     def _transient(self, result: PollResult, exc: TransientError) -> PollResult:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            row = accounts.get_account(session, self.account.name)
+            row = accounts.configured_account(session, self.account.name)
             row.consecutive_failures += 1
             row.last_poll_at = now
             row.last_error = str(exc)
@@ -139,7 +139,7 @@ class Poller:
     def _auth_failed(self, result: PollResult, exc: AuthError) -> PollResult:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            row = accounts.get_account(session, self.account.name)
+            row = accounts.configured_account(session, self.account.name)
             row.consecutive_auth_failures += 1
             row.last_poll_at = now
             row.last_error = str(exc)
@@ -176,7 +176,7 @@ class Poller:
     def _failed(self, result: PollResult, exc: PermanentError) -> PollResult:
         now = self.clock.now()
         with transaction(self.factory) as session:
-            row = accounts.get_account(session, self.account.name)
+            row = accounts.configured_account(session, self.account.name)
             row.consecutive_failures += 1
             row.health = accounts.HEALTH_ERROR
             row.last_error = str(exc)

@@ -30,6 +30,11 @@ THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80003, 80004, 80005, 80006, 8000
 TEMPORARY_CODES = {1, 2}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A field of an answer that should be a JSON object: itself if it is one, else empty."""
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass
 class GraphPage:
     """One page of an edge: its items and the cursor to the next page (None at the end)."""
@@ -106,8 +111,8 @@ class GraphClient:
         data = body.get("data")
         if not isinstance(data, list):
             raise TransientError(f"Graph {path}: response has no data list")
-        paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        paging = _object(body.get("paging"))
+        cursors = _object(paging.get("cursors"))
         after = cursors.get("after") if paging.get("next") else None
         return GraphPage(data, after if isinstance(after, str) else None)
 
@@ -177,7 +182,7 @@ class GraphClient:
     def _error(
         self, label: str, response: httpx.Response, body: Any, usage: RateLimitState | None, sending: bool
     ) -> Exception:
-        error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        error = _object(body.get("error")) if isinstance(body, dict) else {}
         code = error.get("code") if isinstance(error.get("code"), int) else None
         subcode = error.get("error_subcode")
         message = str(error.get("message") or response.reason_phrase)[:300]

@@ -154,8 +154,8 @@ class RateLimitTracker:
 
     def wait_seconds(self, endpoint: str, now: datetime) -> float | None:
         """Seconds until this endpoint may be called again, or None when it may be called now."""
-        waits = [s.wait_seconds(now) for s in (self.states.get(endpoint), self.states.get("*")) if s is not None]
-        waits = [w for w in waits if w and w > 0]
+        states = [s for s in (self.states.get(endpoint), self.states.get("*")) if s is not None]
+        waits = [w for w in (s.wait_seconds(now) for s in states) if w is not None and w > 0]
         return max(waits) if waits else None
 
     def suggested_interval(self, now: datetime) -> float | None:
