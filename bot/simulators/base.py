@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Simulator(ABC):
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Serve on host:port (port 0 picks a free one) in a background thread."""
         simulator = self
 
@@ -100,7 +100,7 @@ class Simulator(ABC):
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> Self:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc: Any) -> None:
@@ -111,7 +111,7 @@ class Simulator(ABC):
         """The base URL to put in api_base_url."""
         if self._server is None:
             raise RuntimeError(f"{self.name} is not running")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]  # what server_address holds, typed as str or bytes
         return f"http://{host}:{port}"
 
     # -- faults ----------------------------------------------------------

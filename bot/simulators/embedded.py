@@ -52,9 +52,9 @@ class EmbeddedSimulators:
         settings = self.config.simulators
         ports = f"{settings.x_port}/{settings.graph_port}/{settings.instagram_port}"
         try:
-            self.x = XSimulator(first_id=FIRST_X_ID).start(settings.host, settings.x_port)
-            self.graph = GraphSimulator(first_id=FIRST_GRAPH_ID).start(settings.host, settings.graph_port)
-            self.instagram = InstagramSimulator(first_id=FIRST_INSTAGRAM_ID).start(
+            self.x = x = XSimulator(first_id=FIRST_X_ID).start(settings.host, settings.x_port)
+            self.graph = graph = GraphSimulator(first_id=FIRST_GRAPH_ID).start(settings.host, settings.graph_port)
+            self.instagram = instagram = InstagramSimulator(first_id=FIRST_INSTAGRAM_ID).start(
                 settings.host, settings.instagram_port
             )
         except OSError as exc:
@@ -66,7 +66,7 @@ class EmbeddedSimulators:
             ) from None
         path = scenario_path(self.config)
         if path is not None:
-            counts = seed(self.x, self.graph, path, self.now or self.x.clock(), instagram_sim=self.instagram)
+            counts = seed(x, graph, path, self.now or x.clock(), instagram_sim=instagram)
             log.info(
                 "simulators seeded with %d X, %d Facebook and %d Instagram messages from %s",
                 counts["x"],
@@ -76,9 +76,9 @@ class EmbeddedSimulators:
             )
         log.info(
             "X API simulator on %s, Graph API simulator on %s, Instagram simulator on %s",
-            self.x.url,
-            self.graph.url,
-            self.instagram.url,
+            x.url,
+            graph.url,
+            instagram.url,
         )
         return self
 

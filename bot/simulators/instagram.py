@@ -67,7 +67,7 @@ def page_items(
         }
         body["paging"] = {"cursors": cursors}
         if start + limit < len(items):
-            kept = {k: v for k, v in query.items() if k not in ("after", "before", "limit")}
+            kept: dict[str, Any] = {k: v for k, v in query.items() if k not in ("after", "before", "limit")}
             kept.update(limit=limit, after=cursors["after"])
             body["paging"]["next"] = f"{url}{request.path}?{urlencode(kept)}"
     return Reply(200, body)

@@ -168,7 +168,7 @@ class XSimulator(Simulator):
         self, sender_id: str, recipient_id: str, text: str, created_at: datetime | None = None
     ) -> dict[str, Any]:
         low, high = sorted((sender_id, recipient_id), key=int)
-        event = {
+        event: dict[str, Any] = {
             "id": self.next_id(),
             "event_type": "MessageCreate",
             "text": text,
@@ -333,7 +333,7 @@ class XSimulator(Simulator):
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [dict(item) for item in page]
-            authors = {item.get("author_id") or item.get("sender_id") for item in page}
+            authors = {a for item in page if (a := item.get("author_id") or item.get("sender_id"))}
             if "expansions" in query:
                 body["includes"] = {"users": [self._user_view(a) for a in sorted(authors) if a in self.users]}
         return Reply(200, body)
