@@ -14,8 +14,9 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import CursorResult, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.storage.db import is_postgresql
@@ -87,11 +88,15 @@ def finish_mentions(session: Session, ids: list[int], worker: str, status: str, 
     values: dict[str, object] = {"status": status, "claimed_by": None, "claimed_until": None}
     if error is not None:
         values["error"] = error
-    result = session.execute(
-        update(Mention)
-        .where(Mention.id.in_(ids), Mention.claimed_by == worker, Mention.status == MentionStatus.NEW)
-        .values(**values)
-        .execution_options(synchronize_session="fetch")
+    # An UPDATE's result is a CursorResult, which counts the rows; Session.execute is typed with the plain Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Mention)
+            .where(Mention.id.in_(ids), Mention.claimed_by == worker, Mention.status == MentionStatus.NEW)
+            .values(**values)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     if result.rowcount != len(ids):
         lost = f"mention {ids[0]}" if len(ids) == 1 else f"{len(ids) - result.rowcount} of {len(ids)} mentions"

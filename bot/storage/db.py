@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,12 +72,10 @@ def dialect_insert(session: Session, table):
     """An INSERT that supports ON CONFLICT (PostgreSQL and SQLite alike), for the session's database."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise ValueError(f"{name} is not a supported database; use SQLite or PostgreSQL")
-    return insert(table)
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"{name} is not a supported database; use SQLite or PostgreSQL")
 
 
 def is_postgresql(session: Session) -> bool:
@@ -118,7 +117,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def head_revision() -> str:
     """The newest migration's revision id."""
-    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS_DIR}: the package is incomplete")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

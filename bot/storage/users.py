@@ -126,7 +126,7 @@ def update_user(
         admins = session.scalar(select(func.count(User.id)).where(User.role == "admin", User.active.is_(True))) or 0
         if admins <= 1:
             raise UserError("this is the last active admin; make another admin first")
-    changes = {}
+    changes: dict[str, list[str | bool]] = {}
     if role is not None and role != user.role:
         changes["role"] = [user.role, role]
         user.role = role
