@@ -87,7 +87,7 @@ class Rules:
             triage.needs_response = True
             if triage.level == "monitor":
                 triage.level = "investigate"
-            triage.reasons.append(f"rule: VIP author @{item.author.lower().lstrip('@')} → always answered")
+            triage.reasons.append(f"rule: VIP author @{(item.author or '').lower().lstrip('@')} → always answered")
             self._certain(triage, "needs_response")
         elif (
             triage.mode == "proactive"
@@ -130,4 +130,4 @@ class Rules:
 
     def is_vip(self, item: TriageInput) -> bool:
         """True when the author is on the VIP list."""
-        return bool(item.author) and item.author.lower().lstrip("@") in self.vips
+        return bool(item.author and item.author.lower().lstrip("@") in self.vips)

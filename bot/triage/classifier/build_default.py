@@ -47,7 +47,7 @@ def build(fine_tune: bool = False) -> None:
             )
             SHIPPED_MODEL_DIR.mkdir(parents=True, exist_ok=True)
             with SHIPPED_DELTA.open("wb") as handle:
-                np.savez_compressed(handle, **delta)
+                np.savez_compressed(handle, allow_pickle=False, **delta)
             (SHIPPED_MODEL_DIR / "e5_delta.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         for encoder, directory in (
             (E5Encoder(delta=shipped_delta()), SHIPPED_MODEL_DIR),

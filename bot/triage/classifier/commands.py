@@ -200,7 +200,7 @@ def _fine_tune(examples: list[Example], target: Path, progress: Progress) -> Non
     target.mkdir(parents=True, exist_ok=True)
     temporary = target / (DELTA_FILE + ".tmp")
     with temporary.open("wb") as handle:
-        np.savez_compressed(handle, **delta)
+        np.savez_compressed(handle, allow_pickle=False, **delta)
     temporary.replace(target / DELTA_FILE)
     err.print(f"fine-tuned e5 on {summary['texts']} text(s) in {summary['seconds']} s")
 

@@ -29,11 +29,12 @@ def merged_matrix(weights: E5Weights, name: str, delta: dict[str, np.ndarray] | 
 
 def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, layers: int | None = None):
     """The float32 ONNX model: input_ids and attention_mask [batch, tokens] in, embedding [batch, 384] out."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import NodeProto, TensorProto, helper, numpy_helper
 
     tensors = weights.tensors
     hidden = weights.hidden
-    initializers, nodes = [], []
+    initializers: list[TensorProto] = []
+    nodes: list[NodeProto] = []
 
     def constant(name: str, array: np.ndarray) -> str:
         initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))

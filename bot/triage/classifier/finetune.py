@@ -215,7 +215,7 @@ def _length_buckets(tokens: list[list[int]], batch: int, rng: random.Random) -> 
     """Batches of similar length (little padding), in random order: chunks of 64 batches sorted by length."""
     order = list(range(len(tokens)))
     rng.shuffle(order)
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), 64 * batch):
         chunk = sorted(order[start : start + 64 * batch], key=lambda i: len(tokens[i]))
         batches.extend(chunk[i : i + batch] for i in range(0, len(chunk), batch))

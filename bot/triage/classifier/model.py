@@ -65,7 +65,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
     document = {"format": FORMAT, "encoder": model.encoder, "heads": heads, "meta": model.meta}
     temporary = directory / "heads.npz.tmp"
     with temporary.open("wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, allow_pickle=False, **arrays)
     temporary.replace(directory / "heads.npz")
     (directory / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     model.path = directory
