@@ -55,16 +55,19 @@ def draft_follow_ups(session: Session, config: Config, renderer: TemplateRendere
         )
     )
     for case in waiting:
+        since = case.waiting_since
+        if since is None:
+            continue  # the query asks for waiting cases only: it is set
         follow_ups = [
             d
             for d in case.drafts
-            if d.kind == "follow_up" and d.created_at >= case.waiting_since and d.status != DraftStatus.SUPERSEDED
+            if d.kind == "follow_up" and d.created_at >= since and d.status != DraftStatus.SUPERSEDED
         ]
         if len(follow_ups) >= settings.max_follow_ups or any(
             d.status in (DraftStatus.PENDING, DraftStatus.APPROVED) for d in follow_ups
         ):
             continue
-        last = max([case.waiting_since] + [d.created_at for d in follow_ups])
+        last = max([since] + [d.created_at for d in follow_ups])
         if now < last + every:
             continue
         mentions = _customer_mentions(case)
@@ -105,8 +108,11 @@ def recheck_monitored(
             continue
         checked += 1
         latest = mentions[-1]
+        first, triage = mentions[0].triage, latest.triage
+        if first is None or triage is None:
+            continue  # mentions holds triaged ones only: both are set
         fresh = triager.triage([triage_input(latest)], now=now)[0]
-        first_sentiment = mentions[0].triage.sentiment
+        first_sentiment = first.sentiment
         turned = fresh.sentiment == "negative" and first_sentiment != "negative"
         reasons = []
         if fresh.needs_response:
@@ -128,7 +134,6 @@ def recheck_monitored(
                 )
             )
             continue
-        triage = latest.triage
         triage.needs_response = True
         triage.level = fresh.level if fresh.level != "monitor" else "self_service"
         triage.sentiment = fresh.sentiment
@@ -190,7 +195,7 @@ def unanswered(session: Session, now: datetime | None = None, limit: int = 500) 
         .limit(limit)
     )
     found = session.execute(query).all()
-    reasons: dict[int, str] = {}
+    reasons: dict[int | None, str | None] = {}
     if found:
         for mention_id, reason in session.execute(
             select(Draft.mention_id, Draft.reject_reason)

@@ -331,7 +331,7 @@ def customer_view(session: Session, customer_id: int, messages: int = 50) -> Cus
         if identity_ids
         else []
     )
-    owner = session.get(User, customer.owner_id).username if customer.owner_id else None
+    owner = session.get_one(User, customer.owner_id).username if customer.owner_id else None
     total = (
         session.scalar(select(func.count(Mention.id)).where(Mention.identity_id.in_(identity_ids)))
         if identity_ids

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -38,7 +39,7 @@ class Daemon:
         # the daemon holding its lease; the pipeline and the outbox claim their work row by row instead.
         self.leases = Leases(service.factory, service.clock, service.claimant, config.daemon.lease_seconds)
         self.watch = DatabaseWatch(service.engine.url.render_as_string(hide_password=True), probe=self._probe)
-        self.reloader = None
+        self.reloader: Reloader | None = None
         if config_path is not None:
             self.reloader = Reloader(
                 config_path,
@@ -172,7 +173,7 @@ class Daemon:
             account = config.account(name)
             self.leases.want(poll_lease(name))
             self.scheduler.add_job(
-                self._guarded(f"poll {name}", lambda n=name: self._poll(n), lease=poll_lease(name)),
+                self._guarded(f"poll {name}", partial(self._poll, name), lease=poll_lease(name)),
                 "interval",
                 seconds=account.poll_interval_seconds,
                 jitter=config.daemon.jitter_seconds or None,
@@ -199,7 +200,8 @@ class Daemon:
         )
 
     def _check_config(self) -> None:
-        self.reloader.check(watch_file=self.service.config.daemon.watch_config)
+        if self.reloader is not None:  # the job is scheduled only when there is a config file to watch
+            self.reloader.check(watch_file=self.service.config.daemon.watch_config)
 
     def reload_config(self) -> bool:
         """Reload the config file now (what SIGHUP does); False when the file is bad and the old config stays."""

@@ -29,7 +29,8 @@ def needs_restart(old: Config, new: Config) -> list[str]:
     """The settings that differ between two configs and that only a restart applies."""
     changed = []
     for path in RESTART_ONLY:
-        before, after = old, new
+        before: object = old
+        after: object = new
         for part in path.split("."):
             before, after = getattr(before, part, None), getattr(after, part, None)
         if before != after:

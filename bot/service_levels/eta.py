@@ -98,6 +98,8 @@ def recent_pace(session: Session, config: Config, now: datetime) -> tuple[float,
     gaps: list[float] = []
     previous: dict[str, datetime] = {}
     for person, at in rows:
+        if person is None or at is None:
+            continue  # the query asks for decided drafts only: both are set
         if person in previous:
             gap = (at - previous[person]).total_seconds() / 60
             if 0 < gap <= settings.max_minutes_per_case:  # longer gaps are idle time, not work
@@ -175,6 +177,8 @@ def record_promises(session: Session) -> int:
         )
     ).all()
     for draft, sent_at in rows:
+        if sent_at is None or draft.eta_minutes is None:
+            continue  # the query asks for sent drafts that promised a time only: both are set
         session.add(
             EtaPromise(
                 draft_id=draft.id,

@@ -92,7 +92,7 @@ def _summarise(rows: list[ReplyScore], key: str, names: list[str]) -> list[dict[
     groups: dict[str, list[ReplyScore]] = defaultdict(list)
     for row in rows:
         groups[getattr(row, key) or "(unknown)"].append(row)
-    summary = []
+    summary: list[dict[str, Any]] = []
     for name, group in groups.items():
         criteria = {n: round(sum(r.scores.get(n, 0) for r in group) / len(group), 2) for n in names}
         summary.append(
