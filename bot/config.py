@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from bot.platforms.registry import PLATFORM_NAMES, PLATFORMS, STREAM_NAMES, platform_named
 
@@ -959,6 +959,189 @@ class ConsoleConfig(Section):
     )
 
 
+Category = Literal["complaint", "question", "request", "praise", "suggestion", "other"]
+Sentiment = Literal["negative", "neutral", "positive"]
+RULE_TAG_MAX = 50
+
+
+def _as_list(value: Any) -> Any:
+    """Let a condition name one value (`platform: x`) or a list of them (`platform: [x, facebook]`)."""
+    return [value] if isinstance(value, str) else value
+
+
+class RuleWhen(Section):
+    """The conditions of a rule: every one given must hold; a list means any of its values."""
+
+    platform: list[PlatformName] = Field(default_factory=list, description="Platforms the mention is on (any of).")
+    language: list[str] = Field(default_factory=list, description="Languages triage found, e.g. en, es (any of).")
+    level: list[Level] = Field(default_factory=list, description="Levels of intervention after triage (any of).")
+    category: list[Category] = Field(default_factory=list, description="Categories after triage (any of).")
+    sentiment: list[Sentiment] = Field(default_factory=list, description="Sentiments after triage (any of).")
+    labels: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Custom heads (triage.custom_heads) and the label each must have, e.g. {outage: yes}.",
+    )
+    keywords: list[str] = Field(
+        default_factory=list, description="Words or phrases in the text (any of; whole words, case-insensitive)."
+    )
+    regex: str | None = Field(None, description="A regular expression the text must match (case-insensitive).")
+    min_followers: int | None = Field(None, ge=0, description="The author has at least this many followers.")
+    vip: bool | list[str] | None = Field(
+        None,
+        description="true: the author is on triage.vip_authors; false: is not; a list of handles: is one of them.",
+    )
+    verified: bool | None = Field(None, description="The author's account is verified (true) or not (false).")
+
+    _text: re.Pattern[str] | None = PrivateAttr(None)  # keywords and regex, compiled once at load
+    _regex: re.Pattern[str] | None = PrivateAttr(None)
+
+    _lists = field_validator("platform", "language", "level", "category", "sentiment", "keywords", mode="before")(
+        classmethod(lambda cls, v: _as_list(v))
+    )
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_lists(cls, labels: Any) -> Any:
+        # YAML reads a bare yes or no as a boolean; the shipped heads' labels are the words "yes" and "no".
+        def word(value: Any) -> Any:
+            return ("yes" if value else "no") if isinstance(value, bool) else value
+
+        if not isinstance(labels, dict):
+            return labels
+        listed = {k: _as_list(word(v)) for k, v in labels.items()}
+        return {k: [word(x) for x in v] if isinstance(v, list) else v for k, v in listed.items()}
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return pattern
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_not_empty(cls, keywords: list[str]) -> list[str]:
+        if any(not k.strip() for k in keywords):
+            raise ValueError("a keyword cannot be empty")
+        return keywords
+
+    @model_validator(mode="after")
+    def _compile(self) -> RuleWhen:
+        if self.keywords:
+            words = sorted({k.strip() for k in self.keywords}, key=len, reverse=True)
+            alternation = "|".join(re.escape(w) for w in words)
+            self._text = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+        self._regex = re.compile(self.regex, re.IGNORECASE) if self.regex else None
+        return self
+
+    def given(self) -> list[str]:
+        """The names of the conditions this rule sets."""
+        return [name for name in type(self).model_fields if getattr(self, name) not in (None, [], {})]
+
+    @property
+    def keyword_pattern(self) -> re.Pattern[str] | None:
+        """The keywords as one compiled pattern (None without keywords)."""
+        return self._text
+
+    @property
+    def regex_pattern(self) -> re.Pattern[str] | None:
+        """The regex, compiled (None without one)."""
+        return self._regex
+
+
+class RuleThen(Section):
+    """What a rule does when it fires."""
+
+    tag: list[str] = Field(default_factory=list, description="Tags to put on the case.")
+    assign: str | None = Field(None, description="Username of the person who gets the case.")
+    team: str | None = Field(
+        None, description="A role of assignment.roles (agent, approver, admin): its least-loaded person on shift."
+    )
+    priority: float | None = Field(None, ge=0.0, le=1.0, description="Set the priority to this (0 to 1).")
+    raise_priority: float | None = Field(
+        None, gt=0.0, le=1.0, description="Add this to the priority (at most 1 in all)."
+    )
+    level: Level | None = Field(None, description="Route the mention to this level of intervention.")
+    hide: bool = Field(False, description="Hide the comment on the platform where it allows it (audited).")
+    spam: bool = Field(False, description="Mark it spam: tag spam, category other, level monitor, no reply drafted.")
+
+    _tags = field_validator("tag", mode="before")(classmethod(lambda cls, v: _as_list(v)))
+
+    @field_validator("tag")
+    @classmethod
+    def _tags_are_tags(cls, tags: list[str]) -> list[str]:
+        cleaned = [" ".join(t.split()).lower() for t in tags]
+        for tag in cleaned:
+            if not tag or len(tag) > RULE_TAG_MAX or not re.fullmatch(r"[\w][\w\-:./ ]*", tag):
+                raise ValueError(f"{tag!r} is not a tag (letters, digits, spaces and - _ : . /, at most 50)")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> RuleThen:
+        if self.assign and self.team:
+            raise ValueError("give assign or team, not both")
+        if self.priority is not None and self.raise_priority is not None:
+            raise ValueError("give priority or raise_priority, not both")
+        return self
+
+    def given(self) -> list[str]:
+        """The names of the actions this rule takes."""
+        return [name for name in type(self).model_fields if getattr(self, name) not in (None, [], False)]
+
+
+class Rule(Section):
+    """A rule run after triage: when its conditions hold, its actions are taken and it becomes a reason."""
+
+    name: str = Field(description="The rule's name, shown in the reasons of every mention it fires on.")
+    when: RuleWhen = Field(description="The conditions; every one given must hold.")
+    then: RuleThen = Field(description="The actions.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, name: str) -> str:
+        if not re.fullmatch(r"[\w][\w\- .]{0,79}", name or ""):
+            raise ValueError("use letters, digits, spaces, '-', '_' and '.' (at most 80)")
+        return name
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Rule:
+        if not self.when.given():
+            raise ValueError("a rule needs at least one condition under when")
+        if not self.then.given():
+            raise ValueError("a rule needs at least one action under then")
+        return self
+
+
+def _check_rules(config: Config) -> None:
+    """What a rule names elsewhere in the config: its custom heads and labels, its team; names used once."""
+    heads = {head.name: head for head in config.triage.custom_heads}
+    seen: set[str] = set()
+    for index, rule in enumerate(config.rules):
+        where = f"rules[{index}]"
+        if rule.name in seen:
+            raise ConfigError(f"{where}.name", f"rule name {rule.name!r} is used twice")
+        seen.add(rule.name)
+        for head, labels in rule.when.labels.items():
+            if head not in heads:
+                known = ", ".join(heads) or "none are configured"
+                raise ConfigError(f"{where}.when.labels", f"no custom head {head!r} (triage.custom_heads: {known})")
+            foreign = [label for label in labels if heads[head].labels and label not in heads[head].labels]
+            if foreign:
+                raise ConfigError(
+                    f"{where}.when.labels.{head}",
+                    f"{foreign[0]!r} is not a label of {head} ({', '.join(heads[head].labels)})",
+                )
+        if rule.then.team and rule.then.team not in config.assignment.roles:
+            raise ConfigError(
+                f"{where}.then.team",
+                f"{rule.then.team!r} is not a role that takes cases (assignment.roles: "
+                f"{', '.join(config.assignment.roles)})",
+            )
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -993,6 +1176,10 @@ class Config(Section):
     notifications: NotificationsConfig = Field(
         default_factory=NotificationsConfig, description="Notifications to chat, e-mail and webhooks."
     )
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="Rules run after triage, in order: conditions on a mention, actions on its case (docs/rules.md).",
+    )
 
     @model_validator(mode="after")
     def _account_names_unique(self) -> Config:
@@ -1001,6 +1188,11 @@ class Config(Section):
             if account.name in seen:
                 raise ValueError(f"account name {account.name!r} is used twice")
             seen.add(account.name)
+        return self
+
+    @model_validator(mode="after")
+    def _rules_name_what_exists(self) -> Config:
+        _check_rules(self)
         return self
 
     def database_url(self) -> str:

@@ -23,6 +23,10 @@ class PermanentError(PlatformError):
     """The platform rejected the request for good (bad payload, deleted post): do not retry."""
 
 
+class NotSupported(PermanentError):
+    """The platform cannot do this at all (hide a direct message, hide a post it does not let the brand moderate)."""
+
+
 class UnknownOutcome(PlatformError):
     """The request may or may not have been carried out (timeout after sending): reconcile before retrying."""
 

@@ -27,6 +27,7 @@ class IncomingMention:
     author_handle: str | None = None
     author_name: str | None = None
     author_followers: int | None = None
+    author_verified: bool | None = None
     thread_key: str | None = None
     in_reply_to_id: str | None = None
     channel: Literal["public", "private"] = "public"

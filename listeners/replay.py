@@ -61,6 +61,7 @@ def parse_line(data: Any, default_platform: str, now: datetime) -> IncomingMenti
         author_handle=handle,
         author_name=author.get("name"),
         author_followers=followers,
+        author_verified=author.get("verified") if isinstance(author.get("verified"), bool) else None,
         created_at=created_at,
         thread_key=data.get("thread") or data["id"],
         in_reply_to_id=data.get("in_reply_to"),

@@ -50,7 +50,7 @@ TWEET_FIELDS = [
     "lang",
     "entities",
 ]
-USER_FIELDS = ["id", "name", "username", "public_metrics"]
+USER_FIELDS = ["id", "name", "username", "public_metrics", "verified"]
 DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id", "participant_ids"]
 _AT = re.compile(r"(?<![\w@])@(\w{1,15})")
 
@@ -420,6 +420,7 @@ class XListener(PlatformListener):
             author_handle=handle,
             author_name=name,
             author_followers=followers,
+            author_verified=_verified(users.get(author_id)),
             thread_key=item.get("conversation_id") if isinstance(item.get("conversation_id"), str) else tweet_id,
             in_reply_to_id=in_reply_to,
             channel="public",
@@ -451,6 +452,7 @@ class XListener(PlatformListener):
             author_handle=handle,
             author_name=name,
             author_followers=followers,
+            author_verified=_verified(users.get(sender)),
             thread_key=item.get("dm_conversation_id") if isinstance(item.get("dm_conversation_id"), str) else None,
             channel="private",
             addressed_to_brand=True,
@@ -458,3 +460,9 @@ class XListener(PlatformListener):
             stream=stream,
             raw=item,
         )
+
+
+def _verified(user: dict[str, Any] | None) -> bool | None:
+    """The author's verified badge as X reports it (user.fields=verified), None when it does not say."""
+    value = (user or {}).get("verified")
+    return value if isinstance(value, bool) else None

@@ -1,4 +1,5 @@
-"""The responder protocol (reply_public, send_private, close_public, find_sent) and what platform policies share."""
+"""The responder protocol (reply_public, send_private, close_public, find_sent, hide) and what platform policies
+share."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ class Responder(Protocol):
 
     def find_sent(self, message: OutgoingMessage) -> str | None:
         """The platform id of this message if an earlier attempt already posted it, else None."""
+        ...
+
+    def hide(self, platform_id: str, hidden: bool) -> None:
+        """Hide (or unhide) a customer's public message; NotSupported where the platform cannot."""
         ...
 
 

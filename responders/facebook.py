@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.errors import PermanentError
+from bot.errors import NotSupported, PermanentError
 from bot.platforms.graph import GraphClient
 from bot.storage.models import Case, Draft, Mention
 from responders.base import OutgoingMessage, PolicyVerdict, public_target
-from responders.meta import answer_field, check_text, find_in_inbox, messaging_window, own_item, private_reply
+from responders.meta import (
+    answer_field,
+    check_text,
+    find_in_inbox,
+    hide_comment,
+    messaging_window,
+    own_item,
+    private_reply,
+)
 
 if TYPE_CHECKING:
     from bot.config import AccountConfig
@@ -112,9 +120,13 @@ class FacebookResponder:
 
     def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
         """Hide (or unhide) a comment on the Page: spam, abuse, personal data posted in public."""
-        body = self.client.post(comment_id, data={"is_hidden": "true" if hidden else "false"}, bucket="comment_post")
-        if body.get("success") is not True:
-            raise PermanentError(f"Facebook hide comment: the Page could not {'hide' if hidden else 'unhide'} it")
+        hide_comment(self.client, comment_id, "is_hidden", hidden, "Facebook")
+
+    def hide(self, platform_id: str, hidden: bool) -> None:
+        """Hide or unhide a customer's comment (Graph API: POST /{comment-id} is_hidden); posts and Messenger cannot."""
+        if platform_id.startswith(("m_", "t_")):
+            raise NotSupported("Facebook cannot hide a Messenger message")
+        self.hide_comment(platform_id, hidden)
 
     def find_sent(self, message: OutgoingMessage) -> str | None:
         """The id of this message if an earlier attempt posted it, else None."""

@@ -77,6 +77,13 @@ def answer_field(body: dict[str, Any], key: str, what: str) -> str:
     return value
 
 
+def hide_comment(client: GraphClient, comment_id: str, field: str, hidden: bool, who: str) -> None:
+    """Hide or unhide a comment with POST /{comment-id} (field is_hidden on Facebook, hide on Instagram)."""
+    body = client.post(comment_id, data={field: "true" if hidden else "false"}, bucket="comment_post")
+    if body.get("success") is not True:
+        raise PermanentError(f"{who} hide comment: it could not be {'hidden' if hidden else 'unhidden'}")
+
+
 def own_item(body: dict[str, Any], text: str, author_id: str, key: str = "message") -> str | None:
     """The id of the item in an edge's data that we wrote with this text, if any."""
     for item in body.get("data") or []:

@@ -16,6 +16,7 @@ class SandboxResponder:
     def __init__(self, account_name: str):
         self.account_name = account_name
         self.posted: list[OutgoingMessage] = []
+        self.hidden: dict[str, bool] = {}  # platform id -> hidden now, for what a rule or a person hid
 
     def _record(self, message: OutgoingMessage) -> str:
         post_id = "sandbox-" + hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:16]
@@ -46,6 +47,11 @@ class SandboxResponder:
     def close_public(self, message: OutgoingMessage) -> str:
         """Record a public close."""
         return self._record(message)
+
+    def hide(self, platform_id: str, hidden: bool) -> None:
+        """Record that a message would be hidden (or unhidden)."""
+        self.hidden[platform_id] = hidden
+        log.info("sandbox %s: would %s %s", self.account_name, "hide" if hidden else "unhide", platform_id)
 
     def find_sent(self, message: OutgoingMessage) -> str | None:
         """The sandbox never loses an answer: nothing to reconcile."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.errors import PermanentError, UnknownOutcome
+from bot.errors import NotSupported, PermanentError, UnknownOutcome
 from bot.platforms.x import XClient
 from bot.storage.models import Case, Draft, Identity, Mention
 from responders.base import OutgoingMessage, PolicyVerdict, other_attempts, public_target
@@ -208,6 +208,17 @@ class XResponder:
         else:
             raise PermanentError("X direct message: no recipient")
         return _field(body, "dm_event_id", "X direct message")
+
+    def hide(self, platform_id: str, hidden: bool) -> None:
+        """Hide or unhide a reply in a conversation the brand started (PUT /2/tweets/:id/hidden); others cannot be."""
+        if "-" in platform_id or not platform_id.isdigit():
+            raise NotSupported("X cannot hide a direct message")
+        body = self.client.call(
+            "tweets_hide", "hide_reply" if hidden else "unhide_reply", sending=True, user_auth=True, id=platform_id
+        )
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        if data.get("hidden") is not hidden:
+            raise UnknownOutcome(f"X {'hide' if hidden else 'unhide'} reply: the answer does not say it is done")
 
     def find_sent(self, message: OutgoingMessage) -> str | None:
         """The id of this message if an earlier attempt posted it: our post with the same text in the thread."""

@@ -90,6 +90,7 @@ class Desk:
         followers: int | None = 100,
         platform: str = "x",
         author_name: str | None = None,
+        verified: bool | None = None,
     ) -> str:
         """Append a mention to the replay file, as if someone just wrote it; returns its platform id."""
         mention_id = id or f"m-{next(self._ids)}"
@@ -111,6 +112,8 @@ class Desk:
         }
         if lang:
             line["lang"] = lang
+        if verified is not None:
+            line["author"]["verified"] = verified
         with self.replay.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         return mention_id

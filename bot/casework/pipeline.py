@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from bot.casework import approval, cases
+from bot.casework import approval, cases, moderation, rules
 from bot.casework.drafting import TemplateRenderer, draft_for_mention, wants_reply
 from bot.clock import Clock
 from bot.config import Config
@@ -19,6 +20,7 @@ from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Identity, Mention, TriageResult
 from bot.storage.statuses import MentionStatus
 from bot.triage.decision import Triage, TriageInput, Triager
+from responders.base import Responder
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,10 @@ class Pipeline:
         batch_size: int = 64,
         claimant: str | None = None,
         claim_seconds: float = claims.DEFAULT_CLAIM_SECONDS,
+        responder_for: Callable[[str], Responder] | None = None,
     ):
         self.factory = factory
+        self.responder_for = responder_for  # the platforms a rule's hide goes to, by account name
         self.config = config
         self.triager = triager
         self.renderer = renderer
@@ -112,9 +116,11 @@ class Pipeline:
         if not ids:
             return ProcessResult(), 0
         decisions: dict[int, Triage] = {}
+        hides: list[tuple[int, str]] = []
         try:
             with transaction(self.factory) as session:
-                result = self._together(session, ids, decisions, now)
+                result = self._together(session, ids, decisions, now, hides)
+            self._hide(hides, now)
             return result, len(ids)
         except Exception as exc:
             if faults.classify(exc) is not None:
@@ -131,7 +137,9 @@ class Pipeline:
             self._one(mention_id, decisions.get(mention_id), result)
         return result, len(ids)
 
-    def _together(self, session: Session, ids: list[int], decisions: dict[int, Triage], now) -> ProcessResult:
+    def _together(
+        self, session: Session, ids: list[int], decisions: dict[int, Triage], now, hides: list[tuple[int, str]]
+    ) -> ProcessResult:
         """The whole batch in one transaction: a few statements per batch rather than a few dozen per mention."""
         result = ProcessResult()
         held = claims.hold_mentions(session, ids, self.claimant)
@@ -149,7 +157,7 @@ class Pipeline:
         decisions.update(zip(held, self.triager.triage([triage_input(m) for m in mentions], now=now), strict=True))
         accounts = list(session.scalars(select(Account)))  # kept referenced, so the policy checks find them in memory
         roster = assignment.Roster(session, self.config, now)
-        placed = self._place(session, mentions, decisions, roster, result, now)
+        placed = self._place(session, mentions, decisions, roster, result, now, hides)
         self._answer(session, placed, roster, result, now)
         claims.finish_mentions(session, held, self.claimant, MentionStatus.PROCESSED)
         result.triaged = len(held)
@@ -164,8 +172,9 @@ class Pipeline:
         roster: assignment.Roster,
         result: ProcessResult,
         now,
+        hides: list[tuple[int, str]],
     ) -> list[tuple[Mention, Case]]:
-        """Store each mention's triage and put it in its case; one flush then writes them all."""
+        """Store each mention's triage, put it in its case and run the rules; one flush then writes them all."""
         threads = {(m.platform, m.thread_key) for m in mentions}
         claims.lock_threads(session, list(threads))
         known = cases.latest_cases(session, threads)
@@ -180,6 +189,7 @@ class Pipeline:
                 if case is not None:
                     roster.note(case)
             case, reopened = cases.attach_to(session, case, mention, triage, self.config.sla, now)
+            self._rules(session, case, mention, triage, now, hides)
             known[(mention.platform, mention.thread_key)] = case
             placed.append((mention, case))
             result.reopened += int(reopened)
@@ -214,6 +224,32 @@ class Pipeline:
             result.drafts += len(drafts)
         self._auto_approve(session, automatic, now)
 
+    def _rules(
+        self, session: Session, case: Case, mention: Mention, triage: TriageResult, now, hides: list[tuple[int, str]]
+    ) -> None:
+        """The config's rules on one placed mention; a hide they ask for waits until the mention is stored."""
+        if self.config.rules:
+            fired = rules.apply_rules(session, self.config, case, mention, triage, now)
+            if fired.hide:
+                hides.append((mention.id, fired.hide))
+
+    def _hide(self, hides: list[tuple[int, str]], now) -> None:
+        """Hide on their platforms the mentions rules asked to hide; what could not be done becomes a reason."""
+        for mention_id, rule in hides:
+            try:
+                if self.responder_for is None:
+                    outcome = moderation.Outcome(mention_id, True, False, "this pipeline has no platform to hide it on")
+                else:
+                    outcome = moderation.set_hidden(
+                        self.factory, self.responder_for, mention_id, True, f"rule:{rule}", now, rule=rule
+                    )
+                if not outcome.done:
+                    with transaction(self.factory) as session:
+                        triage = session.scalar(select(TriageResult).where(TriageResult.mention_id == mention_id))
+                        triage.reasons = [*(triage.reasons or []), f"rule {rule!r}: not hidden: {outcome.problem}"]
+            except Exception:  # the mention is stored and answered; a failed hide must not undo that
+                log.exception("rule %r: hiding mention %s failed", rule, mention_id)
+
     def _auto_approve(self, session: Session, drafts: list[Draft], now) -> None:
         """Approve the drafts the config lets through, in the order they were written, then forget them."""
         if drafts:
@@ -234,6 +270,8 @@ class Pipeline:
                     decision = self.triager.triage([triage_input(mention)], now=now)[0]
                 triage = store_triage(session, mention, decision, now)
                 case, reopened = cases.attach(session, mention, triage, self.config.sla, now)
+                hides: list[tuple[int, str]] = []
+                self._rules(session, case, mention, triage, now, hides)
                 session.flush()
                 drafts = draft_for_mention(session, self.config, self.renderer, case, mention, now)
                 session.flush()
@@ -245,6 +283,7 @@ class Pipeline:
                 result.triaged += 1
                 result.drafts += len(drafts)
                 result.reopened += int(reopened)
+            self._hide(hides, now)
         except claims.ClaimLost as exc:
             log.warning("%s; its result here is discarded", exc)
         except Exception as exc:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.casework import approval, cases
+from bot.casework import approval, cases, moderation, tags
 from bot.casework.drafting import make_draft, supersede_pending
 from bot.casework.quality_checks import check_draft
 from bot.errors import UserError
@@ -141,6 +141,32 @@ def reopen(session: Session, service, case_id: int, actor: str, now: datetime, n
 def assign(session: Session, case_id: int, username: str | None, actor: str, now: datetime) -> Case:
     """Give a case (and its customer, one interlocutor) to a user, or to nobody (bot.casework.cases.assign)."""
     return cases.assign(session, case_id, username, actor, now)
+
+
+def tag_case(session: Session, case_id: int, tag: str, actor: str, now: datetime) -> list[str]:
+    """Put a tag on a case (nothing changes when it has it); the case's tags."""
+    tags.add_tag(session, cases.get_case(session, case_id), tag, actor, now)
+    return tags.tags_of(session, case_id)
+
+
+def untag_case(session: Session, case_id: int, tag: str, actor: str, now: datetime) -> list[str]:
+    """Take a tag off a case; a UserError when it did not have it."""
+    if not tags.remove_tag(session, cases.get_case(session, case_id), tag, actor, now):
+        raise UserError(f"case {case_id} has no tag {tags.normalise(tag)!r}")
+    return tags.tags_of(session, case_id)
+
+
+def set_hidden(service, mention_id: int, hidden: bool, actor: str) -> None:
+    """Hide a mention on its platform, or show it again, by hand; a UserError says why the platform would not."""
+    with transaction(service.factory) as session:
+        mention = session.get(Mention, mention_id)
+        if mention is None:
+            raise UserError(f"there is no mention {mention_id}")
+        if bool(mention.hidden_at) == hidden:
+            raise UserError(f"mention {mention_id} is already {'hidden' if hidden else 'shown'}")
+    outcome = moderation.set_hidden(service.factory, service.responder, mention_id, hidden, actor, service.clock.now())
+    if not outcome.done:
+        raise UserError(f"mention {mention_id} could not be {'hidden' if hidden else 'unhidden'}: {outcome.problem}")
 
 
 def link_identity(session: Session, customer_id: int, identity_id: int, actor: str, now: datetime) -> Customer:

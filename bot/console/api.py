@@ -73,6 +73,8 @@ class MentionOut(BaseModel):
     created_at: Timestamp
     url: str | None
     triage: TriageOut | None
+    hidden_at: datetime | None = Field(None, description="When it was hidden on its platform (null: shown)")
+    hidden_by: str | None = Field(None, description="Who hid it: a username, or rule:<name>")
 
 
 class DraftOut(BaseModel):
@@ -134,6 +136,7 @@ class CaseOut(BaseModel):
     resolved_at: Timestamp | None
     closed_at: Timestamp | None
     merged_into_id: int | None = Field(None, description="the case this one was merged into (its thread is there)")
+    tags: list[str] = Field(default_factory=list, description="The case's tags, alphabetical")
 
 
 class NoteOut(BaseModel):
@@ -262,6 +265,12 @@ class MergeIn(BaseModel):
     other_case_id: int = Field(ge=1, le=MAX_ID)
 
 
+class TagIn(BaseModel):
+    """A tag to put on a case (letters, digits, spaces and - _ : . /; stored in lower case)."""
+
+    tag: str
+
+
 class LinkIn(BaseModel):
     """The identity to link to the customer."""
 
@@ -324,6 +333,7 @@ class KpisOut(BaseModel):
     public_closed_share: float | None
     volume: dict[str, dict[str, dict[str, int]]]
     topics: list[dict[str, Any]]
+    tags: dict[str, int] = Field(default_factory=dict, description="Cases opened in the period per tag")
 
 
 class MeOut(BaseModel):
@@ -369,6 +379,8 @@ def mention_out(mention: Mention | None) -> MentionOut | None:
         created_at=mention.created_at,
         url=mention.url,
         triage=triage_out(mention),
+        hidden_at=mention.hidden_at,
+        hidden_by=mention.hidden_by,
     )
 
 
@@ -434,7 +446,7 @@ def macro_out(macro: Macro) -> MacroOut:
     )
 
 
-def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
+def case_out(case: Case, owners: dict[int, str], tags: dict[int, list[str]] | None = None) -> CaseOut:
     """The API's view of a case."""
     return CaseOut(
         id=case.id,
@@ -453,6 +465,7 @@ def case_out(case: Case, owners: dict[int, str]) -> CaseOut:
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
         merged_into_id=case.merged_into_id,
+        tags=(tags or {}).get(case.id, []),
     )
 
 
@@ -541,12 +554,14 @@ def build_api(service) -> APIRouter:
         level: str = "",
         language: str = "",
         owner: str = "",
+        tag: str = "",
         limit: int = Query(50, ge=1, le=500),
         page: int = Query(1, ge=1, le=MAX_PAGE),
         who: Viewer = Depends(caller("view")),
     ) -> DraftList:
+        filters = queries.QueueFilters(platform, level, language, owner, status, tag)
         with transaction(service.factory) as session:
-            rows = queries.queue(session, queries.QueueFilters(platform, level, language, owner, status), page, limit)
+            rows = queries.queue(session, filters, page, limit)
             return DraftList(total=rows.total, total_capped=rows.capped, drafts=[draft_out(d) for d in rows.rows])
 
     @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=FAILS, summary="One draft")
@@ -658,20 +673,22 @@ def build_api(service) -> APIRouter:
         state: str = "open",
         level: str = "",
         owner: str = "",
+        tag: str = "",
         limit: int = Query(50, ge=1, le=500),
         page: int = Query(1, ge=1, le=MAX_PAGE),
         who: Viewer = Depends(caller("view")),
     ) -> CaseList:
         with transaction(service.factory) as session:
-            rows = queries.cases(session, state, level, owner, "", page, limit)
+            rows = queries.cases(session, state, level, owner, "", page, limit, tag=tag)
             names = queries.owners(session, {c.owner_id for c in rows.rows})
-            return CaseList(total=rows.total, cases=[case_out(c, names) for c in rows.rows])
+            tags = queries.case_tags(session, {c.id for c in rows.rows})
+            return CaseList(total=rows.total, cases=[case_out(c, names, tags) for c in rows.rows])
 
     def case_detail(session, case_id: int) -> CaseDetail:
         case = queries.load_case(session, case_id)
         if case is None:
             raise UserError(f"there is no case {case_id}")
-        base = case_out(case, queries.owners(session, {case.owner_id}))
+        base = case_out(case, queries.owners(session, {case.owner_id}), queries.case_tags(session, {case.id}))
         return CaseDetail(
             **base.model_dump(),
             mentions=[mention_out(m) for m in case.mentions],
@@ -742,6 +759,14 @@ def build_api(service) -> APIRouter:
 
         return act(work)
 
+    @router.post("/cases/{case_id}/tags", response_model=CaseDetail, responses=FAILS, summary="Tag a case")
+    def tag_case(case_id: int, body: TagIn, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
+        def work(session):
+            actions.tag_case(session, case_id, body.tag, who.username, now())
+            return case_detail(session, case_id)
+
+        return act(work)
+
     @router.post(
         "/mentions/{mention_id}/split",
         response_model=CaseDetail,
@@ -781,6 +806,41 @@ def build_api(service) -> APIRouter:
     )
     def read_inbox_item(mention_id: RowId, who: Viewer = Depends(caller("view"))) -> InboxItemOut:
         return act(lambda s: inbox_item_out(notes.mark_read(s, s.get(User, who.id), mention_id, now())))
+
+    @router.delete(
+        "/cases/{case_id}/tags/{tag:path}", response_model=CaseDetail, responses=FAILS, summary="Take a tag off a case"
+    )
+    def untag_case(case_id: int, tag: str, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
+        def work(session):
+            actions.untag_case(session, case_id, tag, who.username, now())
+            return case_detail(session, case_id)
+
+        return act(work)
+
+    def moderate(mention_id: int, hidden: bool, who: Viewer) -> MentionOut:
+        try:
+            actions.set_hidden(service, mention_id, hidden, who.username)
+        except UserError as exc:
+            raise HTTPException(404 if str(exc).startswith("there is no ") else 400, str(exc)) from None
+        return act(lambda s: mention_out(s.get(Mention, mention_id)))
+
+    @router.post(
+        "/mentions/{mention_id}/hide",
+        response_model=MentionOut,
+        responses=FAILS,
+        summary="Hide a customer's public message on its platform",
+    )
+    def hide(mention_id: int, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
+        return moderate(mention_id, True, who)
+
+    @router.post(
+        "/mentions/{mention_id}/unhide",
+        response_model=MentionOut,
+        responses=FAILS,
+        summary="Show a hidden message on its platform again",
+    )
+    def unhide(mention_id: int, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
+        return moderate(mention_id, False, who)
 
     def customer_out(session, customer_id: int) -> CustomerOut:
         view = queries.customer_view(session, customer_id, messages=0)
@@ -837,6 +897,7 @@ def build_api(service) -> APIRouter:
                 sample=service.config.console.topics_sample,
                 ignore=[h.lstrip("@") for h in service.config.brand.handles] + [service.config.brand.name],
             )
+            by_tag = kpis.cases_by_tag(session, period)
         return KpisOut(
             start=summary.rows()[0][1],
             end=summary.rows()[1][1],
@@ -849,6 +910,7 @@ def build_api(service) -> APIRouter:
             public_closed_share=summary.public_closed_share,
             volume=volume,
             topics=[{"term": t.term, "mentions": t.mentions, "examples": t.examples} for t in topics],
+            tags=by_tag,
         )
 
     @router.get(

@@ -13,6 +13,7 @@ from bot.storage.models import (
     AuditEntry,
     Case,
     CaseNote,
+    CaseTag,
     Customer,
     Draft,
     Identity,
@@ -34,6 +35,7 @@ class QueueFilters:
     language: str = ""
     owner: str = ""  # a user name, "none" for unassigned
     status: str = "pending"
+    tag: str = ""  # cases with this tag
 
     def as_query(self) -> dict[str, str]:
         """The non-empty filters, for links that keep them."""
@@ -78,6 +80,8 @@ def queue(session: Session, filters: QueueFilters, page: int = 1, size: int = 50
         where.append(Case.owner_id.is_(None))
     elif filters.owner:
         where.append(Case.owner_id == select(User.id).where(User.username == filters.owner).scalar_subquery())
+    if filters.tag:
+        where.append(Draft.case_id.in_(tagged(filters.tag)))
     # A busy desk can have hundreds of thousands waiting: counting stops past QUEUE_COUNT_CAP, as nobody pages that far.
     counted = select(Draft.id).where(*where)
     if len(where) > 1:
@@ -114,7 +118,24 @@ def queue_facets(session: Session) -> dict[str, list[str]]:
         "level": ["private", "investigate", "self_service", "monitor"],
         "language": languages,
         "owner": owners,
+        "tag": list(session.scalars(select(CaseTag.tag).distinct().order_by(CaseTag.tag))),
     }
+
+
+def tagged(tag: str):
+    """The ids of the cases with a tag, as a subquery (the tag as people type it: case and spaces do not matter)."""
+    return select(CaseTag.case_id).where(CaseTag.tag == " ".join(tag.split()).lower())
+
+
+def case_tags(session: Session, case_ids: set[int]) -> dict[int, list[str]]:
+    """The tags of many cases at once, each case's in alphabetical order."""
+    found: dict[int, list[str]] = {}
+    if case_ids:
+        for case_id, tag in session.execute(
+            select(CaseTag.case_id, CaseTag.tag).where(CaseTag.case_id.in_(case_ids)).order_by(CaseTag.tag)
+        ):
+            found.setdefault(case_id, []).append(tag)
+    return found
 
 
 @dataclass
@@ -221,7 +242,14 @@ def owners(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 
 def cases(
-    session: Session, state: str = "", level: str = "", owner: str = "", search: str = "", page: int = 1, size: int = 50
+    session: Session,
+    state: str = "",
+    level: str = "",
+    owner: str = "",
+    search: str = "",
+    page: int = 1,
+    size: int = 50,
+    tag: str = "",
 ) -> Page:
     """Cases, most recently updated first; state 'open' means every unfinished state."""
     where: list[Any] = []
@@ -240,6 +268,8 @@ def cases(
         where.append(Case.owner_id == select(User.id).where(User.username == owner).scalar_subquery())
     if by_id:
         where.append(Case.id == int(search.strip().lstrip("#")))
+    if tag:
+        where.append(Case.id.in_(tagged(tag)))
     total = session.scalar(select(func.count(Case.id)).where(*where)) or 0
     query = (
         select(Case)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot.casework import approval, macros, merging, notes
+from bot.casework import approval, macros, merging, notes, tags
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
@@ -170,9 +170,10 @@ def build_router(console) -> APIRouter:
         status: str = "pending",
         page: int = Query(1, ge=1),
         draft: int | None = None,
+        tag: str = "",
         who: Viewer = Depends(viewer),
     ) -> Response:
-        filters = queries.QueueFilters(platform, level, language, owner, status)
+        filters = queries.QueueFilters(platform, level, language, owner, status, tag)
         with transaction(service.factory) as session:
             rows = queries.queue(session, filters, page, page_size)
             selected_id = draft if draft is not None else (rows.rows[0].id if rows.rows else None)
@@ -352,10 +353,12 @@ def build_router(console) -> APIRouter:
         owner: str = "",
         q: str = "",
         page: int = Query(1, ge=1),
+        tag: str = "",
         who: Viewer = Depends(viewer),
     ) -> Response:
         with transaction(service.factory) as session:
-            rows = queries.cases(session, state, level, owner, q, page, page_size)
+            rows = queries.cases(session, state, level, owner, q, page, page_size, tag=tag)
+            case_tags = queries.case_tags(session, {c.id for c in rows.rows})
             names = queries.owners(session, {c.owner_id for c in rows.rows})
             customers = queries.case_customers(session, {c.customer_id for c in rows.rows})
             facets = queries.queue_facets(session)
@@ -372,8 +375,12 @@ def build_router(console) -> APIRouter:
                 level=level,
                 owner=owner,
                 q=q,
+                tag=tag,
+                case_tags=case_tags,
                 facets=facets,
-                query={k: v for k, v in {"state": state, "level": level, "owner": owner, "q": q}.items() if v},
+                query={
+                    k: v for k, v in {"state": state, "level": level, "owner": owner, "q": q, "tag": tag}.items() if v
+                },
             )
 
     @router.get("/cases/{case_id}")
@@ -401,6 +408,7 @@ def build_router(console) -> APIRouter:
                 merged_from=queries.merged_into(session, case),
                 merge_targets=[] if case.state in case_rules.FINISHED else queries.open_siblings(session, case),
                 macro_names=macros.names(session),
+                tags=tags.tags_of(session, case.id),
             )
 
     def _case_action(request: Request, case_id: int, message: str, work: Callable[[Any], Any]) -> Response:
@@ -508,6 +516,46 @@ def build_router(console) -> APIRouter:
             return done(request, back, "error", str(exc))
         return done(request, back, "ok", "Marked read.")
 
+    @router.post("/cases/{case_id}/tags")
+    def case_tag(
+        request: Request, case_id: int, tag: str = Form(""), who: Viewer = Depends(allowed("tag"))
+    ) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            "Tag added.",
+            lambda s: actions.tag_case(s, case_id, tag, who.username, service.clock.now()),
+        )
+
+    @router.post("/cases/{case_id}/tags/{tag:path}/remove")
+    def case_untag(request: Request, case_id: int, tag: str, who: Viewer = Depends(allowed("tag"))) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            f"Tag {tag} removed.",
+            lambda s: actions.untag_case(s, case_id, tag, who.username, service.clock.now()),
+        )
+
+    @router.post("/mentions/{mention_id}/hide")
+    def mention_hide(
+        request: Request, mention_id: int, back: str = Form("/queue"), who: Viewer = Depends(allowed("moderate"))
+    ) -> Response:
+        return _moderate(request, mention_id, True, back, who)
+
+    @router.post("/mentions/{mention_id}/unhide")
+    def mention_unhide(
+        request: Request, mention_id: int, back: str = Form("/queue"), who: Viewer = Depends(allowed("moderate"))
+    ) -> Response:
+        return _moderate(request, mention_id, False, back, who)
+
+    def _moderate(request: Request, mention_id: int, hidden: bool, back: str, who: Viewer) -> Response:
+        try:
+            actions.set_hidden(service, mention_id, hidden, who.username)
+        except UserError as exc:
+            return done(request, back, "error", str(exc))
+        what = "hidden on its platform" if hidden else "shown again on its platform"
+        return done(request, back, "ok", f"Message {mention_id} {what}.")
+
     # ---- customers ---------------------------------------------------------------------------------------------
 
     @router.get("/customers")
@@ -584,6 +632,7 @@ def build_router(console) -> APIRouter:
                 sample=service.config.console.topics_sample,
                 ignore=[h.lstrip("@") for h in service.config.brand.handles] + [service.config.brand.name],
             )
+            by_tag = kpis.cases_by_tag(session, period)
         day_list = period.days()
         charts = {d: stacked_bars(d, f"Mentions per day by {d}", day_list, volume[d]) for d in kpis.DIMENSIONS}
         return render(
@@ -595,6 +644,7 @@ def build_router(console) -> APIRouter:
             summary=summary,
             charts=charts,
             topics=topics,
+            by_tag=by_tag,
             meters={
                 "sla_first": meter("sla_first", summary.sla_first_response),
                 "sla_resolution": meter("sla_resolution", summary.sla_resolution),
@@ -900,9 +950,33 @@ def build_router(console) -> APIRouter:
     @router.get("/settings")
     def settings_page(request: Request, who: Viewer = Depends(allowed("settings"))) -> Response:
         text = yaml.safe_dump(service.config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        return render(request, "settings.html", who, nav="settings", config_text=text)
+        return render(
+            request, "settings.html", who, nav="settings", config_text=text, rules=_rules_shown(service.config)
+        )
 
     return router
+
+
+def _rules_shown(config) -> list[dict[str, Any]]:
+    """The rules of the config as the settings page lists them: each condition and action with its value in words."""
+
+    def words(value: Any) -> str:
+        if value is True:
+            return ""  # an action that is on (hide, spam) needs no value
+        if isinstance(value, dict):
+            return "; ".join(f"{k} = {words(v)}" for k, v in value.items())
+        if isinstance(value, list):
+            return " or ".join(str(v) for v in value)
+        return str(value)
+
+    return [
+        {
+            "name": rule.name,
+            "when": [(k.replace("_", " "), words(v)) for k, v in rule.when.model_dump(exclude_defaults=True).items()],
+            "then": [(k.replace("_", " "), words(v)) for k, v in rule.then.model_dump(exclude_defaults=True).items()],
+        }
+        for rule in config.rules
+    ]
 
 
 def _keep(back: str, draft_id: int) -> str:

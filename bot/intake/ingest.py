@@ -63,6 +63,7 @@ def identities_for(
                 "handle": first[author].author_handle,
                 "name": first[author].author_name,
                 "followers": first[author].author_followers,
+                "verified": first[author].author_verified,
             }
             for author, customer_id in zip(chunk, customer_ids, strict=True)
         ]
@@ -88,6 +89,8 @@ def identities_for(
             identity.name = item.author_name
         if item.author_followers is not None and identity.followers != item.author_followers:
             identity.followers = item.author_followers
+        if item.author_verified is not None and identity.verified != item.author_verified:
+            identity.verified = item.author_verified
     return found
 
 

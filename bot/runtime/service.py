@@ -119,6 +119,7 @@ class Service:
             self.clock,
             claimant=self.claimant,
             claim_seconds=self.config.daemon.claim_seconds,
+            responder_for=self.responder,
         )
 
     def responder(self, account_name: str) -> Responder:

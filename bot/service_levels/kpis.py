@@ -16,7 +16,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from bot.storage.db import dialect_insert
-from bot.storage.models import Case, KpiVolume, KpiWatermark, Mention, TriageResult
+from bot.storage.models import Case, CaseTag, KpiVolume, KpiWatermark, Mention, TriageResult
 from bot.storage.statuses import MentionStatus
 
 DIMENSIONS = ("platform", "category", "sentiment", "level", "language")
@@ -471,6 +471,20 @@ def public_closed_share(session: Session, period: Period) -> tuple[float | None,
         .where(Case.resolved_at >= period.start, Case.resolved_at < period.end, public, counted_once())
     ).one()
     return ((int(closed or 0) / total) if total else None), int(total or 0)
+
+
+def cases_by_tag(session: Session, period: Period, limit: int = 50) -> dict[str, int]:
+    """Cases opened in the period per tag (a case with two tags counts for each), most used first."""
+    cases = func.count(func.distinct(CaseTag.case_id))
+    rows = session.execute(
+        select(CaseTag.tag, cases)
+        .join(Case, Case.id == CaseTag.case_id)
+        .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+        .group_by(CaseTag.tag)
+        .order_by(cases.desc(), CaseTag.tag)
+        .limit(limit)
+    )
+    return {tag: int(count) for tag, count in rows}
 
 
 def terms(text: str, ignore: Iterable[str] = ()) -> set[str]:

@@ -142,6 +142,7 @@ def build(session: Session, config: Config, since: datetime, now: datetime, topi
             "closed_in_public_share": _share(summary.public_closed_share),
         },
         "promises": eta.promise_stats(session, period.start, period.end),
+        "tags": kpis.cases_by_tag(session, period),
         "topics": [{"term": t.term, "mentions": t.mentions, "examples": [e["text"] for e in t.examples]} for t in top],
         "quality": {
             "by_agent": evaluation.by_agent(session, config, period.start, period.end),
@@ -229,6 +230,13 @@ def render_text(report: dict[str, Any], console: Console) -> None:
     console.print(
         "Languages: " + (", ".join(f"{escape(lang)} {n}" for lang, n in report["languages"].items()) or "none")
     )
+    if report.get("tags"):
+        tagged = Table(title="Cases by tag")
+        tagged.add_column("tag")
+        tagged.add_column("cases", justify="right")
+        for tag, count in report["tags"].items():
+            tagged.add_row(escape(tag), str(count))
+        console.print(tagged)
     topics = Table(title="Top topics (for continuous improvement)")
     topics.add_column("topic")
     topics.add_column("mentions", justify="right")

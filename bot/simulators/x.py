@@ -23,6 +23,7 @@ DEFAULT_LIMITS = {
     "dm_send": 200,
     "tweets_post": 100,
     "users_me": 75,
+    "tweets_hide": 50,
 }
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
 
@@ -54,6 +55,7 @@ class XSimulator(Simulator):
         self.users: dict[str, dict[str, Any]] = {}
         self.tweets: dict[str, dict[str, Any]] = {}
         self.dm_events: dict[str, dict[str, Any]] = {}
+        self.hidden: set[str] = set()  # replies the brand hid in its conversations
         # ids grow with time so a restarted simulator never reuses one; a fixed first_id makes seeding repeatable
         self._ids = itertools.count(first_id or 1790000000000000000 + int(time.time()) % 100000 * 1000)
         self._windows: dict[str, tuple[float, int]] = {}
@@ -263,6 +265,7 @@ class XSimulator(Simulator):
             ("GET", r"/2/dm_conversations/with/(\d+)/dm_events", "dm_events", True, self._dm_events),
             ("GET", r"/2/dm_conversations/([\d-]+)/dm_events", "dm_events", True, self._dm_events),
             ("POST", r"/2/tweets", "tweets_post", True, self._post_tweet),
+            ("PUT", r"/2/tweets/(\d+)/hidden", "tweets_hide", True, self._hide_reply),
             ("POST", r"/2/dm_conversations/with/(\d+)/messages", "dm_send", True, self._post_dm),
             ("POST", r"/2/dm_conversations/([\d-]+)/messages", "dm_send", True, self._post_dm),
         ]
@@ -466,6 +469,35 @@ class XSimulator(Simulator):
                 }
             )
         return Reply(201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}})
+
+    def _hide_reply(self, request: Request, tweet_id: str) -> Reply:
+        """Hide or unhide a reply: only in a conversation the brand started, and never the brand's own post."""
+        body = request.body if isinstance(request.body, dict) else {}
+        if not isinstance(body.get("hidden"), bool):
+            return Reply(
+                400, {"title": "Invalid Request", "detail": "hidden must be true or false", "type": "about:blank"}
+            )
+        with self.lock:
+            tweet = self.tweets.get(tweet_id)
+            root = self.tweets.get(tweet["conversation_id"]) if tweet else None
+            if tweet is None:
+                return Reply(404, {"title": "Not Found Error", "detail": f"no post {tweet_id}", "type": "about:blank"})
+            if root is None or root["author_id"] != self.brand_user_id or tweet_id == root["id"]:
+                return Reply(
+                    403,
+                    {
+                        "title": "Forbidden",
+                        "detail": "You can only hide or unhide replies to conversations you authored.",
+                        "type": "about:blank",
+                        "status": 403,
+                    },
+                )
+            if body["hidden"]:
+                self.hidden.add(tweet_id)
+            else:
+                self.hidden.discard(tweet_id)
+            self.posted.append({"kind": "hide", "id": tweet_id, "hidden": body["hidden"]})
+        return Reply(200, {"data": {"hidden": body["hidden"]}})
 
     def _post_dm(self, request: Request, target: str) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}

@@ -86,6 +86,8 @@ class Identity(Base):
     handle: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str | None] = mapped_column(String(200))
     followers: Mapped[int | None] = mapped_column(Integer)
+    # The platform's verified badge, where the listener reads it (None: not known).
+    verified: Mapped[bool | None] = mapped_column(Boolean)
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
 

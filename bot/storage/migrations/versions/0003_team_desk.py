@@ -132,10 +132,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('hidden_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('hidden_by', sa.String(length=100), nullable=True))
 
+    with op.batch_alter_table('identities', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('verified', sa.Boolean(), nullable=True))
+
 
     _volume_table(with_language=True)
 
 def downgrade() -> None:
+    with op.batch_alter_table('identities', schema=None) as batch_op:
+        batch_op.drop_column('verified')
+
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.drop_column('hidden_by')
         batch_op.drop_column('hidden_at')
