@@ -233,3 +233,13 @@ def test_debug_logging_never_shows_a_token(x_sim, caplog):
     with caplog.at_level(logging.DEBUG):
         listener(x_sim).fetch({})
     assert "sim-bearer" not in caplog.text and "sim-access" not in caplog.text
+
+
+def test_the_authors_verified_badge_comes_with_the_mention(x_sim):
+    badge = x_sim.user_id("press_desk")
+    x_sim.users[badge]["verified"] = True
+    x_sim.post("press_desk", "@acme are you affected by the outage?")
+    x_sim.post("maria_g", "@acme my order never arrived")
+    mentions, _ = listener(x_sim, listen=["mentions"]).fetch({})
+    assert {m.author_handle: m.author_verified for m in mentions} == {"@press_desk": True, "@maria_g": False}
+    assert "verified" in x_sim.calls("GET", "/mentions")[-1].query["user.fields"]

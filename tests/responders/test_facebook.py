@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
+from bot.errors import AuthError, NotSupported, PermanentError, TransientError, UnknownOutcome
 from bot.simulators import facebook_account
 from responders.base import OutgoingMessage
 from responders.facebook import FacebookResponder
@@ -162,3 +162,15 @@ def test_a_visitor_post_is_answered_in_private_by_its_post_id(graph_sim):
     sender.send_private(message)
     assert [p.get("post_id") for p in graph_sim.posted] == [post]
     assert sender.find_sent(message) == f"private_reply:{post}"
+
+
+def test_the_responders_hide_hides_and_unhides_a_comment_but_not_a_messenger_message(graph_sim, thread):
+    _, top, _ = thread
+    answer = responder(graph_sim)
+    answer.hide(top, True)
+    assert graph_sim.comments[top]["is_hidden"] is True
+    answer.hide(top, False)
+    assert graph_sim.comments[top]["is_hidden"] is False
+    with pytest.raises(NotSupported, match="Messenger"):
+        answer.hide("m_abc", True)
+    assert [p["hidden"] for p in graph_sim.posted if p["kind"] == "hide"] == [True, False]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import PermanentError, UnknownOutcome
+from bot.errors import NotSupported, PermanentError, UnknownOutcome
 from bot.simulators import instagram_account
 from responders.base import OutgoingMessage
 from responders.instagram import InstagramResponder
@@ -118,3 +118,14 @@ def test_a_reply_that_timed_out_is_an_unknown_outcome_not_a_failure(instagram_si
     with pytest.raises(UnknownOutcome):
         responder(instagram_sim, timeout=0.5).reply_public(message)
     assert responder(instagram_sim).find_sent(message) is not None  # it was posted: reconciled, never sent twice
+
+
+def test_the_responders_hide_hides_a_comment_but_not_a_direct_message(instagram_sim, thread):
+    _, top, _ = thread
+    answer = responder(instagram_sim)
+    answer.hide(top, True)
+    assert instagram_sim.comments[top]["hidden"] is True
+    answer.hide(top, False)
+    assert instagram_sim.comments[top]["hidden"] is False
+    with pytest.raises(NotSupported):
+        answer.hide("ig_m_12", True)

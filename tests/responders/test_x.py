@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import AuthError, PermanentError, TransientError, UnknownOutcome
+from bot.errors import AuthError, NotSupported, PermanentError, TransientError, UnknownOutcome
 from bot.simulators import x_account
 from responders.base import OutgoingMessage
 from responders.x import XResponder
@@ -112,3 +112,24 @@ def test_platform_errors_map_to_what_the_outbox_does_next(x_sim):
     with pytest.raises(PermanentError):  # replying to a deleted post
         XResponder(x_account(x_sim)).reply_public(reply_to("1", "1"))
     assert x_sim.brand_posts() == []
+
+
+def test_a_reply_in_the_brands_own_thread_is_hidden_and_shown_again(x_sim):
+    ours = x_sim.post("acme", "Our spring sale starts today!")
+    reply = x_sim.post("troll", "@acme you are all idiots", in_reply_to=ours)
+    sender = responder(x_sim)
+    sender.hide(reply, True)
+    assert x_sim.hidden == {reply}
+    [call] = x_sim.calls("PUT", f"/2/tweets/{reply}/hidden")
+    assert call.body == {"hidden": True} and call.headers["authorization"].startswith("OAuth ")
+    sender.hide(reply, False)
+    assert x_sim.hidden == set()
+
+
+def test_x_hides_only_replies_in_threads_the_brand_started_and_never_a_direct_message(x_sim):
+    theirs = x_sim.post("maria_g", "@acme my order never arrived")
+    with pytest.raises(PermanentError, match="403"):
+        responder(x_sim).hide(theirs, True)
+    with pytest.raises(NotSupported, match="direct message"):
+        responder(x_sim).hide("1500000000000000001-1000001", True)
+    assert x_sim.hidden == set()
