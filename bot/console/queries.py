@@ -427,11 +427,14 @@ def audit_log(
 
 
 def audit_for_case(session: Session, case: Case, limit: int = 100) -> list[AuditEntry]:
-    """Audit entries about a case and its drafts."""
+    """Audit entries about a case, its drafts and its messages (hidden, shown again)."""
     draft_ids = [d.id for d in case.drafts]
     condition = (AuditEntry.object_type == "case") & (AuditEntry.object_id == case.id)
     if draft_ids:
         condition = condition | ((AuditEntry.object_type == "draft") & AuditEntry.object_id.in_(draft_ids))
+    mention_ids = [m.id for m in case.mentions]
+    if mention_ids:
+        condition = condition | ((AuditEntry.object_type == "mention") & AuditEntry.object_id.in_(mention_ids))
     return list(
         session.scalars(select(AuditEntry).where(condition).order_by(AuditEntry.at, AuditEntry.id).limit(limit))
     )

@@ -200,3 +200,31 @@ def test_an_admin_saves_a_reply_and_an_agent_inserts_it_into_a_draft(page, serve
     expected = f"Sorry, @ana: we are tracing case #{draft.case_id} now."
     assert page.input_value("#draft-text") == expected
     assert served.draft(draft.id).text == expected and served.posted() == []
+
+
+def test_a_case_is_tagged_found_by_its_tag_and_its_message_hidden_and_shown_again(page, served):
+    case = served.case_of("o-1")
+    login(page, served.url, "maria")
+    page.goto(f"{served.url}/cases/{case.id}")
+    page.fill("#new-tag", "Late Delivery")
+    page.click("#case-tags button:has-text('Tag')")
+    page.wait_for_selector(".flash-ok")
+    assert "late delivery" in page.inner_text("#case-tags")
+
+    page.goto(served.url + "/queue")
+    page.select_option("select[name=tag]", "late delivery")
+    page.click(".filters button[type=submit]")
+    page.wait_for_url("**tag=late+delivery**")
+    shown = page.locator(".rows .excerpt").all_inner_texts()
+    assert shown and set(shown) == {"@acme my order never arrived, it's been two weeks"}  # its drafts, no others
+
+    page.goto(f"{served.url}/cases/{case.id}")
+    page.click("#moderation button:has-text('Hide')")
+    page.wait_for_selector(".flash-ok")
+    assert "hidden by maria" in page.inner_text("#moderation")
+    assert "hidden" in page.inner_text(".thread .meta")
+    assert "maria hide mention" in page.inner_text(".case-side")  # audited, on the case's page
+    page.click("#moderation button:has-text('Unhide')")
+    page.wait_for_selector(".flash-ok")
+    assert "hidden by" not in page.inner_text("#moderation")
+    assert served.sandbox().hidden == {"o-1": False}
