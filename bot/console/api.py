@@ -73,7 +73,7 @@ class MentionOut(BaseModel):
     created_at: Timestamp
     url: str | None
     triage: TriageOut | None
-    hidden_at: datetime | None = Field(None, description="When it was hidden on its platform (null: shown)")
+    hidden_at: Timestamp | None = Field(None, description="When it was hidden on its platform (null: shown)")
     hidden_by: str | None = Field(None, description="Who hid it: a username, or rule:<name>")
 
 
@@ -268,7 +268,7 @@ class MergeIn(BaseModel):
 class TagIn(BaseModel):
     """A tag to put on a case (letters, digits, spaces and - _ : . /; stored in lower case)."""
 
-    tag: str
+    tag: str = Field(max_length=200)
 
 
 class LinkIn(BaseModel):
@@ -760,7 +760,7 @@ def build_api(service) -> APIRouter:
         return act(work)
 
     @router.post("/cases/{case_id}/tags", response_model=CaseDetail, responses=FAILS, summary="Tag a case")
-    def tag_case(case_id: int, body: TagIn, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
+    def tag_case(case_id: RowId, body: TagIn, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
         def work(session):
             actions.tag_case(session, case_id, body.tag, who.username, now())
             return case_detail(session, case_id)
@@ -810,7 +810,7 @@ def build_api(service) -> APIRouter:
     @router.delete(
         "/cases/{case_id}/tags/{tag:path}", response_model=CaseDetail, responses=FAILS, summary="Take a tag off a case"
     )
-    def untag_case(case_id: int, tag: str, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
+    def untag_case(case_id: RowId, tag: str, who: Viewer = Depends(caller("tag"))) -> CaseDetail:
         def work(session):
             actions.untag_case(session, case_id, tag, who.username, now())
             return case_detail(session, case_id)
@@ -830,7 +830,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Hide a customer's public message on its platform",
     )
-    def hide(mention_id: int, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
+    def hide(mention_id: RowId, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
         return moderate(mention_id, True, who)
 
     @router.post(
@@ -839,7 +839,7 @@ def build_api(service) -> APIRouter:
         responses=FAILS,
         summary="Show a hidden message on its platform again",
     )
-    def unhide(mention_id: int, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
+    def unhide(mention_id: RowId, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
         return moderate(mention_id, False, who)
 
     def customer_out(session, customer_id: int) -> CustomerOut:

@@ -474,12 +474,12 @@ def public_closed_share(session: Session, period: Period) -> tuple[float | None,
 
 
 def cases_by_tag(session: Session, period: Period, limit: int = 50) -> dict[str, int]:
-    """Cases opened in the period per tag (a case with two tags counts for each), most used first."""
+    """Cases opened in the period per tag (a case with two tags counts for each, a merged one once), most used first."""
     cases = func.count(func.distinct(CaseTag.case_id))
     rows = session.execute(
         select(CaseTag.tag, cases)
         .join(Case, Case.id == CaseTag.case_id)
-        .where(Case.opened_at >= period.start, Case.opened_at < period.end)
+        .where(Case.opened_at >= period.start, Case.opened_at < period.end, counted_once())
         .group_by(CaseTag.tag)
         .order_by(cases.desc(), CaseTag.tag)
         .limit(limit)

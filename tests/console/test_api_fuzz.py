@@ -35,7 +35,7 @@ def api_routes(routes):
 def required_permission(app, method: str, path: str) -> str | None:
     """The permission the API route asks its caller for (the `caller(permission)` dependency), if any."""
     for route in api_routes(app.routes):
-        if getattr(route, "path", None) == path and method.upper() in getattr(route, "methods", ()):
+        if getattr(route, "path_format", None) == path and method.upper() in getattr(route, "methods", ()):
             for dependency in route.dependant.dependencies:
                 permission = inspect.getclosurevars(dependency.call).nonlocals.get("permission")
                 if permission is not None:
