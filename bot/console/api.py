@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -503,13 +503,13 @@ async def refuse_nul(request: Request) -> None:
         raise RequestValidationError(problems)
 
 
-REFUSALS = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No or an invalid API token"},
     403: {"model": ErrorOut, "description": "The token's role does not allow this"},
     # The console answers every invalid request with one sentence naming what is wrong, not FastAPI's error list.
     422: {"model": ErrorOut, "description": "A parameter or the body is invalid (the message names it)"},
 }
-FAILS = {
+FAILS: dict[int | str, dict[str, Any]] = {
     **REFUSALS,
     400: {"model": ErrorOut, "description": "The action is not possible (the message says why)"},
     404: {"model": ErrorOut, "description": "No such object"},
@@ -521,7 +521,7 @@ def build_api(service) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["api"])
     now = service.clock.now
 
-    def caller(permission: str) -> Callable[..., Viewer]:
+    def caller(permission: str) -> Callable[..., Awaitable[Viewer]]:
         async def check(
             request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
         ) -> Viewer:
@@ -789,7 +789,7 @@ def build_api(service) -> APIRouter:
     def add_note(case_id: RowId, body: NoteIn, who: Viewer = Depends(caller("note"))) -> NoteOut:
         def work(session):
             note = notes.add_note(
-                session, case_rules.get_case(session, case_id), session.get(User, who.id), body.text, now()
+                session, case_rules.get_case(session, case_id), session.get_one(User, who.id), body.text, now()
             )
             return note_out(note)
 
@@ -798,14 +798,14 @@ def build_api(service) -> APIRouter:
     @router.get("/inbox", response_model=InboxOut, responses=REFUSALS, summary="Notes that @mention the caller")
     def get_inbox(limit: int = Query(100, ge=1, le=500), who: Viewer = Depends(caller("view"))) -> InboxOut:
         with transaction(service.factory) as session:
-            items = notes.inbox(session, session.get(User, who.id), limit)
+            items = notes.inbox(session, session.get_one(User, who.id), limit)
             return InboxOut(unread=notes.unread_count(session, who.id), items=[inbox_item_out(item) for item in items])
 
     @router.post(
         "/inbox/{mention_id}/read", response_model=InboxItemOut, responses=FAILS, summary="Mark an @mention read"
     )
     def read_inbox_item(mention_id: RowId, who: Viewer = Depends(caller("view"))) -> InboxItemOut:
-        return act(lambda s: inbox_item_out(notes.mark_read(s, s.get(User, who.id), mention_id, now())))
+        return act(lambda s: inbox_item_out(notes.mark_read(s, s.get_one(User, who.id), mention_id, now())))
 
     @router.delete(
         "/cases/{case_id}/tags/{tag:path}", response_model=CaseDetail, responses=FAILS, summary="Take a tag off a case"

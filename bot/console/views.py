@@ -494,7 +494,7 @@ def build_router(console) -> APIRouter:
     ) -> Response:
         def work(session):
             notes.add_note(
-                session, case_rules.get_case(session, case_id), session.get(User, who.id), text, service.clock.now()
+                session, case_rules.get_case(session, case_id), session.get_one(User, who.id), text, service.clock.now()
             )
 
         return _case_action(request, case_id, "Note added; it stays inside the team.", work)
@@ -502,7 +502,7 @@ def build_router(console) -> APIRouter:
     @router.get("/inbox")
     def inbox_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
         with transaction(service.factory) as session:
-            items = notes.inbox(session, session.get(User, who.id))
+            items = notes.inbox(session, session.get_one(User, who.id))
             return render(request, "inbox.html", who, nav="inbox", items=items)
 
     @router.post("/inbox/{mention_id}/read")
@@ -511,7 +511,7 @@ def build_router(console) -> APIRouter:
     ) -> Response:
         try:
             with transaction(service.factory) as session:
-                notes.mark_read(session, session.get(User, who.id), mention_id, service.clock.now())
+                notes.mark_read(session, session.get_one(User, who.id), mention_id, service.clock.now())
         except UserError as exc:
             return done(request, back, "error", str(exc))
         return done(request, back, "ok", "Marked read.")
