@@ -1142,6 +1142,90 @@ def _check_rules(config: Config) -> None:
             )
 
 
+class IncidentActions(Section):
+    """What an incident of one severity does to the cases in it."""
+
+    raise_priority: float = Field(
+        0.0, ge=0, le=1, description="Added to the priority of each case in the incident (priorities run 0 to 1)."
+    )
+    acknowledgement: bool = Field(
+        False,
+        description="Draft the prepared incident acknowledgement (templates/<lang>/incident_acknowledgement.j2) for new public cases in it.",
+    )
+    group: bool = Field(
+        True, description="List the incident's pending drafts on its page, for one approver to approve each in turn."
+    )
+
+
+def _default_incident_actions() -> dict[str, IncidentActions]:
+    return {
+        "minor": IncidentActions(raise_priority=0.1, acknowledgement=False, group=True),
+        "major": IncidentActions(raise_priority=0.3, acknowledgement=True, group=True),
+    }
+
+
+class EarlyWarningConfig(Section):
+    """Spike detection: mentions per topic against what is usual for the hour of the week; spikes open incidents."""
+
+    enabled: bool = Field(True, description="Look for spikes from the daemon and open incidents.")
+    interval_seconds: float = Field(60.0, ge=5, description="Seconds between the daemon's detection runs.")
+    bucket_minutes: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="Width of the rollup's time buckets, in minutes (the window is a whole number of them).",
+    )
+    window_minutes: int = Field(
+        15, ge=1, le=360, description="The stretch of the stream compared with what is usual, ending now, in minutes."
+    )
+    days_back: int = Field(
+        7, ge=0, le=28, description="Same time of day on each of this many previous days goes into the baseline."
+    )
+    weeks_back: int = Field(
+        4, ge=0, le=12, description="Same hour of the week in this many previous weeks goes into the baseline."
+    )
+    recent_windows: int = Field(
+        4, ge=0, le=48, description="Windows just before the current one that go into the baseline (today's level)."
+    )
+    threshold_z: float = Field(
+        5.0, gt=0, description="Robust deviations above the baseline's median at which a spike starts."
+    )
+    min_ratio: float = Field(3.0, ge=1, description="A spike is also at least this many times the baseline's median.")
+    min_count: int = Field(8, ge=1, description="A spike counts at least this many mentions in the window.")
+    major_z: float = Field(
+        10.0, gt=0, description="Robust deviations from which an incident is major rather than minor."
+    )
+    end_z: float = Field(
+        2.0,
+        ge=0,
+        description="Robust deviations below which a metric is back to normal (lower than the start: hysteresis).",
+    )
+    quiet_minutes: float = Field(
+        30.0, ge=0, description="Minutes every metric of an incident stays back to normal before the incident ends."
+    )
+    negative_share_rise: float = Field(
+        0.15, ge=0, le=1, description="A negative spike also raises the share of negative mentions by this much."
+    )
+    settle_minutes: float = Field(
+        10.0, ge=0, description="Minutes before a triaged mention enters the rollup; younger ones are counted live."
+    )
+    examples: int = Field(5, ge=1, le=50, description="Example mentions kept with an incident.")
+    actions: dict[Literal["minor", "major"], IncidentActions] = Field(
+        default_factory=_default_incident_actions,
+        description="What an incident does to its cases, per severity (minor, major).",
+    )
+
+    @model_validator(mode="after")
+    def _window_is_whole_buckets(self) -> EarlyWarningConfig:
+        if self.window_minutes % self.bucket_minutes:
+            raise ValueError(
+                f"window_minutes ({self.window_minutes}) must be a whole number of bucket_minutes ({self.bucket_minutes})"
+            )
+        if self.end_z >= self.threshold_z:
+            raise ValueError(f"end_z ({self.end_z}) must be below threshold_z ({self.threshold_z})")
+        return self
+
+
 class Config(Section):
     """The whole configuration."""
 
@@ -1179,6 +1263,9 @@ class Config(Section):
     rules: list[Rule] = Field(
         default_factory=list,
         description="Rules run after triage, in order: conditions on a mention, actions on its case (docs/rules.md).",
+    )
+    early_warning: EarlyWarningConfig = Field(
+        default_factory=EarlyWarningConfig, description="Spikes in the stream and the incidents they open."
     )
 
     @model_validator(mode="after")

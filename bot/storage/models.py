@@ -542,3 +542,64 @@ class NotificationDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
+
+
+class MentionBucket(Base):
+    """Triaged mentions per time bucket, brand and topic (a keyword; '' for all), with the counts spikes are read
+    from: the early warning's rollup, so each detection run reads a few hundred rows rather than the mentions."""
+
+    __tablename__ = "mention_buckets"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    brand: Mapped[str] = mapped_column(String(100), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(60), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    outage: Mapped[int] = mapped_column(Integer, default=0)
+    churn_risk: Mapped[int] = mapped_column(Integer, default=0)
+    spam: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MentionBucketWatermark(Base):
+    """How far the mention buckets have counted: the last triage result id they include."""
+
+    __tablename__ = "mention_bucket_watermarks"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Incident(Base):
+    """A spike in the stream: its topic, the metric that rose, from when, its peak and, once normal again, its end."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_state", "state", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str] = mapped_column(String(100))
+    topic_key: Mapped[str] = mapped_column(String(60))
+    topic_name: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    detected_at: Mapped[datetime] = mapped_column(DateTime)
+    peak_at: Mapped[datetime] = mapped_column(DateTime)
+    peak_value: Mapped[float] = mapped_column(Float)
+    baseline: Mapped[float] = mapped_column(Float)
+    last_above_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    examples: Mapped[list[Any]] = mapped_column(default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cases: Mapped[list[IncidentCase]] = relationship(back_populates="incident", order_by="IncidentCase.case_id")
+
+
+class IncidentCase(Base):
+    """A case that belongs to an incident: how much its priority was raised, whether the acknowledgement was drafted."""
+
+    __tablename__ = "incident_cases"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime)
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority_raised: Mapped[float] = mapped_column(Float, default=0.0)
+    incident: Mapped[Incident] = relationship(back_populates="cases")
+    case: Mapped[Case] = relationship()
