@@ -19,6 +19,7 @@ from bot.casework import approval, cases, followups, macros, merging, notes
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from bot.console.server import serve_with
 from bot.demo import run_demo
+from bot.early_warning import summary as incident_summary
 from bot.errors import UserError
 from bot.runtime import logs
 from bot.runtime.daemon import Daemon
@@ -885,10 +886,12 @@ def report(obj: Context, since: str, fmt: str, topics: int) -> None:
     start = reports.parse_since(since, now)
     with transaction(service.factory) as session:
         figures = reports.build(session, service.config, start, now, topics=topics)
+        figures["incidents"] = incident_summary.report_section(session, start, now)
     if fmt == "json":
         click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
     else:
         reports.render_text(figures, out)
+        incident_summary.render_report(figures["incidents"], out)
 
 
 @main.command()

@@ -17,12 +17,13 @@ from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
+from bot.early_warning import summary as incident_summary
 from bot.errors import UserError
 from bot.runtime.status_report import collect
 from bot.service_levels import assignment, kpis
 from bot.storage import audit, users
 from bot.storage.db import transaction
-from bot.storage.models import Draft, User
+from bot.storage.models import Draft, Incident, User
 
 
 def local_path(value: str | None, default: str = "/queue") -> str:
@@ -62,6 +63,9 @@ def build_router(console) -> APIRouter:
         request: Request, template: str, viewer_: Viewer | None, status_code: int = 200, **context: Any
     ) -> Response:
         flash = sessions.take_flash(request)
+        if viewer_ is not None and "incidents_open" not in context:
+            with transaction(service.factory) as session:
+                context["incidents_open"] = incident_summary.open_now(session)  # the banner on every page
         context.setdefault("nav", "")
         context.setdefault("status", status_code)
         context.setdefault("inbox_unread", _unread(viewer_))
@@ -911,6 +915,38 @@ def build_router(console) -> APIRouter:
             users.set_password(session, user, password, service.clock.now(), who.username)
 
         return _user_action(request, "Password changed.", work, back="/me")
+
+    # ---- incidents (spikes in the stream: docs/early_warning.md) ------------------------------------------------
+
+    @router.get("/incidents")
+    def incidents_page(request: Request, who: Viewer = Depends(viewer)) -> Response:
+        with transaction(service.factory) as session:
+            rows = list(session.scalars(select(Incident).order_by(Incident.started_at.desc()).limit(page_size)))
+            listed = [{"incident": i, "cases": len(i.cases), "line": incident_summary.line(i)} for i in rows]
+            return render(request, "incidents.html", who, nav="incidents", incidents=listed)
+
+    @router.get("/incidents/{incident_id}")
+    def incident_page(request: Request, incident_id: int, who: Viewer = Depends(viewer)) -> Response:
+        with transaction(service.factory) as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                return render(request, "error.html", who, status_code=404, message=f"No incident {incident_id}.")
+            labels, series = incident_summary.timeline(session, service.config, incident, service.clock.now())
+            links = list(incident.cases)
+            grouped = service.config.early_warning.actions[incident.severity].group
+            pending = [d for link in links for d in link.case.drafts if d.status == "pending" and grouped]
+            return render(
+                request,
+                "incident.html",
+                who,
+                nav="incidents",
+                incident=incident,
+                line=incident_summary.line(incident),
+                chart=stacked_bars("incident", f"Mentions per bucket around incident {incident.id}", labels, series),
+                links=links,
+                pending=pending,
+                grouped=grouped,
+            )
 
     @router.get("/audit")
     def audit_page(

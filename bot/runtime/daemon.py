@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.casework import followups
 from bot.coordination.leases import Leases, job_lease, poll_lease
+from bot.early_warning import job as early_warning
 from bot.notifications import delivery, silence
 from bot.runtime import health
 from bot.runtime.reload import Reloader, apply_to_service
@@ -154,6 +155,10 @@ class Daemon:
         self.add_job("eta_promises", lambda: eta.run(self.service), config.sla.check_interval_seconds)
         if config.followups.enabled:
             self.add_job("followups", lambda: followups.run(self.service), config.followups.interval_seconds)
+        if config.early_warning.enabled:
+            self.add_job(
+                "early_warning", lambda: early_warning.run(self.service), config.early_warning.interval_seconds
+            )
 
     def _schedule_notifications(self) -> None:
         """Sending notifications to their channels, and the check for accounts gone silent."""

@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import and_, func, or_, select
 
+from bot.early_warning import summary as incidents
 from bot.service_levels import sla
 from bot.storage.db import transaction
 from bot.storage.db_faults import classify
@@ -228,6 +229,14 @@ def database_figures(session, now: datetime) -> list[tuple[str, str, str, list[t
         )
     )
     figures.extend(_sla_figures(session))
+    figures.append(
+        (
+            "incidents_open",
+            "gauge",
+            "Incidents (spikes in the stream) open now, by severity.",
+            [({"severity": severity}, n) for severity, n in incidents.counts_by_severity(session).items()],
+        )
+    )
     return figures
 
 

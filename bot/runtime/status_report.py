@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.casework import followups
+from bot.early_warning import summary as incidents
 from bot.intake import read_budget as budget
 from bot.notifications import delivery as notification_delivery
 from bot.service_levels import sla
@@ -73,6 +74,10 @@ def collect(service) -> dict[str, Any]:
         )
         if overdue:
             report["alerts"].append(f"{overdue} case(s) past their first-response target")
+        report["incidents"] = [
+            {**i, "started_at": f"{i['started_at']:%Y-%m-%d %H:%M}"} for i in incidents.open_now(session)
+        ]
+        report["alerts"].extend(f"{i['line']}; {i['cases']} case(s)" for i in report["incidents"])
         report["sla"] = sla.status_summary(session, config, now)
         report["alerts"].extend(report["sla"].pop("lines"))
         report["alerts"].extend(notification_delivery.status_lines(session, config, now))
