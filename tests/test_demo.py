@@ -38,7 +38,11 @@ def test_the_demo_fetches_the_whole_scenario_through_the_simulated_platforms_and
     found = re.search(r"(\d+) mentions → (\d+) cases, (\d+) drafts waiting", result.output)
     assert found, result.output
     mentions, cases, drafts = map(int, found.groups())
-    assert mentions == 65 and cases >= 30 and drafts >= 20
+    assert mentions == 79 and cases >= 30 and drafts >= 20
+    # the burst of outage complaints at the end of the scenario opens one incident, shown in one line
+    assert len(re.findall(r"^Incident #\d+ \(\w+, open\): outage reports about .*internet", result.output, re.M)) == 1
+    # the hours-old mentions' SLA alerts make one summary line, not one line each
+    assert len(re.findall(r"^SLA: \d+ breach\(es\) and \d+ warning\(s\) on the bundled", result.output, re.M)) == 1
     assert "log in as demo with password" in result.output
 
     from bot.runtime.service import Service
