@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 OPEN, ENDED = "open", "ended"
 SPAM = "spam"
 MAX_KEYWORDS = 5
+KEYWORD_SHARE = 0.5
 # Mentions of the window read to name a new incident and pick its examples, at most.
 WINDOW_SAMPLE = 5000
 # An incident of these metrics takes every mention flagged so (the flag is specific); one of volume or negative
@@ -68,12 +69,14 @@ def _primary(group: list[Reading]) -> Reading:
 
 
 def _keywords(group: list[Reading], metric: str) -> list[str]:
-    found = sorted((r for r in group if r.topic != ALL and r.metric == metric), key=lambda r: (-r.observed, r.topic))
+    found = [r for r in group if r.topic != ALL and r.metric == metric] or [r for r in group if r.topic != ALL]
     if not found:
-        found = sorted((r for r in group if r.topic != ALL), key=lambda r: (-r.observed, r.topic))
+        return []
+    # A word in at least half of the spike's mentions names it; a word that only came along with a few does not.
+    enough = KEYWORD_SHARE * max(r.observed for r in group if r.metric == found[0].metric)
     words: list[str] = []
-    for reading in found:
-        if reading.topic not in words:
+    for reading in sorted(found, key=lambda r: (-r.observed, r.topic)):
+        if reading.observed >= enough and reading.topic not in words:
             words.append(reading.topic)
     return words[:MAX_KEYWORDS]
 
