@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.casework.drafting import TemplateRenderer
@@ -143,10 +143,9 @@ def _open(session: Session, config: Config, group: list[Reading], window_start: 
     primary = _primary(group)
     words = _keywords(group, primary.metric)
     ignore = brand_words(config.brand.name, config.brand.handles)
+    window = _window_mentions(session, window_start)
     matching = [
-        m
-        for m, item in _window_mentions(session, window_start)
-        if matches(primary.metric, words, buckets.flags(item), keywords(item.text, ignore))
+        m for m, item in window if matches(primary.metric, words, buckets.flags(item), keywords(item.text, ignore))
     ]
     named = words[:3] or top_words((m.text for m in matching), ignore)
     incident = Incident(
@@ -169,7 +168,8 @@ def _open(session: Session, config: Config, group: list[Reading], window_start: 
             "keywords": words,
             "series": sorted({(r.topic, r.metric) for r in group}),
             "readings": [r.as_dict() for r in sorted(group, key=lambda r: -r.score)[:10]],
-            "triage_id": 0,
+            # its cases are looked for among triage results past this id (those of the window's mentions on)
+            "triage_id": min((item.triage_id for _m, item in window), default=1) - 1,
         },
     )
     session.add(incident)
@@ -247,23 +247,23 @@ def link_cases(session: Session, config: Config, renderer: TemplateRenderer, inc
     if incident.detail.get("kind") == SPAM:
         return 0  # spam needs no answer: its mentions are monitored, not grouped for approval
     detail = dict(incident.detail)
-    recent = now - timedelta(minutes=config.early_warning.settle_minutes)
+    after = int(detail.get("triage_id") or 0)
     rows = session.execute(
         select(Mention, TriageResult)
         .join(TriageResult, TriageResult.mention_id == Mention.id)
-        .where(
-            or_(TriageResult.id > int(detail.get("triage_id") or 0), TriageResult.created_at >= recent),
-            Mention.created_at >= incident.started_at,
-            Mention.case_id.is_not(None),
-        )
+        .where(TriageResult.id > after, Mention.created_at >= incident.started_at, Mention.case_id.is_not(None))
         .order_by(TriageResult.id)
     ).all()
+    # The mark moves past settled results only: a transaction still open in another daemon may commit a lower id.
+    settled = now - timedelta(minutes=config.early_warning.settle_minutes)
+    young = [t.id for _m, t in rows if t.created_at >= settled]
+    done = [t.id for _m, t in rows if t.created_at < settled and (not young or t.id < min(young))]
+    detail["triage_id"] = max(done, default=after)
     ignore = brand_words(config.brand.name, config.brand.handles)
     words = list(detail.get("keywords") or [])
     linked = {link.case_id for link in incident.cases}
     added = 0
     for mention, triage in rows:
-        detail["triage_id"] = max(int(detail.get("triage_id") or 0), triage.id)
         if mention.case_id in linked:
             continue
         item = _triaged(mention, triage)
