@@ -23,7 +23,7 @@ def line(incident: Incident) -> str:
     state = "open" if incident.state == OPEN else f"ended {incident.ended_at:%Y-%m-%d %H:%M}"
     return (
         f"incident #{incident.id} ({incident.severity}, {state}): {what} about {incident.topic_name} "
-        f"since {incident.started_at:%Y-%m-%d %H:%M} UTC, peak {incident.peak_value:.0f} where {incident.baseline:.0f} "
+        f"since {incident.started_at:%Y-%m-%d %H:%M} UTC, peak {incident.peak_value:.0f} where {incident.baseline:.1f} "
         "is usual"
     )
 
