@@ -18,6 +18,7 @@ from bot.console import actions, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
 from bot.early_warning import summary as incident_summary
+from bot.early_warning.responses import actions_for
 from bot.errors import UserError
 from bot.runtime.status_report import collect
 from bot.service_levels import assignment, kpis
@@ -933,7 +934,7 @@ def build_router(console) -> APIRouter:
                 return render(request, "error.html", who, status_code=404, message=f"No incident {incident_id}.")
             labels, series = incident_summary.timeline(session, service.config, incident, service.clock.now())
             links = list(incident.cases)
-            grouped = service.config.early_warning.actions[incident.severity].group
+            grouped = actions_for(service.config, incident.severity).group
             pending = [d for link in links for d in link.case.drafts if d.status == "pending" and grouped]
             return render(
                 request,

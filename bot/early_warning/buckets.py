@@ -114,7 +114,7 @@ def watermark(session: Session, lock: bool = False) -> MentionBucketWatermark:
             .values(name=WATERMARK, last_id=0, updated_at=None)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        mark = session.scalar(query.with_for_update() if lock else query)
+        mark = session.scalars(query.with_for_update() if lock else query).one()
     return mark
 
 

@@ -264,7 +264,7 @@ def link_cases(session: Session, config: Config, renderer: TemplateRenderer, inc
     linked = {link.case_id for link in incident.cases}
     added = 0
     for mention, triage in rows:
-        if mention.case_id in linked:
+        if mention.case_id is None or mention.case_id in linked:
             continue
         item = _triaged(mention, triage)
         if not matches(incident.metric, words, buckets.flags(item), keywords(item.text, ignore)):

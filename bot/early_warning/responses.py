@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.casework import approval
 from bot.casework.drafting import TemplateRenderer, reply_language, supersede_pending, template_context
 from bot.casework.quality_checks import run_checks
-from bot.config import Config
+from bot.config import Config, IncidentActions
 from bot.service_levels.eta import estimate
 from bot.storage import audit
 from bot.storage.models import Case, Draft, Incident, IncidentCase
@@ -24,9 +24,14 @@ REPLACEABLE = ("reply", "acknowledgement")
 FINISHED = ("resolved", "closed_public")
 
 
+def actions_for(config: Config, severity: str) -> IncidentActions:
+    """What the config says an incident of this severity does."""
+    return config.early_warning.actions["major" if severity == "major" else "minor"]
+
+
 def raise_priority(incident: Incident, link: IncidentCase, config: Config) -> float:
     """Raise the case (and its pending drafts) to the severity's priority boost, once; returns what was added."""
-    wanted = config.early_warning.actions[incident.severity].raise_priority
+    wanted = actions_for(config, incident.severity).raise_priority
     added = wanted - (link.priority_raised or 0.0)
     if added <= 0:
         return 0.0
@@ -107,5 +112,5 @@ def respond(
 ) -> None:
     """Everything the incident's severity asks for one of its cases."""
     raise_priority(incident, link, config)
-    if config.early_warning.actions[incident.severity].acknowledgement and not link.acknowledged:
+    if actions_for(config, incident.severity).acknowledgement and not link.acknowledged:
         acknowledge(session, config, renderer, incident, link, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,7 +111,7 @@ def timeline(
     minutes = config.early_warning.bucket_minutes
     start = buckets.bucket_of(incident.started_at - timedelta(hours=2), minutes)
     end = min(now, (incident.ended_at or now) + timedelta(minutes=30))
-    moments = []
+    moments: list[datetime] = []
     moment = start
     while moment <= end and len(moments) < MAX_BARS:
         moments.append(moment)
@@ -124,7 +125,7 @@ def timeline(
     flagged: dict[str, int] = {}
     rest: dict[str, int] = {}
     for moment, label in zip(moments, labels, strict=True):
-        c = counts.get((moment, incident.brand, ALL), {})
+        c = counts.get((moment, incident.brand, ALL), Counter())
         flagged[label] = int(c.get(column, 0))
         rest[label] = int(c.get("mentions", 0)) - (0 if column in ("spam", "mentions") else flagged[label])
     name = LABELS.get(incident.metric, incident.metric)
