@@ -45,9 +45,13 @@ class Triaged:
     reasons: list[Any]
 
 
+# The reasons the triage rules (a spam pattern) and the config's rules (`then: spam`) give a mention marked spam.
+SPAM_REASONS = ("spam pattern", "spam: no reply")
+
+
 def is_spam(category: str, reasons: Iterable[Any]) -> bool:
     """True for spam: the spam category, or a spam rule fired (docs/early_warning.md)."""
-    return category == "spam" or any("spam" in str(reason) for reason in reasons or ())
+    return category == "spam" or any(mark in str(reason) for reason in reasons or () for mark in SPAM_REASONS)
 
 
 def flags(item: Triaged) -> dict[str, int]:
