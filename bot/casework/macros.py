@@ -68,18 +68,22 @@ def unknown_variables(tree: nodes.Template, known: dict[str, Any], builtins: dic
     for node in tree.find_all(nodes.Name):
         if node.ctx == "load" and node.name in free and node.name not in known and node.name not in builtins:
             found.add((node.lineno, node.name))
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        if not (isinstance(target, nodes.Name) and target.name in free and isinstance(known.get(target.name), dict)):
-            continue
-        if isinstance(node, nodes.Getattr):
-            key = node.attr
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            key = node.arg.value
+    for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(access, nodes.Getattr):
+            key = access.attr
+        elif (
+            isinstance(access, nodes.Getitem)
+            and isinstance(access.arg, nodes.Const)
+            and isinstance(access.arg.value, str)
+        ):
+            key = access.arg.value
         else:
             continue
+        target = access.node
+        if not (isinstance(target, nodes.Name) and target.name in free and isinstance(known.get(target.name), dict)):
+            continue
         if key not in known[target.name]:
-            found.add((node.lineno, f"{target.name}.{key}"))
+            found.add((access.lineno, f"{target.name}.{key}"))
     return sorted(found)
 
 

@@ -54,7 +54,7 @@ def set_hidden(
         if mention is None:
             return Outcome(mention_id, hidden, False, f"there is no mention {mention_id}")
         refused = why_not(mention)
-        account = session.get(Account, mention.account_id).name
+        account = session.get_one(Account, mention.account_id).name  # a mention's account is kept
         platform_id, case_id = mention.platform_id, mention.case_id
     if refused is None:
         try:
@@ -65,7 +65,7 @@ def set_hidden(
         log.warning("mention %s could not be %s: %s", mention_id, "hidden" if hidden else "unhidden", refused)
         return Outcome(mention_id, hidden, False, refused)
     with transaction(factory) as session:
-        record(session, session.get(Mention, mention_id), hidden, actor, now, case_id=case_id, rule=rule)
+        record(session, session.get_one(Mention, mention_id), hidden, actor, now, case_id=case_id, rule=rule)
     return Outcome(mention_id, hidden, True)
 
 

@@ -148,7 +148,7 @@ def mark_read(session: Session, user: User, mention_id: int, now: datetime) -> I
         session.flush()
         audit.record(session, now, user.username, "note_read", "note_mention", row.id, note_id=row.note_id)
     note = row.note
-    return InboxItem(row, note, session.get(Case, note.case_id))
+    return InboxItem(row, note, session.get_one(Case, note.case_id))  # a note's case is kept
 
 
 def _excerpt(text: str) -> str:

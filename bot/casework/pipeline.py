@@ -183,12 +183,12 @@ class Pipeline:
         placed: list[tuple[Mention, Case]] = []
         for mention in mentions:
             triage = store_triage(session, mention, decisions[mention.id], now)
-            case = known.get((mention.platform, mention.thread_key))
-            if case is None and mention.channel == "private":
-                case = cases.find_open_thread(session, mention)
-                if case is not None:
-                    roster.note(case)
-            case, reopened = cases.attach_to(session, case, mention, triage, self.config.sla, now)
+            open_case = known.get((mention.platform, mention.thread_key))
+            if open_case is None and mention.channel == "private":
+                open_case = cases.find_open_thread(session, mention)
+                if open_case is not None:
+                    roster.note(open_case)
+            case, reopened = cases.attach_to(session, open_case, mention, triage, self.config.sla, now)
             self._rules(session, case, mention, triage, now, hides)
             known[(mention.platform, mention.thread_key)] = case
             placed.append((mention, case))
@@ -245,7 +245,10 @@ class Pipeline:
                     )
                 if not outcome.done:
                     with transaction(self.factory) as session:
-                        triage = session.scalar(select(TriageResult).where(TriageResult.mention_id == mention_id))
+                        # a mention is hidden only after it is triaged and stored: its triage exists
+                        triage = session.scalars(
+                            select(TriageResult).where(TriageResult.mention_id == mention_id)
+                        ).one()
                         triage.reasons = [*(triage.reasons or []), f"rule {rule!r}: not hidden: {outcome.problem}"]
             except Exception:  # the mention is stored and answered; a failed hide must not undo that
                 log.exception("rule %r: hiding mention %s failed", rule, mention_id)
@@ -264,7 +267,7 @@ class Pipeline:
         now = self.clock.now()
         try:
             with transaction(self.factory) as session:
-                mention = session.get(Mention, mention_id)
+                mention = session.get_one(Mention, mention_id)  # claimed by this worker: it exists
                 claims.lock_thread(session, mention.platform, mention.thread_key)
                 if decision is None:
                     decision = self.triager.triage([triage_input(mention)], now=now)[0]

@@ -107,9 +107,10 @@ def _act(
         done.append("spam: no reply")
     if then.level is not None:
         _route(case, mention, triage, then.level, config, new_case, done)
-    if then.priority is not None or then.raise_priority is not None:
-        before = triage.priority or 0.0
-        value = then.priority if then.priority is not None else min(1.0, before + then.raise_priority)
+    value: float | None = then.priority
+    if value is None and then.raise_priority is not None:
+        value = min(1.0, (triage.priority or 0.0) + then.raise_priority)
+    if value is not None:
         triage.priority = round(value, 4)
         case.priority = triage.priority if new_case else max(case.priority or 0.0, triage.priority)
         done.append(
