@@ -55,7 +55,8 @@ def policy_for(sla: SlaConfig, level: str | None, platform: str | None) -> Polic
     matches.sort(key=lambda p: (p.level is not None and p.platform is not None, p.platform is not None))
     first = sla.first_response_target_minutes
     maximum = sla.first_response_max_hours
-    resolution = sla.resolution_target_hours.get(level, sla.resolution_target_hours.get("investigate", 24))
+    targets: dict[str, int] = dict(sla.resolution_target_hours.items())  # looked up by a case's level, a str
+    resolution = targets.get(level, targets.get("investigate", 24))
     business = sla.business_hours.enabled
     source = "defaults"
     for policy in matches:  # least specific first, so the most specific one has the last word
@@ -314,7 +315,7 @@ def check(session: Session, config: Config, now: datetime, log_each: bool = True
     sla = config.sla
     platforms = {a.platform for a in config.accounts}
     horizons = warning_horizons(sla, platforms, now)
-    owners = {u.id: u.username for u in session.scalars(select(User))}
+    owners: dict[int | None, str] = {u.id: u.username for u in session.scalars(select(User))}  # None: no owner
     new: list[SlaAlert] = []
     due = sorted(session.scalars(select(Case.id).where(_may_fire(horizons, now))))
     for start in range(0, len(due), CHECK_CHUNK):
@@ -328,7 +329,7 @@ def check(session: Session, config: Config, now: datetime, log_each: bool = True
         }
         for case in running:
             policy, _calendar = case_policy(sla, case)
-            for clock, kind, due in due_alerts(case, sla, now):
+            for clock, kind, due_at in due_alerts(case, sla, now):
                 cycle = case.reopen_count or 0
                 if (case.id, clock, kind, cycle) in raised:
                     continue
@@ -339,9 +340,9 @@ def check(session: Session, config: Config, now: datetime, log_each: bool = True
                     clock=clock,
                     kind=kind,
                     cycle=cycle,
-                    due_at=due,
+                    due_at=due_at,
                     fired_at=now,
-                    message=_describe(case, clock, kind, due, policy, owners.get(case.owner_id), now),
+                    message=_describe(case, clock, kind, due_at, policy, owners.get(case.owner_id), now),
                     # Posting goes through the notifications now (sla.webhook_url is their sla-webhook channel).
                     webhook_status=AlertDelivery.NONE,
                     webhook_attempts=0,

@@ -361,6 +361,17 @@ def test_the_check_reads_only_cases_near_or_past_due_whose_breach_is_not_raised_
     assert read_by_the_check() == set()  # its breach is raised: a long backlog is not read again every minute
 
 
+def test_a_backlog_longer_than_one_step_of_the_check_raises_the_breaches_of_every_step(desk, monkeypatch):
+    monkeypatch.setattr(sla, "CHECK_CHUNK", 1)  # one case per step: the second step follows one that raised
+    desk.mention("@acme my internet has been down since this morning and it's still not working", id="first")
+    desk.mention("@acme the app crashes every time I open it", author="@bob", id="second")
+    desk.poll()
+    desk.clock.set(datetime(2026, 1, 5, 9, 31))
+    sla.run(desk.service)
+    breached = {case_id for case_id, _, kind, _ in alerts(desk) if kind == "breach"}
+    assert breached == {desk.case_of("first").id, desk.case_of("second").id}
+
+
 def test_a_countrys_public_holidays_stop_the_clock_without_listing_them_and_listed_days_still_add():
     spain = BusinessHoursConfig(enabled=True, timezone="UTC", country="es", holidays=["2026-12-09"])
     # Monday 7 December 2026, 17:00: one hour that day; Tuesday the 8th is a national holiday; the 9th is listed.
