@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import WEEKDAYS, Config, ShiftConfig
@@ -70,7 +70,9 @@ def loads(session: Session, exclude_case_id: int | None = None) -> dict[int, int
     )
     if exclude_case_id is not None:
         query = query.where(Case.id != exclude_case_id)
-    return {owner: count for owner, count in session.execute(query)}
+    return {
+        owner: count for owner, count in session.execute(query) if owner is not None
+    }  # the query asks for owned ones
 
 
 def agents(session: Session, config: Config, now: datetime, exclude_case_id: int | None = None) -> list[Agent]:
@@ -141,10 +143,10 @@ def choose(
 
 def pick(team: dict[int, Agent], owner_id: int | None, usual_id: int | None) -> tuple[Agent | None, str]:
     """Keep an owner who is on shift with room, else the customer's agent, else the least-loaded agent with room."""
-    current = team.get(owner_id)
+    current = None if owner_id is None else team.get(owner_id)
     if current is not None and current.on_shift and current.load < current.user.capacity:
         return current, "keeps its owner"
-    usual = team.get(usual_id)
+    usual = None if usual_id is None else team.get(usual_id)
     if usual is not None and usual.has_room:
         return usual, "the customer's agent (one interlocutor)"
     free = [a for a in team.values() if a.has_room]
@@ -213,20 +215,20 @@ def rebalance(session: Session, config: Config, now: datetime) -> list[tuple[int
     # Only the cases that can move are read, however long the backlog: those of owners off shift (or no longer
     # agents), each owner's cases beyond their capacity (they keep the most urgent), and as many unassigned cases
     # as the team has room for (the rest could not be placed anyway).
-    owned_elsewhere = Case.owner_id.is_not(None)
+    owned_elsewhere: ColumnElement[bool] = Case.owner_id.is_not(None)
     if working:
         owned_elsewhere &= Case.owner_id.not_in([a.user.id for a in working])
     to_move = list(session.scalars(select(Case).where(open_case, owned_elsewhere)))
     room = 0
-    for agent in working:
-        if agent.load > agent.user.capacity:
+    for member in working:
+        if member.load > member.user.capacity:
             to_move += session.scalars(
                 select(Case)
-                .where(open_case, Case.owner_id == agent.user.id)
+                .where(open_case, Case.owner_id == member.user.id)
                 .order_by(*order)
-                .offset(agent.user.capacity)
+                .offset(member.user.capacity)
             )
-        room += max(0, agent.user.capacity - agent.load)
+        room += max(0, member.user.capacity - member.load)
     if room:
         to_move += session.scalars(select(Case).where(open_case, Case.owner_id.is_(None)).order_by(*order).limit(room))
     to_move.sort(key=lambda c: (-(c.priority or 0.0), c.opened_at, c.id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, update
+from sqlalchemy import ColumnElement, Float, and_, delete, exists, func, literal_column, select, type_coerce, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -146,7 +146,8 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     """A SQL expression for later - earlier in seconds, on SQLite and PostgreSQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
+        # EXTRACT is typed as an integer, but epoch seconds have a fraction: say so (the SQL is the same).
+        return type_coerce(func.extract("epoch", later - earlier), Float)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
@@ -167,7 +168,7 @@ def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, s
     # Whole days: the rollup, plus the triage results it does not hold yet, plus mentions not triaged yet.
     first_day, last_day = period.start.date().isoformat(), (period.end - timedelta(days=1)).date().isoformat()
     counts: Counter[tuple[str, str, str, str, str, str]] = Counter()
-    for row in session.execute(
+    for day, platform, category, sentiment, level, language, mentions in session.execute(
         select(
             KpiVolume.day,
             KpiVolume.platform,
@@ -178,9 +179,9 @@ def volume_rows(session: Session, period: Period) -> list[tuple[str, str, str, s
             KpiVolume.mentions,
         ).where(KpiVolume.day >= first_day, KpiVolume.day <= last_day)
     ):
-        counts[tuple(row[:6])] += int(row[6])
-    for row in _volume_live(session, period):
-        counts[tuple(row[:6])] += row[6]
+        counts[(day, platform, category, sentiment, level, language)] += int(mentions)
+    for day, platform, category, sentiment, level, language, live in _volume_live(session, period):
+        counts[(day, platform, category, sentiment, level, language)] += live
     return [(*key, n) for key, n in counts.items() if n]
 
 
@@ -204,7 +205,7 @@ def _volume_live(session: Session, period: Period) -> list[tuple[str, str, str, 
     )
     # Untriaged mentions are few: find them by status and apply the period below. SQLite's statistics only know
     # that most mentions share a status, so tell its planner this term is selective or it scans every mention.
-    untriaged = Mention.status.in_((MentionStatus.NEW, MentionStatus.FAILED))
+    untriaged: ColumnElement[bool] = Mention.status.in_((MentionStatus.NEW, MentionStatus.FAILED))
     if session.get_bind().dialect.name == "sqlite":
         untriaged = func.likelihood(untriaged, literal_column("0.001"))  # must be a literal, not a parameter
     pending = (
@@ -337,8 +338,8 @@ def triage_changed(session: Session, mention: Mention, triage: TriageResult, bef
 
 def rebuild_volume(session: Session, now: datetime) -> int:
     """Recount the whole volume rollup from the mentions (after a restore or a bulk import)."""
-    session.execute(KpiVolume.__table__.delete())
-    session.execute(KpiWatermark.__table__.delete().where(KpiWatermark.name == VOLUME))
+    session.execute(delete(KpiVolume))
+    session.execute(delete(KpiWatermark).where(KpiWatermark.name == VOLUME))
     return refresh_volume(session, now)
 
 

@@ -144,3 +144,17 @@ def test_the_volume_rollup_agrees_with_counting_directly_through_refreshes_and_c
         assert rows == direct(session)
         assert sum(r[-1] for r in rows) == 6
         assert any(r[2] == "suggestion" for r in rows)
+
+
+def test_rebuilding_the_volume_rollup_recounts_it_from_the_mentions(desk):
+    for n in range(3):
+        desk.mention(f"@acme my internet is down in street {n}, not working", id=f"d-{n}", author=f"@u{n}")
+    desk.poll()
+    desk.clock.advance(minutes=11)
+    days = period(desk)
+    with desk.session() as session:
+        assert kpis.refresh_volume(session, desk.clock.now()) == 3
+        counted = sorted(kpis.volume_rows(session, days))
+    with desk.session() as session:
+        assert kpis.rebuild_volume(session, desk.clock.now()) == 3  # emptied, then every mention counted again
+        assert sorted(kpis.volume_rows(session, days)) == counted == sorted(kpis._volume_direct(session, days))
