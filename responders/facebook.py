@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -61,11 +61,19 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
 class FacebookResponder:
     """Posts approved replies from one Facebook Page through the Graph API."""
 
-    posts = True
-    public_limit = COMMENT_MAX_CHARS
-    private_limit = MESSENGER_MAX_CHARS
-    text_length = staticmethod(len)
-    policy = staticmethod(check_policy)
+    posts: ClassVar[bool] = True
+    public_limit: ClassVar[int] = COMMENT_MAX_CHARS
+    private_limit: ClassVar[int] = MESSENGER_MAX_CHARS
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """The length of a text as Facebook counts it: its characters."""
+        return len(text)
+
+    @staticmethod
+    def policy(session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime) -> PolicyVerdict:
+        """Whether Facebook lets the brand send this draft automatically now (check_policy)."""
+        return check_policy(session, draft, case, mention, now)
 
     @classmethod
     def from_config(cls, account: AccountConfig) -> FacebookResponder:

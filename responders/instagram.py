@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -76,11 +76,19 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
 class InstagramResponder:
     """Posts approved replies from one Instagram professional account through the Graph API."""
 
-    posts = True
-    public_limit = COMMENT_MAX_CHARS
-    private_limit = MESSAGE_MAX_CHARS
-    text_length = staticmethod(len)
-    policy = staticmethod(check_policy)
+    posts: ClassVar[bool] = True
+    public_limit: ClassVar[int] = COMMENT_MAX_CHARS
+    private_limit: ClassVar[int] = MESSAGE_MAX_CHARS
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """The length of a text as Instagram counts it: its characters."""
+        return len(text)
+
+    @staticmethod
+    def policy(session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime) -> PolicyVerdict:
+        """Whether Instagram lets the brand send this draft automatically now (check_policy)."""
+        return check_policy(session, draft, case, mention, now)
 
     @classmethod
     def from_config(cls, account: AccountConfig) -> InstagramResponder:

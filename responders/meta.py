@@ -87,7 +87,8 @@ def hide_comment(client: GraphClient, comment_id: str, field: str, hidden: bool,
 def own_item(body: dict[str, Any], text: str, author_id: str, key: str = "message") -> str | None:
     """The id of the item in an edge's data that we wrote with this text, if any."""
     for item in body.get("data") or []:
-        author = item.get("from") if isinstance(item, dict) and isinstance(item.get("from"), dict) else {}
+        sender = item.get("from") if isinstance(item, dict) else None
+        author = sender if isinstance(sender, dict) else {}
         if author.get("id") == author_id and item.get(key) == text:
             return str(item["id"])
     return None

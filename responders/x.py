@@ -7,7 +7,7 @@ import logging
 import re
 import unicodedata
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -152,11 +152,19 @@ def check_policy(session: Session, draft: Draft, case: Case, mention: Mention | 
 class XResponder:
     """Posts approved replies from one X account through tweepy."""
 
-    posts = True
-    public_limit = X_MAX_LENGTH
-    private_limit = 10000  # X's direct message limit
-    text_length = staticmethod(x_length)
-    policy = staticmethod(check_policy)
+    posts: ClassVar[bool] = True
+    public_limit: ClassVar[int] = X_MAX_LENGTH
+    private_limit: ClassVar[int] = 10000  # X's direct message limit
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """The length of a text as X counts it (x_length)."""
+        return x_length(text)
+
+    @staticmethod
+    def policy(session: Session, draft: Draft, case: Case, mention: Mention | None, now: datetime) -> PolicyVerdict:
+        """Whether X lets the brand send this draft automatically now (check_policy)."""
+        return check_policy(session, draft, case, mention, now)
 
     @classmethod
     def from_config(cls, account: AccountConfig) -> XResponder:
@@ -216,7 +224,9 @@ class XResponder:
         body = self.client.call(
             "tweets_hide", "hide_reply" if hidden else "unhide_reply", sending=True, user_auth=True, id=platform_id
         )
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = body.get("data")
+        if not isinstance(data, dict):
+            data = {}
         if data.get("hidden") is not hidden:
             raise UnknownOutcome(f"X {'hide' if hidden else 'unhide'} reply: the answer does not say it is done")
 
