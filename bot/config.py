@@ -310,13 +310,17 @@ class TriageConfig(Section):
     )
 
 
+def _self_service_only() -> list[Level]:
+    return ["self_service"]
+
+
 class AutoApproveRule(Section):
     """A reply kind that may be posted without a person, above a confidence."""
 
     kind: DraftKind = Field(description="The reply kind this rule lets through.")
     min_confidence: float = Field(0.9, ge=0.0, le=1.0, description="Minimum triage confidence for auto-approval.")
     levels: list[Level] = Field(
-        default_factory=lambda: ["self_service"], description="Levels of intervention this rule applies to."
+        default_factory=_self_service_only, description="Levels of intervention this rule applies to."
     )
 
 
@@ -356,6 +360,10 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def _monday_to_friday() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 def _check_hhmm(value: str) -> str:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value or "")
     if (
@@ -383,9 +391,7 @@ class BusinessHoursConfig(Section):
         False, description="Count SLA time only within business hours; false counts every hour of every day."
     )
     timezone: str = Field("UTC", description="IANA time zone of the business hours and holidays, e.g. Europe/Madrid.")
-    days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days (mon … sun)."
-    )
+    days: list[Weekday] = Field(default_factory=_monday_to_friday, description="Working days (mon … sun).")
     start: str = Field("09:00", description="Opening time on working days, HH:MM local time.")
     end: str = Field("18:00", description="Closing time on working days, HH:MM local time (after start).")
     holidays: list[date] = Field(
@@ -465,6 +471,10 @@ class SlaPolicy(Section):
         return self
 
 
+def _default_resolution_targets() -> dict[Level, int]:
+    return {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24}
+
+
 class SlaConfig(Section):
     """Service-level targets."""
 
@@ -473,7 +483,7 @@ class SlaConfig(Section):
         24, ge=1, description="Maximum time to the first answer; past it the case is breached."
     )
     resolution_target_hours: dict[Level, int] = Field(
-        default_factory=lambda: {"monitor": 72, "self_service": 4, "investigate": 24, "private": 24},
+        default_factory=_default_resolution_targets,
         description="Resolution target per level of intervention, in hours.",
     )
     policies: list[SlaPolicy] = Field(
@@ -523,9 +533,7 @@ class ShiftConfig(Section):
     """One weekly shift of an agent."""
 
     agent: str = Field(description="Username of the agent working this shift.")
-    days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Days the shift starts on (mon … sun)."
-    )
+    days: list[Weekday] = Field(default_factory=_monday_to_friday, description="Days the shift starts on (mon … sun).")
     start: str = Field("09:00", description="Start, HH:MM local time.")
     end: str = Field("17:00", description="End, HH:MM local time; an end before the start runs past midnight.")
     timezone: str = Field("UTC", description="IANA time zone of start and end.")
