@@ -358,7 +358,7 @@ class HealthServer:
     @property
     def url(self) -> str:
         """Where it answers."""
-        host, port = self.server.server_address[:2]
+        host, port = self.server.socket.getsockname()[:2]  # the server_address bind stored, with a str host
         return f"http://{host}:{port}"
 
     def start(self) -> None:

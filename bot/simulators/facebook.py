@@ -448,8 +448,8 @@ class GraphSimulator(GraphApiSimulator):
                 comment["private_replied"] = True
                 person = self.people.get(comment["from"]["id"])
                 psid = person["psid"] if person else comment["from"]["id"]
-                conversation = self._conversation(psid, comment["from"]["name"])
-                message_id = self._add_message(conversation, {"id": self.page_id, "name": self.page_name}, text, None)
+                inbox = self._conversation(psid, comment["from"]["name"])
+                message_id = self._add_message(inbox, {"id": self.page_id, "name": self.page_name}, text, None)
                 self.posted.append(
                     {"kind": "private_reply", "id": message_id, "text": text, key: recipient[key], "recipient_id": psid}
                 )
