@@ -1165,7 +1165,10 @@ class IncidentActions(Section):
     )
 
 
-def _default_incident_actions() -> dict[str, IncidentActions]:
+IncidentSeverity = Literal["minor", "major"]
+
+
+def _default_incident_actions() -> dict[IncidentSeverity, IncidentActions]:
     return {
         "minor": IncidentActions(raise_priority=0.1, acknowledgement=False, group=True),
         "major": IncidentActions(raise_priority=0.3, acknowledgement=True, group=True),
@@ -1218,7 +1221,7 @@ class EarlyWarningConfig(Section):
         10.0, ge=0, description="Minutes before a triaged mention enters the rollup; younger ones are counted live."
     )
     examples: int = Field(5, ge=1, le=50, description="Example mentions kept with an incident.")
-    actions: dict[Literal["minor", "major"], IncidentActions] = Field(
+    actions: dict[IncidentSeverity, IncidentActions] = Field(
         default_factory=_default_incident_actions,
         description="What an incident does to its cases, per severity (minor, major).",
     )
