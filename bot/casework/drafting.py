@@ -219,9 +219,9 @@ def draft_for_mention(
     team: Staffing | None = None,
 ) -> list[Draft]:
     """The drafts a triaged mention calls for, by its level of intervention and its channel."""
-    if not wants_reply(mention):
-        return []
     triage = mention.triage
+    if triage is None or not wants_reply(mention):
+        return []
     supersede_pending(session, case, now)
     if mention.channel == "private":
         kinds = ["private_message"]  # a private message is answered in private, whatever its level

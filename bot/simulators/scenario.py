@@ -55,7 +55,7 @@ def seed(
         author = item.get("author") or {}
         created = _created(item, now)
         if item.get("platform") == "instagram":
-            if instagram_sim is None:
+            if instagram_sim is None or product_post is None:
                 continue
             username = (author.get("handle") or author.get("name") or "instagram.user").lstrip("@")
             if item.get("channel") == "private":
