@@ -193,6 +193,8 @@ def attach_to(
     case.priority = max(case.priority or 0.0, triage.priority)
     case.last_customer_message_at = max(filter(None, [case.last_customer_message_at, mention.created_at]))
     case.updated_at = now
+    # A new customer message makes any approval of what a person saw before it stale (approval.check_fresh).
+    case.version = (case.version or 0) + 1
     mention.case = case
     return case, reopened
 
@@ -212,6 +214,8 @@ def after_drafting(session: Session, case: Case, drafted: bool, now: datetime) -
 
 def after_sending(session: Session, case: Case, kind: str, now: datetime) -> None:
     """Advance a case once a reply of this kind has been posted."""
+    # A reply in the thread makes any approval of what a person saw before it stale (approval.check_fresh).
+    case.version = (case.version or 0) + 1
     if kind != "close" and case.first_response_at is None:
         case.first_response_at = now
     target = STATE_AFTER_SENDING.get(kind)

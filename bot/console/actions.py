@@ -41,12 +41,29 @@ class Sent:
 
 
 def approve_and_send(
-    service, draft_id: int, actor: str, text: str | None = None, override_reason: str | None = None
+    service,
+    draft_id: int,
+    actor: str,
+    text: str | None = None,
+    override_reason: str | None = None,
+    draft_version: int | None = None,
+    case_version: int | None = None,
 ) -> Sent:
-    """Approve a draft (edited when the text differs) and send it at once, as `python -m bot approve` does."""
+    """Approve a draft (edited when the text differs) and send it at once, as `python -m bot approve` does.
+
+    draft_version and case_version are what the person saw: approval.StaleDraft when either moved since.
+    """
     with transaction(service.factory) as session:
         draft = approval.approve(
-            session, service.config, draft_id, actor, service.clock.now(), text, override_reason or None
+            session,
+            service.config,
+            draft_id,
+            actor,
+            service.clock.now(),
+            text,
+            override_reason or None,
+            draft_version=draft_version,
+            case_version=case_version,
         )
         message_id = draft.outbox.id
     status = service.outbox.send(message_id)
@@ -63,11 +80,17 @@ def approve_and_send(
         )
 
 
-def save_edit(session: Session, config, draft_id: int, text: str, actor: str, now: datetime) -> Draft:
-    """Change a pending draft's text without approving it (an agent's proposal); checks run again."""
+def save_edit(
+    session: Session, config, draft_id: int, text: str, actor: str, now: datetime, draft_version: int | None = None
+) -> Draft:
+    """Change a pending draft's text without approving it (an agent's proposal); checks run again.
+
+    draft_version is the text the person started from: approval.StaleDraft rather than overwrite a newer edit.
+    """
     draft = approval.get_draft(session, draft_id)
     if draft.status != DraftStatus.PENDING:
         raise UserError(f"draft {draft.id} is {draft.status}, not pending: only pending drafts can be edited")
+    approval.check_fresh(session, draft, now, draft_version)
     text = (text or "").strip()
     if not text:
         raise UserError("the new text is empty")
@@ -75,6 +98,7 @@ def save_edit(session: Session, config, draft_id: int, text: str, actor: str, no
         return draft
     previous = draft.text
     draft.text = text
+    draft.version = (draft.version or 0) + 1
     draft.checks = check_draft(config, draft)
     audit.record(session, now, actor, "edit", "draft", draft.id, case_id=draft.case_id, previous_text=previous)
     return draft
