@@ -965,6 +965,21 @@ class ConsoleConfig(Section):
         le=200000,
         description="Most recent mentions of the period scanned for top topics (keeps the KPI page fast).",
     )
+    presence_poll_seconds: float = Field(
+        5.0, ge=1, le=60, description="How often an open case or draft tells the console who is looking (seconds)."
+    )
+    presence_seconds: float = Field(
+        30.0, ge=5, le=600, description="A person not heard from for this long no longer shows as viewing (seconds)."
+    )
+    claim_minutes: float = Field(
+        30.0, gt=0, le=1440, description='How long a claim on a case ("I\'m on it") lasts before it expires.'
+    )
+
+    @model_validator(mode="after")
+    def _presence_outlives_a_poll(self) -> ConsoleConfig:
+        if self.presence_seconds < 2 * self.presence_poll_seconds:
+            raise ValueError("presence_seconds must be at least twice presence_poll_seconds, or people flicker away")
+        return self
 
 
 Category = Literal["complaint", "question", "request", "praise", "suggestion", "other"]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from bot.casework import approval, macros, merging, notes, tags
+from bot.casework import approval, case_claims, macros, merging, notes, tags
 from bot.casework import cases as case_rules
-from bot.console import actions, queries
+from bot.console import actions, presence, queries
 from bot.console.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Forbidden, NotLoggedIn, Viewer
 from bot.console.charts import meter, stacked_bars
 from bot.early_warning import summary as incident_summary
@@ -70,6 +70,8 @@ def build_router(console) -> APIRouter:
         context.setdefault("nav", "")
         context.setdefault("status", status_code)
         context.setdefault("inbox_unread", _unread(viewer_))
+        # An approval refused as stale re-renders the queue with the person's own text (see _refused).
+        context.setdefault("refused", getattr(request.state, "refused", None))
         response = console.templates.TemplateResponse(
             request,
             template,
@@ -182,9 +184,11 @@ def build_router(console) -> APIRouter:
         with transaction(service.factory) as session:
             rows = queries.queue(session, filters, page, page_size)
             selected_id = draft if draft is not None else (rows.rows[0].id if rows.rows else None)
-            detail = _draft_detail(session, selected_id) if selected_id else None
+            detail = _draft_detail(session, selected_id, who.id) if selected_id else None
             facets = queries.queue_facets(session)
             names = queries.owners(session, {d.case.owner_id for d in rows.rows})
+            now = service.clock.now()
+            claimed = {d.case_id: case_claims.holder_id(d.case, now) for d in rows.rows}
             here = "/queue?" + urlencode({**filters.as_query(), **({"page": page} if page > 1 else {})})
             return render(
                 request,
@@ -200,9 +204,18 @@ def build_router(console) -> APIRouter:
                 here=here,
                 labels=actions.TRIAGE_LABELS,
                 query=filters.as_query(),
+                presence=presence.on_drafts(
+                    session, [d.id for d in rows.rows], who.id, now, service.config.console.presence_seconds
+                ),
+                claimers=_claimers(session, claimed),
             )
 
-    def _draft_detail(session, draft_id: int) -> dict[str, Any] | None:
+    def _claimers(session, claimed: dict[int, int | None]) -> dict[int, str]:
+        """The name of whoever holds each claimed case, by case id."""
+        names = queries.owners(session, set(claimed.values()))
+        return {case_id: names[user_id] for case_id, user_id in claimed.items() if user_id in names}
+
+    def _draft_detail(session, draft_id: int, viewer_id: int | None = None) -> dict[str, Any] | None:
         draft = session.get(Draft, draft_id)
         if draft is None:
             return None
@@ -216,7 +229,43 @@ def build_router(console) -> APIRouter:
             "customer": queries.case_customers(session, {case.customer_id}).get(case.customer_id),
             "failing": [c for c in draft.checks if not c.get("ok")],
             "macros": macros.names(session),
+            "others": presence.around_draft(
+                session, draft, viewer_id or 0, service.clock.now(), service.config.console.presence_seconds
+            ),
+            "presence_every": service.config.console.presence_poll_seconds,
+            "claimed_by": _claimers(session, {case.id: case_claims.holder_id(case, service.clock.now())}).get(case.id),
         }
+
+    def _version(value: str | None) -> int | None:
+        """A version number from a form (what the person saw); blank means not checked."""
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            raise UserError(f"{value!r} is not a version number")
+        return int(value)
+
+    def _refused(request: Request, back: str, draft_id: int, who: Viewer, text: str | None, reason: str) -> Response:
+        """The queue again, with the draft open, what changed on top and the person's own text kept (HTTP 409)."""
+        target = local_path(back)
+        if not target.startswith("/queue"):
+            return done(request, _keep(back, draft_id), "error", reason)
+        query = dict(parse_qsl(urlsplit(target).query))
+        page_number = query.get("page", "1")
+        request.state.refused = {"draft_id": draft_id, "text": text, "reason": reason}
+        response = queue_page(
+            request,
+            platform=query.get("platform", ""),
+            level=query.get("level", ""),
+            language=query.get("language", ""),
+            owner=query.get("owner", ""),
+            status=query.get("status", "pending"),
+            page=int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1,
+            draft=draft_id,
+            who=who,
+        )
+        response.status_code = 409
+        return response
 
     @router.post("/drafts/{draft_id}/approve")
     def approve(
@@ -225,10 +274,22 @@ def build_router(console) -> APIRouter:
         text: str = Form(None),
         override_reason: str = Form(""),
         back: str = Form("/queue"),
+        draft_version: str = Form(""),
+        case_version: str = Form(""),
         who: Viewer = Depends(allowed("approve")),
     ) -> Response:
         try:
-            sent = actions.approve_and_send(service, draft_id, who.username, text, override_reason.strip() or None)
+            sent = actions.approve_and_send(
+                service,
+                draft_id,
+                who.username,
+                text,
+                override_reason.strip() or None,
+                draft_version=_version(draft_version),
+                case_version=_version(case_version),
+            )
+        except approval.StaleDraft as exc:
+            return _refused(request, back, draft_id, who, text, str(exc))
         except UserError as exc:
             return done(request, _keep(back, draft_id), "error", str(exc))
         if sent.status == "sent":
@@ -253,13 +314,27 @@ def build_router(console) -> APIRouter:
         ids = [int(v) for v in form.getlist("draft_ids") if str(v).isdigit()]
         if not ids:
             return done(request, back, "warn", "Select at least one draft to approve.")
-        return await _run_sync(lambda: _bulk(request, ids, back, who))
+        # Each row carries the versions of the draft and case it showed ("seen_<id>" = "draft:case:case id").
+        seen = {i: str(form.get(f"seen_{i}") or "") for i in ids}
+        return await _run_sync(lambda: _bulk(request, ids, back, who, seen))
 
-    def _bulk(request: Request, ids: list[int], back: str, who: Viewer) -> Response:
+    def _bulk(request: Request, ids: list[int], back: str, who: Viewer, seen: dict[int, str]) -> Response:
         posted, problems = 0, []
+        ours: dict[str, int] = {}  # replies this batch sent, by case: they raised its version, and were seen
         for draft_id in ids:
+            draft_seen, _, rest = seen.get(draft_id, "").partition(":")
+            case_seen, _, case_id = rest.partition(":")
             try:
-                sent = actions.approve_and_send(service, draft_id, who.username)
+                case_version = _version(case_seen)
+                sent = actions.approve_and_send(
+                    service,
+                    draft_id,
+                    who.username,
+                    draft_version=_version(draft_seen),
+                    case_version=None if case_version is None else case_version + ours.get(case_id, 0),
+                )
+                if sent.status == "sent":
+                    ours[str(sent.case_id)] = ours.get(str(sent.case_id), 0) + 1
                 posted += sent.status == "sent"
                 if sent.status != "sent":
                     problems.append(f"#{draft_id} queued ({sent.status})")
@@ -279,11 +354,22 @@ def build_router(console) -> APIRouter:
         draft_id: int,
         text: str = Form(""),
         back: str = Form("/queue"),
+        draft_version: str = Form(""),
         who: Viewer = Depends(allowed("edit")),
     ) -> Response:
         try:
             with transaction(service.factory) as session:
-                actions.save_edit(session, service.config, draft_id, text, who.username, service.clock.now())
+                actions.save_edit(
+                    session,
+                    service.config,
+                    draft_id,
+                    text,
+                    who.username,
+                    service.clock.now(),
+                    draft_version=_version(draft_version),
+                )
+        except approval.StaleDraft as exc:
+            return _refused(request, back, draft_id, who, text, str(exc).replace("was not sent", "was not saved"))
         except UserError as exc:
             return done(request, _keep(back, draft_id), "error", str(exc))
         return done(request, _keep(back, draft_id), "ok", f"Draft {draft_id} saved; it waits for an approver.")
@@ -414,6 +500,12 @@ def build_router(console) -> APIRouter:
                 merge_targets=[] if case.state in case_rules.FINISHED else queries.open_siblings(session, case),
                 macro_names=macros.names(session),
                 tags=tags.tags_of(session, case.id),
+                others=presence.around_case(
+                    session, case.id, who.id, service.clock.now(), service.config.console.presence_seconds
+                ),
+                presence_every=service.config.console.presence_poll_seconds,
+                claim_holder=case_claims.holder_id(case, service.clock.now()),
+                claimed_by=_claimers(session, {case.id: case_claims.holder_id(case, service.clock.now())}).get(case.id),
             )
 
     def _case_action(request: Request, case_id: int, message: str, work: Callable[[Any], Any]) -> Response:
@@ -560,6 +652,75 @@ def build_router(console) -> APIRouter:
             return done(request, back, "error", str(exc))
         what = "hidden on its platform" if hidden else "shown again on its platform"
         return done(request, back, "ok", f"Message {mention_id} {what}.")
+
+    @router.post("/cases/{case_id}/claim")
+    def case_claim(request: Request, case_id: int, who: Viewer = Depends(allowed("case"))) -> Response:
+        minutes = service.config.console.claim_minutes
+        return _case_action(
+            request,
+            case_id,
+            f"You are on case {case_id} for the next {minutes:g} minutes; others see it.",
+            lambda s: case_claims.claim(s, case_id, who.id, service.clock.now(), minutes),
+        )
+
+    @router.post("/cases/{case_id}/release")
+    def case_release(request: Request, case_id: int, who: Viewer = Depends(allowed("case"))) -> Response:
+        return _case_action(
+            request,
+            case_id,
+            f"Case {case_id} released.",
+            lambda s: case_claims.release(s, case_id, who.id, service.clock.now()),
+        )
+
+    # ---- who else is here ----------------------------------------------------------------------------------------
+
+    @router.post("/presence")
+    def presence_beat(
+        object_type: str = Form(""),
+        object_id: int = Form(0),
+        editing: str = Form(""),
+        gone: str = Form(""),
+        draft_version: str = Form(""),
+        case_version: str = Form(""),
+        watch: str = Form(""),
+        who: Viewer = Depends(allowed("view")),
+    ) -> Response:
+        """The page's heartbeat: I have this open (editing or not); who else has it, and did it change meanwhile?"""
+        now = service.clock.now()
+        window = service.config.console.presence_seconds
+        watched = [int(v) for v in watch.split(",") if v.strip().isdigit()][:500]
+        try:
+            presence.check_object(object_type, object_id)
+            with transaction(service.factory) as session:
+                if gone:
+                    presence.leave(session, who.id, object_type, object_id)
+                    return JSONResponse({"others": [], "changed": [], "watched": {}})
+                if object_type == "draft":
+                    draft = approval.get_draft(session, object_id)
+                    presence.beat(session, who.id, object_type, object_id, editing in ("1", "true"), now)
+                    others = presence.around_draft(session, draft, who.id, now, window)
+                    changed = approval.what_changed(
+                        session, draft, now, _version(draft_version), _version(case_version)
+                    )
+                else:
+                    case = case_rules.get_case(session, object_id)
+                    presence.beat(session, who.id, "case", case.id, editing in ("1", "true"), now)
+                    others = presence.around_case(session, case.id, who.id, now, window)
+                    seen = _version(case_version)
+                    changed = approval.case_changes(case, now, seen) if seen is not None else []
+                rows = presence.on_drafts(session, watched, who.id, now, window) if watched else {}
+                answer = {
+                    "others": [p.as_dict() for p in others],
+                    "changed": changed,
+                    "watched": {str(k): [p.as_dict() for p in v] for k, v in rows.items()},
+                }
+        except UserError as exc:
+            status = 404 if str(exc).startswith("there is no ") else 400
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        # Apart from the heartbeat's own transaction, so that it never waits on another person's row.
+        with transaction(service.factory) as session:
+            presence.forget_old(session, now, max(window * 10, 600))
+        return JSONResponse(answer)
 
     # ---- customers ---------------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-// The console's only script: keyboard shortcuts in the queue and live SLA countdowns. No framework, no network.
+// The console's only script: keyboard shortcuts in the queue, live SLA countdowns, and presence (who else has this
+// case or draft open, and whether it changed since the page was drawn). No framework; it talks only to /presence.
 (function () {
   "use strict";
 
@@ -85,7 +86,118 @@
     }
   }
 
+  // Presence: every few seconds tell the console "I have this open (editing or not)", and show who else has.
+  function listOf(box, people, empty) {
+    var list = box.querySelector(".others");
+    if (!list) return;
+    list.textContent = "";
+    people.forEach(function (p) {
+      var item = document.createElement("li");
+      item.className = p.editing ? "editing" : "viewing";
+      item.textContent = p.text;
+      list.appendChild(item);
+    });
+    if (!people.length && empty) {
+      var none = document.createElement("li");
+      none.className = "muted nobody";
+      none.textContent = empty;
+      list.appendChild(none);
+    }
+  }
+
+  function rowsOf(watched) {
+    document.querySelectorAll("[data-presence-row]").forEach(function (slot) {
+      var people = watched[slot.getAttribute("data-presence-row")] || [];
+      slot.textContent = "";
+      people.forEach(function (p) {
+        var chip = document.createElement("span");
+        chip.className = "chip " + (p.editing ? "editing" : "viewing");
+        chip.textContent = p.name + " is " + (p.editing ? "editing" : "viewing");
+        slot.appendChild(chip);
+      });
+    });
+  }
+
+  function startPresence() {
+    var box = document.querySelector("[data-presence]");
+    var csrf = document.querySelector("input[name=csrf_token]");
+    if (!box || !csrf || !window.fetch) return;
+    var text = document.getElementById("draft-text");
+    var empty = box.getAttribute("data-object-type") === "case" ? "Nobody else has it open." : "";
+    var every = Math.max(1, parseFloat(box.getAttribute("data-every") || "5")) * 1000;
+    var stopped = false;
+    var timer = null;
+    var busy = false;  // one request at a time; a beat asked for meanwhile runs right after it
+    var again = false;
+
+    function fields(extra) {
+      var data = new URLSearchParams();
+      data.set("csrf_token", csrf.value);
+      data.set("object_type", box.getAttribute("data-object-type"));
+      data.set("object_id", box.getAttribute("data-object-id"));
+      ["draft-version", "case-version"].forEach(function (name) {
+        var value = box.getAttribute("data-" + name);
+        if (value !== null) data.set(name.replace("-", "_"), value);
+      });
+      var rows = Array.prototype.map.call(document.querySelectorAll("[data-presence-row]"), function (slot) {
+        return slot.getAttribute("data-presence-row");
+      });
+      if (rows.length) data.set("watch", rows.join(","));
+      Object.keys(extra || {}).forEach(function (key) { data.set(key, extra[key]); });
+      return data;
+    }
+
+    function editing() {
+      return !!text && !text.readOnly && text.value !== text.getAttribute("data-saved");
+    }
+
+    function beat() {
+      if (stopped) return;
+      if (busy) { again = true; return; }
+      busy = true;
+      window.clearTimeout(timer);
+      window.fetch("/presence", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-csrf-token": csrf.value },
+        body: fields({ editing: editing() ? "1" : "" }).toString()
+      }).then(function (response) {
+        if (response.status === 401 || response.status === 403) { stopped = true; return null; }
+        return response.ok ? response.json() : null;
+      }).then(function (answer) {
+        if (!answer) return;
+        listOf(box, answer.others || [], empty);
+        rowsOf(answer.watched || {});
+        var stale = box.querySelector(".stale-live");
+        if (stale) {
+          var changed = answer.changed || [];
+          stale.hidden = !changed.length;
+          stale.textContent = changed.length ? "Changed since you opened it: " + changed.join("; ") + ". Reload to see it." : "";
+        }
+      }).catch(function () { /* offline for a moment: the next beat tries again */ }).then(function () {
+        busy = false;
+        if (stopped) return;
+        if (again) { again = false; beat(); } else { timer = window.setTimeout(beat, every); }
+      });
+    }
+
+    var last = null;
+    if (text) {
+      text.addEventListener("input", function () {
+        var now = editing();
+        if (now !== last) { last = now; beat(); }  // others see "editing" at once, not a beat later
+      });
+    }
+    window.addEventListener("pagehide", function () {
+      stopped = true;
+      if (navigator.sendBeacon) navigator.sendBeacon("/presence", fields({ gone: "1" }));
+    });
+    last = editing();
+    beat();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    startPresence();
     document.querySelectorAll("form.correct").forEach(function (form) {
       narrowLabels(form);
       form.querySelector("select[name=head]").addEventListener("change", function () { narrowLabels(form); });
