@@ -87,7 +87,8 @@ def handle_errors(command: Callable) -> Callable:
             err.print(f"[red]error:[/red] {exc}")
             sys.exit(1)
         except UserError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            # Messages may quote a customer (a stale approval does): never read as markup.
+            err.print(f"[red]error:[/red] {_escape(str(exc))}")
             sys.exit(1)
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -413,7 +414,7 @@ def show(obj: Context, case_id: int) -> None:
         case = cases.get_case(session, case_id)
         out.print(
             f"[bold]Case {case.id}[/bold]  {case.platform}  state [bold]{case.state}[/bold]  level {case.level}  "
-            f"priority {case.priority:.2f}  opened {case.opened_at:%Y-%m-%d %H:%M}"
+            f"priority {case.priority:.2f}  opened {case.opened_at:%Y-%m-%d %H:%M}  version {case.version or 0}"
         )
         if case.first_response_due_at:
             answered = f"answered {case.first_response_at:%H:%M}" if case.first_response_at else "not answered yet"
@@ -438,7 +439,10 @@ def show(obj: Context, case_id: int) -> None:
                     out.print(f"        - {_escape(reason)}")
         out.print("\n[bold]Drafts[/bold]")
         for draft in case.drafts:
-            out.print(f"  #{draft.id} {draft.kind} ({draft.channel}, {draft.status}): {_escape(draft.text)}")
+            out.print(
+                f"  #{draft.id} {draft.kind} ({draft.channel}, {draft.status}, version {draft.version or 0}): "
+                f"{_escape(draft.text)}"
+            )
             if draft.eta_explanation:
                 out.print(f"      ETA: {_escape(draft.eta_explanation)}")
             for check in draft.checks:
@@ -475,6 +479,18 @@ def show(obj: Context, case_id: int) -> None:
     metavar="NAME",
     help="Put this saved reply into the draft first (and run its actions).",
 )
+@click.option(
+    "--draft-version",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The draft version you read (`show CASE`); refused if the draft was edited since.",
+)
+@click.option(
+    "--case-version",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The case version you read (`show CASE`); refused if the customer wrote or a reply was sent since.",
+)
 @actor_option
 @click.pass_obj
 @handle_errors
@@ -485,6 +501,8 @@ def approve(
     override_reason: str | None,
     no_send: bool,
     macro_name: str | None,
+    draft_version: int | None,
+    case_version: int | None,
     actor: str | None,
 ) -> None:
     """Approve a draft (optionally edited, or with a saved reply) and send it."""
@@ -493,12 +511,25 @@ def approve(
     service = obj.ready_service()
     with transaction(service.factory) as session:
         if macro_name:
+            # What the person read is checked before the saved reply goes in (it raises the draft's version).
+            approval.check_fresh(
+                session, approval.get_draft(session, draft_id), service.clock.now(), draft_version, case_version
+            )
+            draft_version = case_version = None
             # One transaction: if the approval is refused, the saved reply is not left in the draft either.
             draft_id = macros.apply_macro(
                 session, service.config, service.renderer, draft_id, macro_name, actor_name(actor), service.clock.now()
             ).id
         draft = approval.approve(
-            session, service.config, draft_id, actor_name(actor), service.clock.now(), text, override_reason
+            session,
+            service.config,
+            draft_id,
+            actor_name(actor),
+            service.clock.now(),
+            text,
+            override_reason,
+            draft_version=draft_version,
+            case_version=case_version,
         )
         message_id = draft.outbox.id
         if macro_name:

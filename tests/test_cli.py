@@ -279,3 +279,37 @@ def test_an_agent_answers_with_a_saved_reply_from_the_command_line(cli):
     assert "sent as sandbox-" in approved.output
     missing = cli("macros", "apply", str(row["draft"]), "sorry-wait")
     assert missing.exit_code == 1 and "not pending" in missing.output
+
+
+def test_approve_with_the_versions_one_read_is_refused_once_the_customer_wrote_again(cli):
+    cli("db", "upgrade")
+    add(
+        cli,
+        id="v-1",
+        platform="x",
+        text="@acme how do I change my plan online?",
+        author={"id": "u1", "handle": "@lena"},
+        addressed_to_brand=True,
+    )
+    service = Service(load_config(cli.tmp_path / "config.yaml"))
+    service.sync_accounts()
+    service.cycle()
+    [row] = json.loads(cli("queue", "--json").output)
+    shown = cli("show", str(row["case"]))
+    assert "version 1" in shown.output and "version 0" in shown.output  # the case's and the draft's
+
+    add(
+        cli,
+        id="v-2",
+        platform="x",
+        text="@acme [bold]never mind[/bold], found it",
+        author={"id": "u1", "handle": "@lena"},
+        thread="v-1",
+        in_reply_to="v-1",
+        addressed_to_brand=True,
+    )
+    service.cycle()
+    stale = cli("approve", str(row["draft"]), "--draft-version", "0", "--case-version", "1")
+    assert stale.exit_code == 1
+    assert "the customer wrote again" in stale.output and "[bold]never mind[/bold], found it" in stale.output
+    assert "Traceback" not in stale.output

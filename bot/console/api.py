@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.casework import approval, macros, merging, notes
+from bot.casework import approval, case_claims, macros, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
@@ -97,6 +97,8 @@ class DraftOut(BaseModel):
     decided_at: Timestamp | None
     reject_reason: str | None
     mention: MentionOut | None
+    version: int = Field(0, description="Raised at every edit of the text; send it back when approving")
+    case_version: int = Field(0, description="The case's version: raised by every message in its thread")
 
 
 class DraftList(BaseModel):
@@ -137,6 +139,9 @@ class CaseOut(BaseModel):
     closed_at: Timestamp | None
     merged_into_id: int | None = Field(None, description="the case this one was merged into (its thread is there)")
     tags: list[str] = Field(default_factory=list, description="The case's tags, alphabetical")
+    version: int = Field(0, description="Raised by every message in the thread, the customer's or the brand's")
+    claimed_by: str | None = Field(None, description='Who said "I\'m on it", while the claim runs')
+    claimed_until: Timestamp | None = None
 
 
 class NoteOut(BaseModel):
@@ -227,12 +232,24 @@ class ApproveIn(BaseModel):
 
     text: str | None = None
     override_reason: str | None = None
+    draft_version: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="The draft's `version` you read; 409 if it was edited since (send it: null skips the check)",
+    )
+    case_version: int | None = Field(
+        None, ge=0, le=MAX_ID, description="The draft's `case_version` you read; 409 if the thread got a message since"
+    )
 
 
 class EditIn(BaseModel):
     """New text for a pending draft, without approving it."""
 
     text: str
+    draft_version: int | None = Field(
+        None, ge=0, le=MAX_ID, description="The draft's `version` you edited; 409 if edited since"
+    )
 
 
 class RejectIn(BaseModel):
@@ -404,6 +421,8 @@ def draft_out(draft: Draft) -> DraftOut:
         decided_at=draft.decided_at,
         reject_reason=draft.reject_reason,
         mention=mention_out(draft.mention),
+        version=draft.version or 0,
+        case_version=draft.case.version or 0,
     )
 
 
@@ -446,8 +465,11 @@ def macro_out(macro: Macro) -> MacroOut:
     )
 
 
-def case_out(case: Case, owners: dict[int, str], tags: dict[int, list[str]] | None = None) -> CaseOut:
-    """The API's view of a case."""
+def case_out(
+    case: Case, owners: dict[int, str], tags: dict[int, list[str]] | None = None, now: datetime | None = None
+) -> CaseOut:
+    """The API's view of a case (its claim shows when `now` is given and the claimant is among `owners`)."""
+    holder = case_claims.holder_id(case, now) if now is not None else None
     return CaseOut(
         id=case.id,
         platform=case.platform,
@@ -466,6 +488,9 @@ def case_out(case: Case, owners: dict[int, str], tags: dict[int, list[str]] | No
         closed_at=case.closed_at,
         merged_into_id=case.merged_into_id,
         tags=(tags or {}).get(case.id, []),
+        version=case.version or 0,
+        claimed_by=owners.get(holder) if holder else None,
+        claimed_until=case.claimed_until if holder else None,
     )
 
 
@@ -514,6 +539,14 @@ FAILS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "The action is not possible (the message says why)"},
     404: {"model": ErrorOut, "description": "No such object"},
 }
+STALE = {
+    **FAILS,
+    409: {
+        "model": ErrorOut,
+        "description": "The draft or its thread changed since you read it (the message says what)",
+    },
+}
+CLAIMS = {**FAILS, 409: {"model": ErrorOut, "description": "Someone else holds the claim (the message says who)"}}
 
 
 def build_api(service) -> APIRouter:
@@ -539,6 +572,8 @@ def build_api(service) -> APIRouter:
         try:
             with transaction(service.factory) as session:
                 return work(session)
+        except (approval.StaleDraft, case_claims.ClaimRefused) as exc:
+            raise HTTPException(409, str(exc)) from None
         except UserError as exc:
             status = 404 if str(exc).startswith("there is no ") else 400
             raise HTTPException(status, str(exc)) from None
@@ -571,12 +606,22 @@ def build_api(service) -> APIRouter:
     @router.post(
         "/drafts/{draft_id}/approve",
         response_model=SentOut,
-        responses=FAILS,
+        responses=STALE,
         summary="Approve (and edit) a draft and send it",
     )
     def approve(draft_id: RowId, body: ApproveIn, who: Viewer = Depends(caller("approve"))) -> SentOut:
         try:
-            sent = actions.approve_and_send(service, draft_id, who.username, body.text, body.override_reason)
+            sent = actions.approve_and_send(
+                service,
+                draft_id,
+                who.username,
+                body.text,
+                body.override_reason,
+                draft_version=body.draft_version,
+                case_version=body.case_version,
+            )
+        except approval.StaleDraft as exc:
+            raise HTTPException(409, str(exc)) from None
         except UserError as exc:
             raise HTTPException(404 if str(exc).startswith("there is no ") else 400, str(exc)) from None
         return SentOut(**sent.__dict__)
@@ -584,11 +629,17 @@ def build_api(service) -> APIRouter:
     @router.post(
         "/drafts/{draft_id}/edit",
         response_model=DraftOut,
-        responses=FAILS,
+        responses=STALE,
         summary="Change a pending draft's text without approving it",
     )
     def edit(draft_id: RowId, body: EditIn, who: Viewer = Depends(caller("edit"))) -> DraftOut:
-        return act(lambda s: draft_out(actions.save_edit(s, service.config, draft_id, body.text, who.username, now())))
+        return act(
+            lambda s: draft_out(
+                actions.save_edit(
+                    s, service.config, draft_id, body.text, who.username, now(), draft_version=body.draft_version
+                )
+            )
+        )
 
     @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=FAILS, summary="Reject a draft")
     def reject(draft_id: RowId, body: RejectIn, who: Viewer = Depends(caller("reject"))) -> DraftOut:
@@ -680,15 +731,20 @@ def build_api(service) -> APIRouter:
     ) -> CaseList:
         with transaction(service.factory) as session:
             rows = queries.cases(session, state, level, owner, "", page, limit, tag=tag)
-            names = queries.owners(session, {c.owner_id for c in rows.rows})
+            names = queries.owners(session, {c.owner_id for c in rows.rows} | {c.claimed_by_id for c in rows.rows})
             tags = queries.case_tags(session, {c.id for c in rows.rows})
-            return CaseList(total=rows.total, cases=[case_out(c, names, tags) for c in rows.rows])
+            return CaseList(total=rows.total, cases=[case_out(c, names, tags, now()) for c in rows.rows])
 
     def case_detail(session, case_id: int) -> CaseDetail:
         case = queries.load_case(session, case_id)
         if case is None:
             raise UserError(f"there is no case {case_id}")
-        base = case_out(case, queries.owners(session, {case.owner_id}), queries.case_tags(session, {case.id}))
+        base = case_out(
+            case,
+            queries.owners(session, {case.owner_id, case.claimed_by_id}),
+            queries.case_tags(session, {case.id}),
+            now(),
+        )
         return CaseDetail(
             **base.model_dump(),
             mentions=[mention_out(m) for m in case.mentions],
@@ -841,6 +897,29 @@ def build_api(service) -> APIRouter:
     )
     def unhide(mention_id: RowId, who: Viewer = Depends(caller("moderate"))) -> MentionOut:
         return moderate(mention_id, False, who)
+
+    @router.post(
+        "/cases/{case_id}/claim",
+        response_model=CaseDetail,
+        responses=CLAIMS,
+        summary='Claim a case ("I\'m on it") for console.claim_minutes; claiming it again extends the claim',
+    )
+    def claim(case_id: RowId, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            case_claims.claim(session, case_id, who.id, now(), service.config.console.claim_minutes)
+            session.flush()
+            return case_detail(session, case_id)
+
+        return act(work)
+
+    @router.post("/cases/{case_id}/release", response_model=CaseDetail, responses=CLAIMS, summary="Release your claim")
+    def release(case_id: RowId, who: Viewer = Depends(caller("case"))) -> CaseDetail:
+        def work(session):
+            case_claims.release(session, case_id, who.id, now())
+            session.flush()
+            return case_detail(session, case_id)
+
+        return act(work)
 
     def customer_out(session, customer_id: int) -> CustomerOut:
         view = queries.customer_view(session, customer_id, messages=0)
