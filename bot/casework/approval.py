@@ -98,16 +98,19 @@ def case_changes(case: Case, now: datetime, seen_version: int) -> list[str]:
     # Each message of the thread, the customer's and the brand's, raised the version by one: the last `moved` are new.
     timeline: list[tuple[datetime, int, str]] = []
     for mention in case.mentions:
-        at = mention.fetched_at or mention.created_at
         timeline.append(
-            (at, 0, f"the customer wrote again at {_clock(mention.created_at, now)}: “{_excerpt(mention.text)}”")
+            (
+                mention.fetched_at or mention.created_at,
+                0,
+                f"the customer wrote again at {_clock(mention.created_at, now)}: “{_excerpt(mention.text)}”",
+            )
         )
     for other in case.drafts:
         if other.status == DraftStatus.SENT and other.outbox is not None:
-            at = other.outbox.sent_at or other.decided_at
+            at = other.outbox.sent_at or other.decided_at or other.created_at
             what = other.kind.replace("_", " ") + (f", approved by {other.decided_by}" if other.decided_by else "")
             timeline.append((at, 1, f"a reply was sent in this thread at {_clock(at, now)} ({what})"))
-    timeline.sort(key=lambda item: (item[0] or now, item[1]))
+    timeline.sort(key=lambda item: (item[0], item[1]))
     recent = [text for _at, _order, text in timeline[-moved:]] if moved > 0 else []
     return recent or [f"case {case.id} changed since you opened it"]
 

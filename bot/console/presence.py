@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,8 @@ def beat(session: Session, user_id: int, object_type: str, object_id: int, editi
     check_object(object_type, object_id)
     where = (Presence.user_id == user_id, Presence.object_type == object_type, Presence.object_id == object_id)
     refresh = update(Presence).where(*where).values(editing=editing, seen_at=now)
-    if session.execute(refresh).rowcount:
+    refreshed = cast(CursorResult, session.execute(refresh))  # an UPDATE answers with a cursor and its row count
+    if refreshed.rowcount:
         return
     try:
         with session.begin_nested():

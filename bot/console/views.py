@@ -233,7 +233,9 @@ def build_router(console) -> APIRouter:
                 session, draft, viewer_id or 0, service.clock.now(), service.config.console.presence_seconds
             ),
             "presence_every": service.config.console.presence_poll_seconds,
-            "claimed_by": _claimers(session, {case.id: case_claims.holder_id(case, service.clock.now())}).get(case.id),
+            "claimed_by": _claimers(
+                session, {draft.case_id: case_claims.holder_id(draft.case, service.clock.now())}
+            ).get(draft.case_id),
         }
 
     def _version(value: str | None) -> int | None:
