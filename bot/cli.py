@@ -32,7 +32,7 @@ from bot.simulators.command import simulate
 from bot.simulators.embedded import EmbeddedSimulators
 from bot.storage import audit, db, users
 from bot.storage.db import transaction
-from bot.storage.models import Case, Draft, User
+from bot.storage.models import Case, Draft, OutboxMessage, User
 from bot.storage.statuses import DraftStatus
 from bot.triage.build import build_triager
 from bot.triage.classifier.commands import evaluate, train
@@ -201,12 +201,12 @@ def _run_daemon(obj: Context, simulators=None) -> None:
     daemon = Daemon(obj.service, config_path=obj.config_path or DEFAULT_CONFIG_PATH)  # start() waits for the database
     if simulators is not None:
         daemon.on_stop.append(simulators.stop)
-        daemon.add_job(
-            "simulator echo",
-            lambda: [out.print(_escape(line)) for line in simulators.new_posts()],
-            1.0,
-            exclusive=False,
-        )
+
+        def echo_posts() -> None:
+            for line in simulators.new_posts():
+                out.print(_escape(line))
+
+        daemon.add_job("simulator echo", echo_posts, 1.0, exclusive=False)
     console_config = obj.config.console
     if console_config.enabled:
         serve_with(daemon)
@@ -531,7 +531,7 @@ def approve(
             draft_version=draft_version,
             case_version=case_version,
         )
-        message_id = draft.outbox.id
+        message_id = session.scalars(select(OutboxMessage.id).where(OutboxMessage.draft_id == draft.id)).one()
         if macro_name:
             out.print(f"saved reply {_escape(macro_name)} in draft {draft_id}: {_escape(draft.text)}")
     out.print(f"draft {draft_id} approved")
@@ -539,11 +539,12 @@ def approve(
         return
     status = service.outbox.send(message_id)
     with transaction(service.factory) as session:
-        draft = session.get(Draft, draft_id)
+        message = session.get_one(OutboxMessage, message_id)
+        draft = message.draft
         if status == "sent":
-            out.print(f"sent as {draft.outbox.platform_post_id}; case {draft.case_id} is now {draft.case.state}")
+            out.print(f"sent as {message.platform_post_id}; case {draft.case_id} is now {draft.case.state}")
         else:
-            out.print(f"not sent yet ({status}): {draft.outbox.last_error or 'the daemon will retry'}")
+            out.print(f"not sent yet ({status}): {message.last_error or 'the daemon will retry'}")
 
 
 @main.group("macros")
@@ -1015,12 +1016,12 @@ def score(
             table = Table(title=title)
             for column in (key, "replies", "mean /100", *[c.name for c in config.evaluation.rubric]):
                 table.add_column(column, justify="left" if column == key else "right")
-            for row in rows:
+            for figures in rows:
                 table.add_row(
-                    _escape(row[key]),
-                    str(row["replies"]),
-                    f"{row['mean_total']:.1f}",
-                    *[f"{row['criteria'][c.name]:.1f}" for c in config.evaluation.rubric],
+                    _escape(figures[key]),
+                    str(figures["replies"]),
+                    f"{figures['mean_total']:.1f}",
+                    *[f"{figures['criteria'][c.name]:.1f}" for c in config.evaluation.rubric],
                 )
             out.print(table)
         out.print(f"{waiting} sent repl(y/ies) not scored yet")

@@ -1,4 +1,4 @@
-"""The house keeps its shape: layers that never import upward, and a core that reaches platforms through the registry."""
+"""The house keeps its shape: layers that never import upward, platforms reached through the registry, lint and types."""
 
 from __future__ import annotations
 
@@ -27,6 +27,19 @@ def test_the_code_passes_ruff_lint_and_its_format_check():
         [ruff, "format", "--check", "--no-cache", *paths], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert style.returncode == 0, style.stdout[-4000:]
+
+
+def test_the_packages_pass_mypy(tmp_path):
+    # The cache goes to a temporary folder: a fresh check every run, nothing written into the checkout.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "Success: no issues found" in result.stdout
 
 
 def test_no_module_imports_our_code_inside_a_function_except_behind_an_optional_dependency():

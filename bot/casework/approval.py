@@ -145,15 +145,17 @@ def approve(
     # A draft superseded by the customer's newer message: what they wrote says more than "superseded".
     check_fresh(session, draft, now, draft_version, case_version)
     _require_pending(draft)
-    edited = text is not None and text.strip() != draft.text
-    if edited:
-        if not text.strip():
+    new_text = text.strip() if text is not None else None
+    edited = new_text is not None and new_text != draft.text
+    if new_text is not None and edited:
+        if not new_text:
             raise UserError("the new text is empty")
-        draft.text = text.strip()
+        draft.text = new_text
         draft.version = (draft.version or 0) + 1
         draft.checks = check_draft(config, draft)
     failed = failing(draft.checks)
-    if failed and not (override_reason and override_reason.strip()):
+    override = (override_reason or "").strip()
+    if failed and not override:
         names = "; ".join(f"{c['name']}: {c['message']}" for c in failed)
         raise ChecksFailed(
             f"draft {draft.id} fails its checks ({names}); fix the text or approve with an override reason"
@@ -165,7 +167,7 @@ def approve(
         hint = f"; post it by hand: {verdict.manual_url}" if verdict.manual_url else ""
         raise PolicyRefused(f"draft {draft.id} cannot be sent automatically: {verdict.reason}{hint}")
     if failed:
-        draft.override_reason = override_reason.strip()
+        draft.override_reason = override
         audit.record(
             session,
             now,

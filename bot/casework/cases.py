@@ -71,11 +71,14 @@ def set_state(
 
 
 def _unpause(case: Case, now: datetime, sla: SlaConfig | None = None) -> None:
-    paused = now - case.waiting_since
+    since = case.waiting_since
+    if since is None:
+        return  # not waiting on the customer: nothing to count
+    paused = now - since
     case.paused_seconds = (case.paused_seconds or 0.0) + paused.total_seconds()
     if sla is not None:
         # Business hours make the shift depend on the calendar, so sla.py measures it.
-        sla_clocks.shift_for_pause(case, case.waiting_since, now, sla)
+        sla_clocks.shift_for_pause(case, since, now, sla)
     elif case.resolution_due_at is not None:
         case.resolution_due_at += paused
     case.waiting_since = None
@@ -128,7 +131,7 @@ def latest_cases(session: Session, threads: set[tuple[str, str]]) -> dict[tuple[
             select(Case).where(Case.platform == platform, Case.thread_key.in_(keys)).order_by(Case.id)
         ):
             found[(platform, case.thread_key)] = case  # ordered by id: the latest one stays
-    return {thread: surviving(session, case) for thread, case in found.items()}
+    return {thread: surviving(session, case) or case for thread, case in found.items()}
 
 
 def attach(

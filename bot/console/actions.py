@@ -65,10 +65,10 @@ def approve_and_send(
             draft_version=draft_version,
             case_version=case_version,
         )
-        message_id = draft.outbox.id
+        message_id = session.scalars(select(OutboxMessage.id).where(OutboxMessage.draft_id == draft.id)).one()
     status = service.outbox.send(message_id)
     with transaction(service.factory) as session:
-        message = session.get(OutboxMessage, message_id)
+        message = session.get_one(OutboxMessage, message_id)
         case = message.draft.case
         return Sent(
             draft_id,
@@ -203,7 +203,7 @@ def link_identity(session: Session, customer_id: int, identity_id: int, actor: s
         raise UserError(f"there is no identity {identity_id}")
     if identity.customer_id == customer.id:
         raise UserError(f"identity {identity_id} already belongs to customer {customer_id}")
-    old = session.get(Customer, identity.customer_id)
+    old = session.get_one(Customer, identity.customer_id)
     identity.customer_id = customer.id
     case_ids = set(
         session.scalars(select(Mention.case_id).where(Mention.identity_id == identity.id, Mention.case_id.is_not(None)))
@@ -218,7 +218,7 @@ def link_identity(session: Session, customer_id: int, identity_id: int, actor: s
             case.customer_id = customer.id
         session.flush()
         session.delete(old)
-    if customer.owner_id is None and old is not None and old.owner_id is not None:
+    if customer.owner_id is None and old.owner_id is not None:
         customer.owner_id = old.owner_id
     audit.record(
         session,

@@ -233,6 +233,11 @@ def open_siblings(session: Session, case: Case) -> list[Case]:
     )
 
 
+def owner_name(session: Session, owner_id: int | None) -> str | None:
+    """The user name of a case's owner, or None for a case nobody owns."""
+    return owners(session, {owner_id}).get(owner_id) if owner_id is not None else None
+
+
 def owners(session: Session, ids: set[int | None]) -> dict[int, str]:
     """User names by id."""
     wanted = {i for i in ids if i}

@@ -220,12 +220,14 @@ def build_router(console) -> APIRouter:
         if draft is None:
             return None
         case = queries.load_case(session, draft.case_id)
+        if case is None:
+            return None
         return {
             "draft": draft,
             "case": case,
             "thread": queries.thread(case),
             "history": queries.customer_history(session, case.customer_id, exclude_case=case.id),
-            "owner": queries.owners(session, {case.owner_id}).get(case.owner_id),
+            "owner": queries.owner_name(session, case.owner_id),
             "customer": queries.case_customers(session, {case.customer_id}).get(case.customer_id),
             "failing": [c for c in draft.checks if not c.get("ok")],
             "macros": macros.names(session),
@@ -313,7 +315,7 @@ def build_router(console) -> APIRouter:
     async def approve_selected(request: Request, who: Viewer = Depends(allowed("approve"))) -> Response:
         form = await request.form()
         back = str(form.get("back") or "/queue")
-        ids = [int(v) for v in form.getlist("draft_ids") if str(v).isdigit()]
+        ids = [int(v) for v in form.getlist("draft_ids") if isinstance(v, str) and v.isdigit()]
         if not ids:
             return done(request, back, "warn", "Select at least one draft to approve.")
         # Each row carries the versions of the draft and case it showed ("seen_<id>" = "draft:case:case id").
@@ -490,7 +492,7 @@ def build_router(console) -> APIRouter:
                 case=case,
                 thread=queries.thread_with_notes(case, notes.notes_of(session, case.id)),
                 note_max_length=notes.MAX_NOTE_LENGTH,
-                owner=queries.owners(session, {case.owner_id}).get(case.owner_id),
+                owner=queries.owner_name(session, case.owner_id),
                 customer=queries.case_customers(session, {case.customer_id}).get(case.customer_id),
                 history=queries.customer_history(session, case.customer_id, exclude_case=case.id),
                 audit=queries.audit_for_case(session, case),
@@ -1060,7 +1062,7 @@ def build_router(console) -> APIRouter:
     @router.post("/me/token")
     def me_token(request: Request, who: Viewer = Depends(allowed("view"))) -> Response:
         with transaction(service.factory) as session:
-            user = session.get(User, who.id)
+            user = session.get_one(User, who.id)
             token = users.issue_api_token(session, user, service.clock.now(), who.username)
         response = render(
             request, "me.html", who, nav="me", new_token=token, permissions=sorted(users.PERMISSIONS[who.role])
