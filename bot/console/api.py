@@ -5,22 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, Field
+from sqlalchemy import select
 
 from bot.casework import approval, case_claims, macros, merging, notes
 from bot.casework import cases as case_rules
 from bot.console import actions, queries
 from bot.console.auth import Viewer, bearer_viewer
+from bot.early_warning import summary as incident_summary
 from bot.errors import UserError
 from bot.runtime.status_report import collect
 from bot.service_levels import kpis
 from bot.storage.db import transaction
-from bot.storage.models import Case, CaseNote, Draft, Macro, Mention, User
+from bot.storage.models import Case, CaseNote, Draft, Incident, Macro, Mention, User
 from bot.storage.users import PERMISSIONS
 
 
@@ -491,6 +493,47 @@ def case_out(
         version=case.version or 0,
         claimed_by=owners.get(holder) if holder else None,
         claimed_until=case.claimed_until if holder else None,
+    )
+
+
+class IncidentOut(BaseModel):
+    """A spike in the stream (docs/early_warning.md): its topic, the metric that rose, when, and its cases."""
+
+    id: int
+    brand: str
+    topic: str = Field(description="named by its top words")
+    metric: str = Field(description="volume, negative, outage, churn_risk or spam")
+    severity: str
+    state: str = Field(description="open or ended")
+    summary: str
+    started_at: Timestamp
+    detected_at: Timestamp
+    peak_at: Timestamp
+    peak_value: float
+    baseline: float = Field(description="what is usual for that hour of the week")
+    ended_at: Timestamp | None
+    examples: list[dict[str, Any]]
+    case_ids: list[int]
+
+
+def incident_out(incident: Incident) -> IncidentOut:
+    """The API's view of an incident."""
+    return IncidentOut(
+        id=incident.id,
+        brand=incident.brand,
+        topic=incident.topic_name,
+        metric=incident.metric,
+        severity=incident.severity,
+        state=incident.state,
+        summary=incident_summary.line(incident),
+        started_at=incident.started_at,
+        detected_at=incident.detected_at,
+        peak_at=incident.peak_at,
+        peak_value=incident.peak_value,
+        baseline=incident.baseline,
+        ended_at=incident.ended_at,
+        examples=list(incident.examples or []),
+        case_ids=[link.case_id for link in incident.cases],
     )
 
 
@@ -1025,5 +1068,27 @@ def build_api(service) -> APIRouter:
                 }
                 for e in rows.rows
             ]
+
+    @router.get("/incidents", response_model=list[IncidentOut], responses=REFUSALS, summary="Incidents, newest first")
+    def list_incidents(
+        state: Literal["open", "ended"] | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        who: Viewer = Depends(caller("view")),
+    ) -> list[IncidentOut]:
+        with transaction(service.factory) as session:
+            query = select(Incident).order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)
+            if state is not None:
+                query = query.where(Incident.state == state)
+            return [incident_out(incident) for incident in session.scalars(query)]
+
+    @router.get("/incidents/{incident_id}", response_model=IncidentOut, responses=FAILS, summary="One incident")
+    def get_incident(incident_id: RowId, who: Viewer = Depends(caller("view"))) -> IncidentOut:
+        def work(session):
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise UserError(f"there is no incident {incident_id}")
+            return incident_out(incident)
+
+        return act(work)
 
     return router

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.console import create_app
 from bot.runtime.health import render_metrics
 from bot.runtime.status_report import collect
+from bot.storage import users
 from bot.storage.models import Draft, Incident, IncidentCase, OutboxMessage
 from tests.console.conftest import Browser, add_users
 from tests.early_warning.burst import burst, detect, outage_desk, quiet_history
@@ -101,3 +102,23 @@ def test_the_metrics_count_open_incidents_by_severity(incident_desk):
         severity = session.get(Incident, incident_desk.incident_id).severity
     text = render_metrics(incident_desk.service)
     assert f'incidents_open{{severity="{severity}"}} 1.0' in text
+
+
+def test_a_crm_reads_the_open_incident_and_its_cases_through_the_api(incident_desk):
+    with incident_desk.session() as session:
+        user = users.get_user(session, "alex")
+        token = users.issue_api_token(session, user, incident_desk.clock.now(), "test")
+        case_ids = sorted(link.case_id for link in session.scalars(select(IncidentCase)))
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(incident_desk.app, base_url="http://127.0.0.1") as api:
+        listed = api.get("/api/v1/incidents?state=open", headers=headers).json()
+        assert [i["id"] for i in listed] == [incident_desk.incident_id]
+        [incident] = listed
+        assert incident["state"] == "open" and "internet" in incident["topic"]
+        assert sorted(incident["case_ids"]) == case_ids and incident["examples"]
+        assert incident["started_at"].endswith("Z") or incident["started_at"].endswith("+00:00")
+        assert api.get("/api/v1/incidents?state=ended", headers=headers).json() == []
+        one = api.get(f"/api/v1/incidents/{incident_desk.incident_id}", headers=headers)
+        assert one.status_code == 200 and one.json()["id"] == incident_desk.incident_id
+        assert api.get("/api/v1/incidents/999", headers=headers).status_code == 404
+        assert api.get("/api/v1/incidents").status_code == 401
