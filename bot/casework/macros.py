@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.casework import approval, cases, tags
@@ -221,8 +222,12 @@ def create(
         updated_by=actor,
         updated_at=now,
     )
-    session.add(macro)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(macro)
+    except IntegrityError:
+        # Another admin saved the same name and language between our check and our insert.
+        raise UserError(f"a saved reply named {name!r} in {language!r} already exists") from None
     audit.record(session, now, actor, "macro_create", "macro", macro.id, name=name, language=language, actions=clean)
     return macro
 
@@ -250,9 +255,13 @@ def update(
     changed = {key: before[key] for key in before if before[key] != after[key]}
     if not changed:
         return macro
-    macro.name, macro.language, macro.text, macro.actions = name, language, text, clean
-    macro.updated_by, macro.updated_at = actor, now
-    session.flush()
+    try:
+        # A savepoint around the change: another admin's row with the same name is refused by the database.
+        with session.begin_nested():
+            macro.name, macro.language, macro.text, macro.actions = name, language, text, clean
+            macro.updated_by, macro.updated_at = actor, now
+    except IntegrityError:
+        raise UserError(f"a saved reply named {name!r} in {language!r} already exists") from None
     audit.record(session, now, actor, "macro_update", "macro", macro.id, name=name, language=language, before=changed)
     return macro
 

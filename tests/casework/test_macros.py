@@ -185,6 +185,21 @@ def test_a_name_is_unique_per_language(desk):
         save(desk, "Thanks", "en", "Thank you!")
 
 
+def test_two_admins_saving_one_name_at_once_get_a_clear_error_not_a_crash(desk, monkeypatch):
+    save(desk, "thanks", "en", "Thanks!")
+    # The other admin's row lands between this one's check and its insert: the database's rule answers.
+    monkeypatch.setattr(macros, "_refuse_duplicate", lambda *args, **kwargs: None)
+    with pytest.raises(UserError, match="a saved reply named 'thanks' in 'en' already exists"):
+        save(desk, "thanks", "en", "Thank you!")
+    other = save(desk, "welcome", "en", "Welcome!")
+    with desk.session() as session, pytest.raises(UserError, match="already exists"):
+        macros.update(
+            session, desk.config, desk.service.renderer, other, "thanks", "en", "Hi!", None, "root", desk.clock.now()
+        )
+    with desk.session() as session:
+        assert sorted(m.name for m in session.scalars(select(Macro))) == ["thanks", "welcome"]
+
+
 def test_customer_names_and_mention_text_are_data_never_template_source(desk):
     save(desk, "hello", "en", "Hi {{ customer.name }}, sorry about that.")
     draft = pending_draft(
