@@ -141,43 +141,61 @@ def attach(
     return attach_to(session, find_open_thread(session, mention), mention, triage, sla, now)
 
 
+def open_case(
+    session: Session,
+    mention: Mention,
+    customer_id: int,
+    triage: TriageResult | Case,
+    sla: SlaConfig,
+    now: datetime,
+    actor: str,
+    note: str,
+    owner_id: int | None = None,
+) -> Case:
+    """A new case opened by this message: its level and the rest from a triage (or a case), its clocks started."""
+    # Collections start empty and loaded: a new case has nothing to fetch from the database.
+    case = Case(
+        account_id=mention.account_id,
+        customer_id=customer_id,
+        platform=mention.platform,
+        thread_key=mention.thread_key,
+        state=NEW,
+        level=triage.level,
+        category=triage.category,
+        language=triage.language,
+        priority=triage.priority,
+        owner_id=owner_id,
+        opened_at=mention.created_at,
+        updated_at=now,
+        paused_seconds=0.0,
+        reopen_count=0,
+        version=0,
+        mentions=[],
+        drafts=[],
+        events=[],
+    )
+    session.add(case)
+    session.add(CaseEvent(case=case, at=now, actor=actor, from_state=None, to_state=NEW, note=note))
+    _start_clocks(case, mention.created_at, triage.level, sla)
+    return case
+
+
 def attach_to(
     session: Session, case: Case | None, mention: Mention, triage: TriageResult, sla: SlaConfig, now: datetime
 ) -> tuple[Case, bool]:
     """attach, with the mention's case (or None) already found; True when it reopened a finished case."""
     reopened = False
     if case is None:
-        # Collections start empty and loaded: a new case has nothing to fetch from the database.
-        case = Case(
-            account_id=mention.account_id,
-            customer_id=mention.identity.customer_id,
-            platform=mention.platform,
-            thread_key=mention.thread_key,
-            state=NEW,
-            level=triage.level,
-            category=triage.category,
-            language=triage.language,
-            priority=triage.priority,
-            opened_at=mention.created_at,
-            updated_at=now,
-            paused_seconds=0.0,
-            reopen_count=0,
-            mentions=[],
-            drafts=[],
-            events=[],
+        case = open_case(
+            session,
+            mention,
+            mention.identity.customer_id,
+            triage,
+            sla,
+            now,
+            "system",
+            f"opened by mention {mention.platform_id}",
         )
-        session.add(case)
-        session.add(
-            CaseEvent(
-                case=case,
-                at=now,
-                actor="system",
-                from_state=None,
-                to_state=NEW,
-                note=f"opened by mention {mention.platform_id}",
-            )
-        )
-        _start_clocks(case, mention.created_at, triage.level, sla)
     elif case.state in FINISHED:
         reopened = True
         case.reopen_count += 1

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from bot.casework import cases
 from bot.config import Config
 from bot.errors import UserError
-from bot.service_levels import sla as sla_clocks
 from bot.storage import audit
 from bot.storage.models import Case, CaseEvent, CaseNote, CaseTag, Draft, EtaPromise, Mention, SlaAlert
 from bot.storage.statuses import DraftStatus, OutboxStatus
@@ -172,41 +171,18 @@ def split_message(session: Session, config: Config, mention_id: int, actor: str,
         raise UserError(f"case {source.id} is merged into case {source.merged_into_id}; split from there")
     if len(source.mentions) < 2:
         raise UserError(f"mention {mention_id} is the only message of case {source.id}: there is nothing to split from")
-    triage = mention.triage
-    level = triage.level if triage else source.level
-    case = Case(
-        account_id=mention.account_id,
-        customer_id=source.customer_id,
-        platform=mention.platform,
-        thread_key=mention.thread_key,
-        state=cases.NEW,
-        level=level,
-        category=triage.category if triage else source.category,
-        language=triage.language if triage else source.language,
-        priority=triage.priority if triage else source.priority,
+    case = cases.open_case(
+        session,
+        mention,
+        source.customer_id,
+        mention.triage or source,
+        config.sla,
+        now,
+        actor,
+        f"split from case {source.id} (mention {mention.platform_id})",
         owner_id=source.owner_id,
-        opened_at=mention.created_at,
-        updated_at=now,
-        last_customer_message_at=mention.created_at,
-        paused_seconds=0.0,
-        reopen_count=0,
-        version=0,
-        mentions=[],
-        drafts=[],
-        events=[],
     )
-    session.add(case)
-    session.add(
-        CaseEvent(
-            case=case,
-            at=now,
-            actor=actor,
-            from_state=None,
-            to_state=cases.NEW,
-            note=f"split from case {source.id} (mention {mention.platform_id})",
-        )
-    )
-    sla_clocks.start_clocks(case, mention.created_at, level, config.sla)
+    case.last_customer_message_at = mention.created_at
     drafts = [d for d in source.drafts if d.mention_id == mention.id]
     mention.case = case
     for draft in drafts:
