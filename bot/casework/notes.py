@@ -151,6 +151,22 @@ def mark_read(session: Session, user: User, mention_id: int, now: datetime) -> I
     return InboxItem(row, note, session.get_one(Case, note.case_id))  # a note's case is kept
 
 
+def read_case(session: Session, user: User, case_id: int, now: datetime) -> int:
+    """Mark read the user's @mentions in a case's notes, as they open it; returns how many were unread."""
+    rows = list(
+        session.scalars(
+            select(NoteMention)
+            .join(CaseNote, CaseNote.id == NoteMention.note_id)
+            .where(NoteMention.user_id == user.id, NoteMention.read_at.is_(None), CaseNote.case_id == case_id)
+        )
+    )
+    for row in rows:
+        row.read_at = now
+        audit.record(session, now, user.username, "note_read", "note_mention", row.id, note_id=row.note_id)
+    session.flush()
+    return len(rows)
+
+
 def _excerpt(text: str) -> str:
     """The start of a note, for a notification that goes beyond the console."""
     if len(text) <= NOTIFICATION_BODY_LENGTH:

@@ -481,6 +481,9 @@ def build_router(console) -> APIRouter:
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int, who: Viewer = Depends(viewer)) -> Response:
         with transaction(service.factory) as session:
+            # Opening the case is reading its notes: the @mentions of the viewer in them leave the inbox.
+            notes.read_case(session, session.get_one(User, who.id), case_id, service.clock.now())
+        with transaction(service.factory) as session:
             case = queries.load_case(session, case_id)
             if case is None:
                 return render(request, "error.html", who, status_code=404, message=f"There is no case {case_id}.")

@@ -103,6 +103,21 @@ def test_alex_finds_marias_mention_in_his_inbox_opens_the_case_and_marks_it_read
     assert 'class="read"' in read.text and "Mark read</button>" not in read.text
 
 
+def test_opening_the_case_reads_the_mention_and_leaves_others_mentions_unread(browser, console):
+    case_id = two_messages_with_a_gap(console)
+    browser.login("maria")
+    browser.post(f"/cases/{case_id}/notes", {"text": "@alex @root the courier lost it"})
+    browser.client.cookies.clear()
+
+    assert inbox_count(browser.login("alex").text) == "1"
+    page = browser.get(f"/cases/{case_id}").text
+
+    assert inbox_count(page) == ""
+    with console.session() as session:
+        unread = {m.user.username for m in session.query(NoteMention).filter(NoteMention.read_at.is_(None))}
+    assert unread == {"root"}
+
+
 def test_nobody_marks_someone_elses_mention_read_from_the_page(browser, console):
     case_id = two_messages_with_a_gap(console)
     browser.login("maria")
