@@ -8,12 +8,14 @@ words, with negative mentions, outage and churn reports and spam in their usual 
 once from scratch (what a first start on an old database does), and detection runs as the daemon runs it, a
 minute apart, with the mentions of each minute written in between; the last run has a burst of outage complaints.
 It prints the figures: the time to write the rows, to fill the rollup, and each run (median and worst).
-Without --database-url it uses the server in /tmp/pgurl, in a new database it drops afterwards.
+Without --database-url it uses $BOT_TEST_DATABASE_URL (`export BOT_TEST_DATABASE_URL="$(bash .ci/postgres.sh)"`
+starts a throwaway server), in a new database it drops afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -68,9 +70,12 @@ FROM (SELECT id, created_at, random() AS r FROM mentions WHERE platform_id LIKE 
 
 
 def server_url(given: str | None) -> str:
-    url = given or Path("/tmp/pgurl").read_text(encoding="utf-8").strip()
-    if make_url(url).get_backend_name() != "postgresql":
-        sys.exit("bench/early_warning.py measures PostgreSQL: give --database-url postgresql+psycopg://…")
+    url = given or os.environ.get("BOT_TEST_DATABASE_URL", "")
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        sys.exit(
+            "bench/early_warning.py measures PostgreSQL: give --database-url postgresql+psycopg://… or set "
+            'BOT_TEST_DATABASE_URL (export BOT_TEST_DATABASE_URL="$(bash .ci/postgres.sh)")'
+        )
     return url
 
 
