@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from bot.casework import approval, cases, moderation, tags
 from bot.casework.drafting import make_draft, supersede_pending
 from bot.casework.quality_checks import check_draft
+from bot.config import Config
+from bot.early_warning import buckets as spike_counts
 from bot.errors import UserError
 from bot.service_levels import kpis
 from bot.storage import audit
@@ -104,8 +106,10 @@ def save_edit(
     return draft
 
 
-def correct_triage(session: Session, mention_id: int, head: str, label: str, actor: str, now: datetime) -> None:
-    """A person corrects one triage field; the classifier learns from it."""
+def correct_triage(
+    session: Session, mention_id: int, head: str, label: str, actor: str, now: datetime, config: Config | None = None
+) -> None:
+    """A person corrects one triage field; the classifier learns from it, the KPIs (and with a config, spikes) follow."""
     mention = session.get(Mention, mention_id)
     if mention is None or mention.triage is None:
         raise UserError(f"mention {mention_id} has no triage to correct")
@@ -119,6 +123,8 @@ def correct_triage(session: Session, mention_id: int, head: str, label: str, act
     setattr(triage, head, label == "true" if head == "needs_response" else label)
     triage.corrected_by = actor
     kpis.triage_changed(session, mention, triage, counted)
+    if config is not None:
+        spike_counts.triage_changed(session, config, mention, triage, counted[0], counted[1])
     learning.record_correction(session, mention, head, label, actor, now)
     audit.record(session, now, actor, "triage_correction", "mention", mention.id, head=head, before=before, after=label)
 

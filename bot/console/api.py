@@ -757,7 +757,7 @@ def build_api(service) -> APIRouter:
     )
     def correct(mention_id: RowId, body: CorrectionIn, who: Viewer = Depends(caller("triage"))) -> MentionOut:
         def work(session):
-            actions.correct_triage(session, mention_id, body.head, body.label, who.username, now())
+            actions.correct_triage(session, mention_id, body.head, body.label, who.username, now(), service.config)
             return mention_out(session.get(Mention, mention_id))
 
         return act(work)

@@ -433,7 +433,9 @@ def build_router(console) -> APIRouter:
     ) -> Response:
         try:
             with transaction(service.factory) as session:
-                actions.correct_triage(session, mention_id, head, label, who.username, service.clock.now())
+                actions.correct_triage(
+                    session, mention_id, head, label, who.username, service.clock.now(), service.config
+                )
         except UserError as exc:
             return done(request, back, "error", str(exc))
         return done(request, back, "ok", f"Triage corrected: {head} is now {label}; the classifier will learn from it.")

@@ -198,6 +198,22 @@ def merged(*parts: dict[Key, Counter[str]]) -> dict[Key, Counter[str]]:
     return total
 
 
+def triage_changed(
+    session: Session, config: Config, mention: Mention, triage: TriageResult, category: str, sentiment: str
+) -> None:
+    """Move a corrected mention between the rollup's counts (its category and sentiment before the correction)."""
+    if triage.id is None or triage.id > watermark(session).last_id:
+        return  # not in the rollup yet: it is counted live with its new values
+    before, after = (
+        Triaged(triage.id, triage.created_at, mention.created_at, mention.text, c, s, triage.labels, triage.reasons)
+        for c, s in ((category, sentiment), (triage.category, triage.sentiment))
+    )
+    if flags(before) == flags(after):
+        return
+    taken_out = {key: Counter({m: -n for m, n in counts.items()}) for key, counts in count(config, [before]).items()}
+    _add(session, merged(taken_out, count(config, [after])))
+
+
 def topics_in(counts: dict[Key, Counter[str]]) -> Iterator[str]:
     """The topics some bucket counts name."""
     return iter({topic for (_b, _brand, topic) in counts})
