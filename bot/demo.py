@@ -146,18 +146,21 @@ def run_demo(obj, fresh: bool, console: Console, simulators=None) -> dict[str, i
             "approved replies go through the real X and Facebook client code and land in their threads."
         )
     console.print("\n[bold]What to do next[/bold] (in another terminal, from this folder)")
-    console.print("  .venv/bin/python -m bot queue                 # drafts, highest priority first")
+    steps = [("queue", "drafts, highest priority first")]
     if top_id:
-        console.print(
-            f"  .venv/bin/python -m bot show {top_case:<18} # the case behind the top draft: thread, triage, reasons"
-        )
-        console.print(f"  .venv/bin/python -m bot approve {top_id:<15} # approve and send it")
-        console.print(
-            f'  .venv/bin/python -m bot resolve {top_case} --summary "…"  # resolve: drafts the positive public close'
-        )
-    console.print('  .venv/bin/python -m bot reject DRAFT --reason "…"')
-    console.print("  .venv/bin/python -m bot macros list          # saved replies: approve DRAFT --macro still-on-it")
-    console.print("  .venv/bin/python -m bot status                # accounts and work at a glance")
+        steps += [
+            (f"show {top_case}", "the case behind the top draft: thread, triage, reasons"),
+            (f"approve {top_id}", "approve and send it"),
+            (f'resolve {top_case} --summary "…"', "resolve: drafts the positive public close"),
+        ]
+    steps += [
+        ('reject DRAFT --reason "…"', "or refuse a draft, saying why"),
+        ("macros list", "saved replies: approve DRAFT --macro still-on-it"),
+        ("status", "accounts and work at a glance"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    for command, what in steps:
+        console.print(f"  .venv/bin/python -m bot {command:<{width}}  # {what}", markup=False, highlight=False)
     return counts
 
 
