@@ -34,14 +34,13 @@ def colour(value: str, index: int) -> str:
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(step * magnitude)
-        if top >= value:
-            return top
-    return value
+    """The top of the axis: four equal steps, each a whole round number (so every gridline's label is exact)."""
+    needed = max(1, -(-value // 4))  # the smallest whole step that reaches the value in four
+    magnitude = 10 ** (len(str(needed)) - 1)
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if step * magnitude >= needed and float(step * magnitude).is_integer():
+            return int(4 * step * magnitude)
+    return 4 * needed
 
 
 def stacked_bars(
