@@ -58,6 +58,9 @@ class GraphApiSimulator(Simulator):
     check, parameters from the query and the body, and usage headers on every answer."""
 
     page_tokens: set[str]
+    page_id: str
+    calls_per_hour: int
+    _calls: list[float]
 
     def route(self, request: Request) -> Reply:
         match = re.fullmatch(r"/v\d+\.\d+/([^/]+)(?:/([a-z_]+))?/?", request.path)
@@ -78,8 +81,31 @@ class GraphApiSimulator(Simulator):
             params.update(request.body)
         return params
 
-    def _usage_headers(self) -> dict[str, str]:
-        raise NotImplementedError
+    def _usage_owner(self) -> tuple[str, str]:
+        """The id the usage headers are reported for, and its type (a Page, an Instagram account)."""
+        return self.page_id, "pages"
+
+    def _usage_headers(self, percent: int | None = None, regain_minutes: int = 0) -> dict[str, str]:
+        """X-App-Usage and X-Business-Use-Case-Usage as Meta sends them: this hour's share of the call budget."""
+        if percent is None:
+            now = time.time()
+            with self.lock:
+                self._calls = [t for t in self._calls if now - t < 3600] + [now]
+                percent = min(100, round(100 * len(self._calls) / self.calls_per_hour))
+        owner, kind = self._usage_owner()
+        app = {"call_count": percent, "total_cputime": max(0, percent - 2), "total_time": max(0, percent - 1)}
+        business = {
+            owner: [
+                {
+                    "type": kind,
+                    "call_count": percent,
+                    "total_cputime": max(0, percent - 2),
+                    "total_time": max(0, percent - 1),
+                    "estimated_time_to_regain_access": regain_minutes,
+                }
+            ]
+        }
+        return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(business)}
 
 
 class GraphSimulator(GraphApiSimulator):
@@ -232,25 +258,6 @@ class GraphSimulator(GraphApiSimulator):
             return [r for r in self.posted if r["kind"] == "comment"]
 
     # -- HTTP -------------------------------------------------------------
-    def _usage_headers(self) -> dict[str, str]:
-        now = time.time()
-        with self.lock:
-            self._calls = [t for t in self._calls if now - t < 3600] + [now]
-            percent = min(100, round(100 * len(self._calls) / self.calls_per_hour))
-        app = {"call_count": percent, "total_cputime": max(0, percent - 2), "total_time": max(0, percent - 1)}
-        business = {
-            self.page_id: [
-                {
-                    "type": "pages",
-                    "call_count": percent,
-                    "total_cputime": max(0, percent - 2),
-                    "total_time": max(0, percent - 1),
-                    "estimated_time_to_regain_access": 0,
-                }
-            ]
-        }
-        return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(business)}
-
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
         if fault.kind == "rate_limit":
             minutes = max(1, round(fault.reset_in / 60))

@@ -262,25 +262,8 @@ class InstagramSimulator(GraphApiSimulator):
         return {k: message[k] for k in ("id", "message", "created_time", "from", "to")}
 
     # -- HTTP -------------------------------------------------------------
-    def _usage_headers(self, percent: int | None = None, regain_minutes: int = 0) -> dict[str, str]:
-        if percent is None:
-            now = time.time()
-            with self.lock:
-                self._calls = [t for t in self._calls if now - t < 3600] + [now]
-                percent = min(100, round(100 * len(self._calls) / self.calls_per_hour))
-        app = {"call_count": percent, "total_cputime": max(0, percent - 2), "total_time": max(0, percent - 1)}
-        business = {
-            self.ig_user_id: [
-                {
-                    "type": "instagram",
-                    "call_count": percent,
-                    "total_cputime": max(0, percent - 2),
-                    "total_time": max(0, percent - 1),
-                    "estimated_time_to_regain_access": regain_minutes,
-                }
-            ]
-        }
-        return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(business)}
+    def _usage_owner(self) -> tuple[str, str]:
+        return self.ig_user_id, "instagram"
 
     def fault_reply(self, fault: Fault, request: Request) -> Reply:
         if fault.kind == "rate_limit":
