@@ -64,12 +64,9 @@ def build_router(console) -> APIRouter:
         request: Request, template: str, viewer_: Viewer | None, status_code: int = 200, **context: Any
     ) -> Response:
         flash = sessions.take_flash(request)
-        if viewer_ is not None and "incidents_open" not in context:
-            with transaction(service.factory) as session:
-                context["incidents_open"] = incident_summary.open_now(session)  # the banner on every page
+        context = {**_header(viewer_), **context}
         context.setdefault("nav", "")
         context.setdefault("status", status_code)
-        context.setdefault("inbox_unread", _unread(viewer_))
         # An approval refused as stale re-renders the queue with the person's own text (see _refused).
         context.setdefault("refused", getattr(request.state, "refused", None))
         response = console.templates.TemplateResponse(
@@ -89,12 +86,15 @@ def build_router(console) -> APIRouter:
             response.delete_cookie("md_flash", path="/")
         return response
 
-    def _unread(viewer_: Viewer | None) -> int:
-        """The count of @mentions the logged-in person has not read, for the Inbox link."""
+    def _header(viewer_: Viewer | None) -> dict[str, Any]:
+        """What every page's header shows a logged-in person: the open incidents' banner, the Inbox's unread count."""
         if viewer_ is None:
-            return 0
+            return {"incidents_open": [], "inbox_unread": 0}
         with transaction(service.factory) as session:
-            return notes.unread_count(session, viewer_.id)
+            return {
+                "incidents_open": incident_summary.open_now(session),
+                "inbox_unread": notes.unread_count(session, viewer_.id),
+            }
 
     def done(request: Request, back: str, kind: str, message: str) -> RedirectResponse:
         response = RedirectResponse(local_path(back), status_code=303)
