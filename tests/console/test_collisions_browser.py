@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from bot.console import create_app
 from bot.console.server import ConsoleServer, free_port
 from bot.storage.models import Draft
 from tests.console.conftest import add_users
-from tests.console.test_browser import ARGS, CHROMIUM, login
+from tests.console.test_browser import chromium, login  # noqa: F401 - the module's browser and its login
+from tests.console.test_browser import pytestmark as browser_needed
 from tests.harness import Desk
 
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
-    reason=f"no chromium at {CHROMIUM} (apt-get install chromium)",
-)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One browser for the module's tests."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+pytestmark = browser_needed
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def served(tmp_path, database_url, shared_triager):
 
 
 @pytest.fixture
-def tabs(chromium):
+def tabs(chromium):  # noqa: F811 - the fixture imported from test_browser
     """Two people's browsers (separate contexts: separate cookies), each with one tab."""
     contexts = [chromium.new_context(), chromium.new_context()]
     pages = [context.new_page() for context in contexts]
