@@ -14,28 +14,19 @@ from bot.notifications import events
 from bot.service_levels import sla as sla_clocks
 from bot.storage import audit
 from bot.storage.models import Case, CaseEvent, Customer, Mention, TriageResult, User
+from bot.storage.statuses import FINISHED_STATES, CaseState
 
-NEW = "new"
-MONITORING = "monitoring"
-AWAITING_APPROVAL = "awaiting_approval"
-ANSWERED_PUBLIC = "answered_public"
-MOVED_PRIVATE = "moved_private"
-WAITING_ON_CUSTOMER = "waiting_on_customer"
-RESOLVED = "resolved"
-CLOSED_PUBLIC = "closed_public"
-MERGED = "merged"  # absorbed into another case of the same customer (merged_into_id); bot/casework/merging.py
-STATES = (
-    NEW,
-    MONITORING,
-    AWAITING_APPROVAL,
-    ANSWERED_PUBLIC,
-    MOVED_PRIVATE,
-    WAITING_ON_CUSTOMER,
-    RESOLVED,
-    CLOSED_PUBLIC,
-    MERGED,
-)
-FINISHED = (RESOLVED, CLOSED_PUBLIC, MERGED)
+NEW = CaseState.NEW
+MONITORING = CaseState.MONITORING
+AWAITING_APPROVAL = CaseState.AWAITING_APPROVAL
+ANSWERED_PUBLIC = CaseState.ANSWERED_PUBLIC
+MOVED_PRIVATE = CaseState.MOVED_PRIVATE
+WAITING_ON_CUSTOMER = CaseState.WAITING_ON_CUSTOMER
+RESOLVED = CaseState.RESOLVED
+CLOSED_PUBLIC = CaseState.CLOSED_PUBLIC
+MERGED = CaseState.MERGED  # bot/casework/merging.py
+STATES = tuple(CaseState)
+FINISHED = FINISHED_STATES
 LEVEL_RANK = {"monitor": 0, "self_service": 1, "investigate": 2, "private": 3}
 
 # The state a case moves to once a draft of each kind has been posted.

@@ -22,8 +22,9 @@ from bot.storage.models import (
     SlaAlert,
     User,
 )
+from bot.storage.statuses import FINISHED_STATES, IDLE_STATES
 
-OPEN_STATES_EXCLUDED = ("resolved", "closed_public", "monitoring", "merged")
+OPEN_STATES_EXCLUDED = IDLE_STATES
 
 
 @dataclass
@@ -226,7 +227,7 @@ def open_siblings(session: Session, case: Case) -> list[Case]:
                 Case.account_id == case.account_id,
                 Case.id != case.id,
                 Case.merged_into_id.is_(None),
-                Case.state.not_in(("resolved", "closed_public", "merged")),
+                Case.state.not_in(FINISHED_STATES),
             )
             .order_by(Case.opened_at.desc())
         )

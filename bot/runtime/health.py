@@ -28,7 +28,7 @@ from bot.service_levels import sla
 from bot.storage.db import transaction
 from bot.storage.db_faults import classify
 from bot.storage.models import Account, Case, Draft, Mention, OutboxMessage, SlaAlert
-from bot.storage.statuses import DraftStatus, MentionStatus
+from bot.storage.statuses import FINISHED_STATES, DraftStatus, MentionStatus
 
 log = logging.getLogger(__name__)
 PREFIX = "mention_desk_"
@@ -251,7 +251,7 @@ def _sla_figures(session) -> list[tuple[str, str, str, list[tuple[dict[str, str]
             select(SlaAlert.kind, func.count(SlaAlert.id))
             .join(Case, SlaAlert.case_id == Case.id)
             .where(
-                Case.state.not_in(("resolved", "closed_public", "merged")),
+                Case.state.not_in(FINISHED_STATES),
                 SlaAlert.cycle == Case.reopen_count,
                 still_running,
             )

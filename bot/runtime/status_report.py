@@ -13,7 +13,7 @@ from bot.notifications import delivery as notification_delivery
 from bot.service_levels import sla
 from bot.storage.db import transaction
 from bot.storage.models import Account, Case, Draft, Mention, OutboxMessage
-from bot.storage.statuses import DraftStatus, MentionStatus, OutboxStatus
+from bot.storage.statuses import CLOCK_STOPPED_STATES, IDLE_STATES, DraftStatus, MentionStatus, OutboxStatus
 
 
 def calls_per_hour(account_config) -> float:
@@ -47,11 +47,7 @@ def collect(service) -> dict[str, Any]:
         report["counts"] = {
             "mentions": count(select(func.count(Mention.id))),
             "mentions_failed": count(select(func.count(Mention.id)).where(Mention.status == MentionStatus.FAILED)),
-            "open_cases": count(
-                select(func.count(Case.id)).where(
-                    Case.state.not_in(("resolved", "closed_public", "monitoring", "merged"))
-                )
-            ),
+            "open_cases": count(select(func.count(Case.id)).where(Case.state.not_in(IDLE_STATES))),
             "drafts_pending": count(select(func.count(Draft.id)).where(Draft.status == DraftStatus.PENDING)),
             "drafts_blocked": count(select(func.count(Draft.id)).where(Draft.status == DraftStatus.BLOCKED)),
             "outbox_queued": count(
@@ -69,7 +65,7 @@ def collect(service) -> dict[str, Any]:
             select(func.count(Case.id)).where(
                 Case.first_response_at.is_(None),
                 Case.first_response_due_at < now,
-                Case.state.not_in(("resolved", "closed_public", "monitoring", "waiting_on_customer", "merged")),
+                Case.state.not_in(CLOCK_STOPPED_STATES),
             )
         )
         if overdue:

@@ -15,11 +15,12 @@ from bot.errors import UserError
 from bot.notifications import events
 from bot.storage.db import transaction
 from bot.storage.models import Case, CaseEvent, Customer, User
+from bot.storage.statuses import IDLE_STATES
 
 log = logging.getLogger(__name__)
 
 # Cases that are not an agent's work: finished ones and threads that are only monitored.
-NOT_WORK = ("resolved", "closed_public", "monitoring", "merged")
+NOT_WORK = IDLE_STATES
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import dialect_insert
 from bot.storage.models import Case, CaseTag, KpiVolume, KpiWatermark, Mention, TriageResult
-from bot.storage.statuses import MentionStatus
+from bot.storage.statuses import FINISHED_STATES, MentionStatus
 
 DIMENSIONS = ("platform", "category", "sentiment", "level", "language")
 VOLUME = "volume"
@@ -26,7 +26,7 @@ TRIAGED = (TriageResult.category, TriageResult.sentiment, TriageResult.level, Tr
 # Triage results younger than this stay out of the rollup and are counted live: a transaction still open in
 # another daemon may hold a lower id that commits later, and it must not be skipped.
 SETTLE = timedelta(minutes=10)
-FINISHED = ("resolved", "closed_public", "merged")
+FINISHED = FINISHED_STATES
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 HANDLE_OR_URL = re.compile(r"(@\w+|#\w+|https?://\S+)")
 STOPWORDS = frozenset(

@@ -19,7 +19,7 @@ from bot.config import WEEKDAYS, BusinessHoursConfig, Config, SlaConfig
 from bot.notifications import events
 from bot.storage.db import transaction
 from bot.storage.models import Case, SlaAlert, User
-from bot.storage.statuses import AlertDelivery
+from bot.storage.statuses import CLOCK_STOPPED_STATES, FINISHED_STATES, IDLE_STATES, AlertDelivery
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ WARNING = "warning"
 BREACH = "breach"
 MAXIMUM = "maximum"
 # Clocks do not run for these states: finished cases, threads only monitored, and cases waiting on the customer.
-STOPPED_STATES = ("resolved", "closed_public", "monitoring", "waiting_on_customer", "merged")
+STOPPED_STATES = CLOCK_STOPPED_STATES
 _MAX_DAYS_SCANNED = 3700
 
 
@@ -397,7 +397,7 @@ def open_alerts(session: Session, now: datetime | None = None) -> list[dict[str,
     rows = session.execute(
         select(SlaAlert, Case)
         .join(Case, SlaAlert.case_id == Case.id)
-        .where(Case.state.not_in(("resolved", "closed_public", "merged")), SlaAlert.cycle == Case.reopen_count)
+        .where(Case.state.not_in(FINISHED_STATES), SlaAlert.cycle == Case.reopen_count)
         .order_by(SlaAlert.fired_at.desc(), SlaAlert.id.desc())
     ).all()
     result = []
@@ -427,9 +427,7 @@ def open_alerts(session: Session, now: datetime | None = None) -> list[dict[str,
 def countdowns(session: Session, config: Config, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
     """Every running clock with its due time and the SLA minutes left (negative when overdue), soonest first."""
     rows = []
-    for case in session.scalars(
-        select(Case).where(Case.state.not_in(("resolved", "closed_public", "monitoring", "merged")))
-    ):
+    for case in session.scalars(select(Case).where(Case.state.not_in(IDLE_STATES))):
         _policy, calendar = case_policy(config.sla, case)
         clocks = []
         if case.first_response_at is None and case.first_response_due_at is not None:

@@ -57,3 +57,23 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"  # claimed by a daemon, maybe delivered already: never sent again
     SENT = "sent"
     FAILED = "failed"  # gave up after the channel's max_attempts
+
+
+class CaseState(StrEnum):
+    """Where a case is, from the first message to its close (bot/casework/cases.py moves it)."""
+
+    NEW = "new"
+    MONITORING = "monitoring"  # watched, no answer needed
+    AWAITING_APPROVAL = "awaiting_approval"
+    ANSWERED_PUBLIC = "answered_public"
+    MOVED_PRIVATE = "moved_private"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    CLOSED_PUBLIC = "closed_public"
+    MERGED = "merged"  # absorbed into another case of the same customer (merged_into_id)
+
+
+# Cases with nothing left to do; idle ones also need no person; stopped ones also run no SLA clock.
+FINISHED_STATES = (CaseState.RESOLVED, CaseState.CLOSED_PUBLIC, CaseState.MERGED)
+IDLE_STATES = (*FINISHED_STATES, CaseState.MONITORING)
+CLOCK_STOPPED_STATES = (*IDLE_STATES, CaseState.WAITING_ON_CUSTOMER)
