@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.casework import approval
 from bot.clock import SystemClock
@@ -110,14 +110,17 @@ class DaemonProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def notable(self, lines: int = 40) -> str:
-        """The last warnings and errors it logged (APScheduler's skipped runs left out), for failure messages."""
-        found = [
-            line
-            for line in self.text().splitlines()
-            if (" WARNING " in line or " ERROR " in line or "Traceback" in line)
-            and "maximum number of running instances" not in line
-        ]
-        return "\n".join(found[-lines:])
+        """The last warnings and errors it logged, APScheduler's skipped runs counted per job, for failure messages."""
+        found: list[str] = []
+        skipped: dict[str, int] = {}
+        for line in self.text().splitlines():
+            if "maximum number of running instances" in line:
+                job = line.split('Execution of job "', 1)[-1].split('"', 1)[0]
+                skipped[job] = skipped.get(job, 0) + 1
+            elif " WARNING " in line or " ERROR " in line or "Traceback" in line:
+                found.append(line)
+        counts = [f"runs skipped while the previous one was still going: {job} x{n}" for job, n in skipped.items()]
+        return "\n".join(found[-lines:] + counts)
 
 
 class Desk:
@@ -196,10 +199,26 @@ class Desk:
             ).all()
         return [{"now": self.clock.now(), **row._asdict()} for row in rows]
 
+    def database_sessions(self) -> list[dict[str, object]]:
+        """PostgreSQL's other sessions on this database, with the locks they hold or wait for (for failure messages)."""
+        if self.engine.dialect.name != "postgresql":
+            return []
+        query = text(
+            "SELECT a.pid, a.state, a.xact_start, a.wait_event_type, a.wait_event, left(a.query, 160) AS query,"
+            " (SELECT string_agg(l.relation::regclass::text || ':' || l.mode || CASE WHEN l.granted THEN '' ELSE"
+            " ' (waiting)' END, ', ') FROM pg_locks l WHERE l.pid = a.pid AND l.relation IS NOT NULL) AS locks"
+            " FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
     def explain(self, *daemons: DaemonProcess) -> str:
-        """Where things stand, for a failure message: counts, open outbox messages, the daemons' warnings."""
+        """Where things stand, for a failure message: counts, open outbox messages, database sessions, logs."""
         parts = [f"counts: {self.counts()}", "open outbox messages:"]
         parts += [f"  {row}" for row in self.open_messages()]
+        sessions = self.database_sessions()
+        if sessions:
+            parts += ["database sessions:", *(f"  {row}" for row in sessions)]
         for daemon in daemons:
             parts += [
                 f"warnings and errors of {daemon.log.name}:",

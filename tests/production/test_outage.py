@@ -19,6 +19,16 @@ from tests.production.test_crash_safety import assert_exactly_once, data_dir, sa
 OUTAGE_SECONDS = float(os.environ.get("BOT_TEST_OUTAGE_SECONDS", "12"))
 
 
+def _hang_up(sock: socket.socket) -> None:
+    """End a connection for both ends: shut down first, since a close alone leaves the other pump blocked in recv
+    on the socket and the database session behind it open (holding its row locks) for as long as that lasts."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already shut down or closed by the other pump
+    sock.close()
+
+
 class FlakyLink:
     """A TCP proxy to the database that can be cut: open connections are dropped and new ones refused."""
 
@@ -46,6 +56,10 @@ class FlakyLink:
                 client.close()
                 continue
             with self.lock:
+                if self.cut.is_set():  # cut while connecting: this one must not outlive the outage either
+                    client.close()
+                    server.close()
+                    continue
                 self.sockets.update((client, server))
             for source, target in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
@@ -57,23 +71,16 @@ class FlakyLink:
         except OSError:
             pass
         finally:
-            for sock in (source, target):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+            _hang_up(source)
+            _hang_up(target)
 
     def down(self) -> None:
         """The database becomes unreachable."""
-        self.cut.set()
         with self.lock:
+            self.cut.set()
             sockets, self.sockets = self.sockets, set()
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            except OSError:
-                pass
+            _hang_up(sock)
 
     def up(self) -> None:
         """It is back."""
