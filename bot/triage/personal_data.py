@@ -8,6 +8,7 @@ country's numbering plan and so tells a phone from an order number.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import phonenumbers
 from stdnum import iban, luhn
@@ -17,6 +18,7 @@ from stdnum.us import ssn
 from bot.config import ChecksConfig
 
 URL = re.compile(r"https?://\S+")
+DIGIT = re.compile(r"\d")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -41,8 +43,29 @@ def national_id(text: str) -> bool:
     )
 
 
+@cache
+def _fewest_phone_digits(regions: tuple[str, ...]) -> int:
+    """The fewest digits a valid number can have: written with +country for any country, or nationally in regions."""
+
+    def shortest(region: str) -> int | None:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        lengths = [n for n in metadata.general_desc.possible_length if n > 0] if metadata else []
+        return min(lengths) if lengths else None
+
+    international = [
+        len(str(phonenumbers.country_code_for_region(r))) + n
+        for r in phonenumbers.SUPPORTED_REGIONS
+        if (n := shortest(r)) is not None
+    ]
+    national = [n for r in regions if (n := shortest(r)) is not None]
+    return min(international + national)
+
+
 def phone_numbers(text: str, regions: list[str]) -> list[str]:
     """The phone numbers in a text, as E.164: with +country anywhere, without it in the national formats of regions."""
+    # Most mentions have a digit or two at most: too few for any valid number, so the matcher is not run at all.
+    if len(DIGIT.findall(text)) < _fewest_phone_digits(tuple(regions)):
+        return []
     found: dict[str, None] = {}
     for region in regions or ["ZZ"]:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
