@@ -49,7 +49,8 @@ def _fewest_phone_digits(regions: tuple[str, ...]) -> int:
 
     def shortest(region: str) -> int | None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        lengths = [n for n in metadata.general_desc.possible_length if n > 0] if metadata else []
+        described = metadata.general_desc if metadata else None
+        lengths = [n for n in described.possible_length if n > 0] if described else []
         return min(lengths) if lengths else None
 
     international = [

@@ -66,7 +66,7 @@ def test_a_monitored_thread_that_turns_negative_is_put_in_front_of_a_person_at_t
     desk.poll()
     desk.clock.advance(minutes=30)
     desk.mention(
-        "honestly acme is the worst, terrible ad and terrible service",
+        "honestly that acme ad was the worst thing on tv tonight, so cringe",
         id="p-2",
         thread="p-1",
         in_reply_to="p-1",
