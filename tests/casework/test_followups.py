@@ -62,7 +62,7 @@ def test_a_customer_who_writes_back_supersedes_the_pending_follow_up(desk):
 
 
 def test_a_monitored_thread_that_turns_negative_is_put_in_front_of_a_person_at_the_recheck(desk):
-    desk.mention("watching the acme ad during the game lol", id="p-1", addressed=False)
+    desk.mention("the acme ad is on during the game right now", id="p-1", addressed=False)
     desk.poll()
     desk.clock.advance(minutes=30)
     desk.mention(
@@ -91,7 +91,7 @@ def test_a_monitored_thread_that_turns_negative_is_put_in_front_of_a_person_at_t
 
 
 def test_a_calm_monitored_thread_is_rechecked_once_and_the_decision_recorded(desk):
-    desk.mention("watching the acme ad during the game lol", id="p-1", addressed=False)
+    desk.mention("the acme ad is on during the game right now", id="p-1", addressed=False)
     desk.poll()
     desk.clock.advance(hours=7)
     assert followups.run(desk.service).rechecked == 1

@@ -1,7 +1,9 @@
 """Builds e5-small as an int8 ONNX Runtime model from the dequantised weights (and an optional fine-tuning delta).
 
-The graph uses ONNX Runtime's fused transformer operators (Attention, SkipLayerNormalization, BiasGelu), then
-`onnxruntime.quantization.quantize_dynamic` stores every layer's matrices as int8; the 250,037-row word table
+The graph uses ONNX Runtime's fused Attention and BiasGelu operators, with residual additions and LayerNormalization
+as plain operators (ONNX Runtime's fused SkipLayerNormalization took a quarter of the time on CPU; the encoder
+turns off the optimiser that would fuse them back), then `onnxruntime.quantization.quantize_dynamic` stores
+every layer's matrices as int8 with a scale per output column; the 250,037-row word table
 is stored as int8 rows with a scale each (96 MB rather than 384 MB). Output: one L2-normalised mean-pooled
 vector per text. No torch is needed.
 """
@@ -51,6 +53,21 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
         return tensors[name] + (delta[name] if delta and name in delta else 0)
 
     eps = float(weights.eps)
+
+    def add_and_norm(projected: str, residual: str, linear: str, norm: str) -> str:
+        """LayerNorm(projected + bias + residual): plain operators, which ONNX Runtime runs faster than its fused one."""
+        biased = node("Add", [projected, constant(f"{linear}.b", vector(f"{linear}.b"))])
+        return node(
+            "LayerNormalization",
+            [
+                node("Add", [biased, residual]),
+                constant(f"{norm}.w", vector(f"{norm}.w")),
+                constant(f"{norm}.b", vector(f"{norm}.b")),
+            ],
+            axis=-1,
+            epsilon=eps,
+        )
+
     mask32 = node("Cast", ["attention_mask"], to=TensorProto.INT32)
     # Word rows as int8 with one scale per row: the lookup dequantises only the rows a batch uses.
     words = weights.matrix("emb.word")
@@ -95,35 +112,13 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
             _MS,
             num_heads=weights.heads,
         )
-        x = node(
-            "SkipLayerNormalization",
-            [
-                node("MatMul", [attended, transposed("ao")]),
-                x,
-                constant(f"{prefix}.aln.w", vector(f"{prefix}.aln.w")),
-                constant(f"{prefix}.aln.b", vector(f"{prefix}.aln.b")),
-                constant(f"{prefix}.ao.b", vector(f"{prefix}.ao.b")),
-            ],
-            _MS,
-            epsilon=eps,
-        )
+        x = add_and_norm(node("MatMul", [attended, transposed("ao")]), x, f"{prefix}.ao", f"{prefix}.aln")
         inner = node(
             "BiasGelu",
             [node("MatMul", [x, transposed("fi")]), constant(f"{prefix}.fi.b", vector(f"{prefix}.fi.b"))],
             _MS,
         )
-        x = node(
-            "SkipLayerNormalization",
-            [
-                node("MatMul", [inner, transposed("fo")]),
-                x,
-                constant(f"{prefix}.oln.w", vector(f"{prefix}.oln.w")),
-                constant(f"{prefix}.oln.b", vector(f"{prefix}.oln.b")),
-                constant(f"{prefix}.fo.b", vector(f"{prefix}.fo.b")),
-            ],
-            _MS,
-            epsilon=eps,
-        )
+        x = add_and_norm(node("MatMul", [inner, transposed("fo")]), x, f"{prefix}.fo", f"{prefix}.oln")
     real = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     summed = node(
         "ReduceSum",
@@ -166,6 +161,8 @@ def build_int8(weights: E5Weights, target: Path, delta: dict[str, np.ndarray] | 
             str(float_path),
             str(int8_path),
             weight_type=QuantType.QInt8,
+            # One scale per output column: mean cosine to the float32 network 0.997, against 0.990 per matrix.
+            per_channel=True,
             op_types_to_quantize=["MatMul", "Attention"],
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )

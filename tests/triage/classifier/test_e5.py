@@ -104,7 +104,7 @@ def test_the_built_int8_encoder_matches_the_forward_pass_of_the_shipped_weights(
     assert vectors.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     for text, vector in zip(TEXTS, vectors, strict=True):
         expected = reference_vector(weights, tokenizer.encode([PREFIX + text])[0], delta)
-        assert float(vector @ expected) > 0.97, text  # int8 weights and activations against float32
+        assert float(vector @ expected) > 0.995, text  # int8 weights (per column) and activations against float32
 
 
 def test_a_texts_vector_does_not_depend_on_the_batch_it_came_in():
