@@ -27,6 +27,7 @@ def test_maria_writes_a_note_mentioning_alex_and_he_finds_it_in_his_inbox(page, 
     login(page, served.url, "alex")
     assert page.inner_text("#inbox-link .count") == "1"
     page.click("#inbox-link")
+    page.wait_for_selector("table.inbox tr.unread")  # the click starts the page load; wait until it has rendered
     row = page.locator("table.inbox tr.unread")
     assert row.count() == 1 and "check</b> this one" in row.inner_text() and "maria" in row.inner_text()
     row.locator("button", has_text="Mark read").click()
