@@ -18,11 +18,12 @@ import numpy as np
 
 from bot.triage.classifier import e5_weights
 from bot.triage.classifier.cache import cache_dir
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, model_input, pooling_mask
 
 log = logging.getLogger(__name__)
-# Bump when the graph or its quantisation changes, so cached builds are rebuilt.
-BUILD_VERSION = "5"
+# Bump when the graph, its quantisation or what it reads (e5_tokenizer.model_input) changes: the name changes,
+# so cached builds are rebuilt and heads fitted on the old vectors are refused.
+BUILD_VERSION = "6"
 # The shipped model uses e5 as published; a delta here (from build_default --fine-tune) would be used instead.
 SHIPPED_DELTA = Path(__file__).resolve().parent / "default_model" / "e5_delta.npz"
 # e5 was trained with an instruction prefix; "query: " is the one its authors give for classification.
@@ -102,7 +103,7 @@ class E5Encoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        tokens = self.tokenizer.encode([PREFIX + text for text in texts])
+        tokens = self.tokenizer.encode([model_input(text, PREFIX) for text in texts])
         rows = self._pool.map(self._one, tokens) if self._pool and len(tokens) > 1 else map(self._one, tokens)
         for index, vector in enumerate(rows):
             out[index] = vector

@@ -8,6 +8,13 @@ from collections.abc import Sequence
 from bot.triage.classifier.e5_weights import Vocabulary
 
 _SPACES = re.compile(" {2,}")
+# A link is a dozen pieces of noise to e5 (t.co ids); it reads as one word, as in TweetEval's own preprocessing.
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+
+
+def model_input(text: str, prefix: str) -> str:
+    """What e5 reads for a mention: the instruction prefix, then the text with every link cut to "http"."""
+    return prefix + _LINK.sub("http", text)
 
 
 class E5Tokenizer:

