@@ -69,13 +69,15 @@ class E5Encoder:
         ]
         # The name identifies the vector space exactly (weights, delta, build): heads trained on it say so.
         self.name = f"e5-small-{delta_id(delta)}-{build_id}"
-        model_path = cache_dir(folder) / f"{self.name}.onnx"
-        if not model_path.is_file():
-            from bot.triage.classifier.e5_onnx import build_int8
+        from bot.triage.classifier.e5_onnx import build_int8, cpu_has_vnni
 
+        # Without VNNI the int8 kernels saturate on 8-bit weights: that CPU gets its own 7-bit build, same vectors.
+        reduce_range = not cpu_has_vnni()
+        model_path = cache_dir(folder) / f"{self.name}{'-w7' if reduce_range else ''}.onnx"
+        if not model_path.is_file():
             log.info("building the e5 encoder into %s (first use, about half a minute)", model_path)
             arrays = dict(np.load(delta, allow_pickle=False)) if delta else None
-            build_int8(e5_weights.read(weights_file), model_path, arrays)
+            build_int8(e5_weights.read(weights_file), model_path, arrays, reduce_range=reduce_range)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # shape-merge notices on the fused operators are not the user's business
         # One text per pass, one thread per pass, passes side by side: int8 activations are scaled per pass, so a

