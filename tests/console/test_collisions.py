@@ -26,7 +26,7 @@ def second(console):
         yield Browser(client)
 
 
-def one_draft(console, text="@acme how do I change my plan online? it keeps failing", id="o-1"):
+def one_draft(console, text="@acme how do I change my plan online?", id="o-1"):
     console.mention(text, id=id, author="@ana")
     console.poll()
     [draft] = console.drafts()

@@ -20,7 +20,7 @@ def second(console):
 
 @pytest.fixture
 def draft(console):
-    console.mention("@acme how do I change my plan online? it keeps failing", id="q-1", author="@ana")
+    console.mention("@acme how do I change my plan online?", id="q-1", author="@ana")
     console.poll()
     [draft] = console.drafts()
     return draft
