@@ -111,6 +111,14 @@ def _best_temperature(logits: np.ndarray, targets: np.ndarray, smoothing: float 
     return best
 
 
+def principal_direction(vectors: np.ndarray) -> np.ndarray:
+    """The unit vector along which the vectors vary most (their first principal component)."""
+    rows = np.asarray(vectors, dtype=np.float64)
+    centred = rows - rows.mean(axis=0)
+    _, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    return eigenvectors[:, -1]
+
+
 def train_head(
     name: str,
     vectors: np.ndarray,
@@ -119,14 +127,21 @@ def train_head(
     sample_weight: np.ndarray | None = None,
     calibrate: bool = True,
     groups: Sequence[str] | None = None,
+    blind_to: np.ndarray | None = None,
 ) -> Head:
-    """Fit a head on labelled vectors; its temperature comes from out-of-fold predictions (groups never split)."""
+    """Fit a head on labelled vectors; its temperature comes from out-of-fold predictions (groups never split).
+
+    blind_to, a unit vector, is a direction the head must not read: it is fitted on the vectors with that
+    component removed, so its weights are orthogonal to it and it gives the same scores on the raw vectors.
+    """
     classes = list(label_set) if label_set else sorted(set(labels))
     index = {label: i for i, label in enumerate(classes)}
     targets = np.array([index[label] for label in labels], dtype=np.int64)
     weights = np.ones(len(targets), dtype=np.float64) if sample_weight is None else np.asarray(sample_weight, float)
     balanced = _balanced_weights(targets, len(classes), weights)
     vectors = np.asarray(vectors, dtype=np.float32)
+    if blind_to is not None:
+        vectors = vectors - np.outer(vectors @ blind_to, blind_to).astype(np.float32)
     temperature = 1.0
     present = np.bincount(targets, minlength=len(classes))
     folds = min(FOLDS, int(present[present > 0].min()) if present.any() else 0)
@@ -141,4 +156,6 @@ def train_head(
             held_out[test] = vectors[test] @ w + b
         temperature = _best_temperature(held_out, targets)
     w, b = _fit_linear(vectors, targets, len(classes), balanced)
+    if blind_to is not None:  # exactly orthogonal, not only up to rounding
+        w = (w - np.outer(blind_to, blind_to @ w)).astype(np.float32)
     return Head(name=name, labels=classes, weights=w, bias=b, temperature=temperature)

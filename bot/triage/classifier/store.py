@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Bump when training changes in a way that makes cached first-use models stale.
-TRAINING_VERSION = "1"
+TRAINING_VERSION = "2"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 # The same heads fitted on the light encoder's vectors, so that triage.encoder: use starts without training.
 SHIPPED_USE_DIR = SHIPPED_MODEL_DIR / "use"
