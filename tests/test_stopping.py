@@ -6,12 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.stopping import command_of, stop_while_starting
+from bot import stopping
+from bot.runtime.daemon import Daemon
+from bot.stopping import command_of, stop_requested, stop_while_starting
 from bot.storage.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +33,26 @@ def test_a_daemon_asked_to_stop_while_starting_exits_0_and_a_batch_command_says_
     with pytest.raises(SystemExit) as batch:
         stop_while_starting(["triage", "--input", "a.jsonl"])(signal.SIGTERM, None)
     assert batch.value.code == 128 + signal.SIGTERM
+
+
+def test_a_sigterm_swallowed_while_starting_still_stops_the_daemon_before_it_takes_any_work(desk, monkeypatch):
+    monkeypatch.setattr(stopping, "_requested", threading.Event())
+    try:  # where the signal lands in a finaliser, Python prints "Exception ignored" and goes on loading
+        stop_while_starting(["run"])(signal.SIGTERM, None)
+    except SystemExit:
+        pass
+    assert stop_requested()
+    daemon = Daemon(desk.service)
+    safety = threading.Timer(20.0, daemon.stopping.set)  # the test must end even if the daemon would run on
+    safety.start()
+    started = time.monotonic()
+    try:
+        daemon.run_forever()
+    finally:
+        safety.cancel()
+    assert time.monotonic() - started < 10.0
+    assert not daemon.scheduler.running
+    assert all(owner is None for owner in daemon.leases.holders().values())  # no work taken from another daemon
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])  # importing, building the service, starting
@@ -52,6 +75,11 @@ def test_sigterm_while_the_modules_still_load_stops_the_daemon_with_exit_0(tmp_p
     )
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail("still running 60 s after SIGTERM:\n" + output.decode(errors="replace")[-3000:])
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
     assert b"Traceback" not in output and b"error" not in output.lower()

@@ -22,6 +22,7 @@ from bot.runtime import health
 from bot.runtime.reload import Reloader, apply_to_service
 from bot.runtime.service import Service
 from bot.service_levels import assignment, eta, sla
+from bot.stopping import stop_requested
 from bot.storage.db_faults import DatabaseWatch
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,9 @@ class Daemon:
 
         previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hang_up)
+        if stop_requested():
+            log.info("received SIGTERM while starting, stopping")
+            self.stopping.set()
         try:
             self.start()
             while not self.stopping.wait(0.5):
